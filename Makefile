@@ -1,0 +1,36 @@
+# Two commands for a newcomer: `make run` and `make test`. Both build .venv from the pinned requirement
+# files when it is missing or older than them, then do their job.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+API_PORT ?= 8000
+WEB_PORT ?= 8501
+export KERAS_BACKEND := torch
+
+.PHONY: run test lint bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+run: $(STAMP)
+	API_PORT=$(API_PORT) WEB_PORT=$(WEB_PORT) PATH="$(abspath $(BIN)):$$PATH" ./scripts/run.sh
+
+# pytest exits 5 when it collects no tests: not a failure of the project.
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/video_throughput.py
+
+clean:
+	rm -rf $(VENV) .cache

@@ -1,0 +1,1 @@
+"""Faces: detection (MTCNN), aligned crops, expression classifiers behind one interface, and tracking."""

@@ -1,0 +1,30 @@
+"""The one interface every face-expression classifier implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a result records about the model that produced it, so any number can be traced to its weights."""
+
+    role: str
+    name: str
+    version: str
+    source: str
+    sha256: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class FaceClassifier(ABC):
+    info: ModelInfo
+
+    @abstractmethod
+    def predict(self, faces: list[np.ndarray]) -> np.ndarray:
+        """Probabilities (N, 7) in ``EMOTIONS`` order for N RGB uint8 face crops of any size."""

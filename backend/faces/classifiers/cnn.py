@@ -1,0 +1,42 @@
+"""The default classifier: our own CNN (``face_model``) on 48x48 grayscale faces, shipped with the project."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from backend.config import Settings
+from backend.errors import ModelUnavailableError
+from face_model import store
+from face_model.network import predict_logits
+
+from .base import FaceClassifier, ModelInfo
+
+
+class CnnClassifier(FaceClassifier):
+    def __init__(self, settings: Settings, flip_average: bool = True):
+        try:
+            self._model, self._meta = store.load(settings.cnn_model_name, settings.face_model_dir)
+        except FileNotFoundError as exc:
+            raise ModelUnavailableError(str(exc), details={"model": "cnn"}) from exc
+        self._flip_average = flip_average
+        self.info = ModelInfo(
+            role="face_classifier",
+            name=f"cnn/{self._meta.name}",
+            version=self._meta.version,
+            source=str(store.model_dir(self._meta.name, settings.face_model_dir)),
+            sha256=store.weights_sha256(self._meta.name, settings.face_model_dir),
+        )
+
+    def _to_input(self, face: np.ndarray) -> np.ndarray:
+        gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY) if face.ndim == 3 else face
+        size = self._meta.input_size
+        return cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
+
+    def predict(self, faces: list[np.ndarray]) -> np.ndarray:
+        if not faces:
+            return np.zeros((0, len(self._meta.labels)), dtype=np.float32)
+        x = torch.from_numpy(np.stack([self._to_input(face) for face in faces])).float().div_(255).unsqueeze(1)
+        logits = predict_logits(self._model, x, self._flip_average)
+        return torch.softmax(logits / self._meta.temperature, dim=1).numpy()

@@ -1,0 +1,37 @@
+"""Analysis options: what a user may ask of one analysis, with defaults, checked before any work starts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .errors import InputError
+from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
+
+MAX_SAMPLE_FPS = 60.0
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    sample_fps: float | None = 5.0  # frames per second of media time; None with frame_step for every Nth frame
+    frame_step: int | None = None  # the original project's "every 2nd frame" is sample_fps=None, frame_step=2
+    face_model: str = "cnn"  # cnn | vit | auto
+    max_frames: int | None = None  # stop after this many analysed frames
+    make_graph: bool = False
+    csv: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sample_fps is not None and not 0 < self.sample_fps <= MAX_SAMPLE_FPS:
+            raise InputError(f"sample_fps must be in (0, {MAX_SAMPLE_FPS:g}], got {self.sample_fps}",
+                             code="invalid_option")  # fmt: skip
+        if self.frame_step is not None and self.frame_step < 1:
+            raise InputError(f"frame_step must be at least 1, got {self.frame_step}", code="invalid_option")
+        if self.sample_fps is not None and self.frame_step is not None:
+            raise InputError("give either sample_fps or frame_step, not both", code="invalid_option")
+        if self.face_model not in FACE_MODEL_NAMES:
+            raise InputError(f"face_model must be one of {', '.join(FACE_MODEL_NAMES)}, got '{self.face_model}'",
+                             code="invalid_option")  # fmt: skip
+        if self.max_frames is not None and self.max_frames < 1:
+            raise InputError(f"max_frames must be at least 1, got {self.max_frames}", code="invalid_option")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,157 @@
+"""The result of an analysis: one versioned schema (``result_schema.json``) for the CLI, the API and the web app.
+
+Records are per face per analysed frame; the per-second timeline and the summaries are derived from them here,
+in one place, so every consumer reports the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from .emotions import EMOTIONS
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_PATH = Path(__file__).with_name("result_schema.json")
+
+
+def probabilities_dict(probabilities: np.ndarray) -> dict[str, float]:
+    return {name: round(float(p), 4) for name, p in zip(EMOTIONS, probabilities)}
+
+
+@dataclass
+class FaceObservation:
+    """One face in one analysed frame."""
+
+    t: float
+    frame_index: int
+    face_id: int
+    box: list[int]  # x1, y1, x2, y2 in pixels of the upright frame
+    detection_score: float | None  # None when the whole image stood in for an undetected pre-cropped face
+    probabilities: dict[str, float]
+    label: str
+    confidence: float
+    low_confidence: bool  # face too small (or not detected) for its label to be trusted
+
+    @classmethod
+    def build(cls, t: float, frame_index: int, face_id: int, box: list[int], detection_score: float | None,
+              probabilities: np.ndarray, low_confidence: bool) -> FaceObservation:  # fmt: skip
+        best = int(np.argmax(probabilities))
+        return cls(
+            t=round(t, 3),
+            frame_index=frame_index,
+            face_id=face_id,
+            box=box,
+            detection_score=None if detection_score is None else round(detection_score, 4),
+            probabilities=probabilities_dict(probabilities),
+            label=EMOTIONS[best],
+            confidence=round(float(probabilities[best]), 4),
+            low_confidence=low_confidence,
+        )
+
+    def vector(self) -> np.ndarray:
+        return np.array([self.probabilities[name] for name in EMOTIONS])
+
+
+@dataclass
+class TimelineEntry:
+    """Mean probabilities of one source (a face) over one window of media time."""
+
+    start: float
+    end: float
+    source: str  # "face"
+    face_id: int | None
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    n: int  # observations averaged
+
+
+@dataclass
+class Result:
+    input: dict
+    options: dict
+    models: list[dict]
+    faces: list[FaceObservation]
+    frames_analysed: int
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    schema_version: str = SCHEMA_VERSION
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def finalise(self, window: float = 1.0) -> Result:
+        """Derive the timeline and the summary from the observations."""
+        self.timeline = face_timeline(self.faces, window)
+        self.summary = summarise(self.faces, self.frames_analysed)
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def write_json(self, path: Path) -> None:
+        path.write_text(self.to_json() + "\n", encoding="utf-8")
+
+
+def _mean_entry(observations: list[FaceObservation], start: float, end: float, face_id: int | None) -> TimelineEntry:
+    mean = np.mean([o.vector() for o in observations], axis=0)
+    best = int(np.argmax(mean))
+    return TimelineEntry(
+        start=round(start, 3),
+        end=round(end, 3),
+        source="face",
+        face_id=face_id,
+        label=EMOTIONS[best],
+        confidence=round(float(mean[best]), 4),
+        probabilities=probabilities_dict(mean),
+        n=len(observations),
+    )
+
+
+def face_timeline(observations: list[FaceObservation], window: float = 1.0) -> list[TimelineEntry]:
+    """Per face, the mean probabilities in consecutive windows of ``window`` seconds (empty windows omitted)."""
+    groups: dict[tuple[int, int], list[FaceObservation]] = defaultdict(list)
+    for o in observations:
+        groups[(o.face_id, math.floor(o.t / window))].append(o)
+    entries = [_mean_entry(obs, k * window, (k + 1) * window, face_id) for (face_id, k), obs in groups.items()]
+    return sorted(entries, key=lambda e: (e.start, e.face_id))
+
+
+def _describe(observations: list[FaceObservation]) -> dict:
+    mean = np.mean([o.vector() for o in observations], axis=0)
+    labels = [o.label for o in observations]
+    return {
+        "observations": len(observations),
+        "first_seen": observations[0].t,
+        "last_seen": observations[-1].t,
+        "dominant_emotion": EMOTIONS[int(np.argmax(mean))],
+        "mean_probabilities": probabilities_dict(mean),
+        "share_of_time": {name: round(labels.count(name) / len(labels), 4) for name in EMOTIONS},
+        "low_confidence_share": round(sum(o.low_confidence for o in observations) / len(observations), 4),
+    }
+
+
+def summarise(observations: list[FaceObservation], frames_analysed: int) -> dict:
+    """Per face and overall: dominant emotion (highest mean probability) and share of time per emotion."""
+    by_face: dict[int, list[FaceObservation]] = defaultdict(list)
+    for o in sorted(observations, key=lambda o: o.t):
+        by_face[o.face_id].append(o)
+    frames_with_faces = len({o.frame_index for o in observations})
+    overall = _describe(sorted(observations, key=lambda o: o.t)) if observations else None
+    return {
+        "frames_analysed": frames_analysed,
+        "frames_with_faces": frames_with_faces,
+        "face_count": len(by_face),
+        "faces": [{"face_id": face_id, **_describe(obs)} for face_id, obs in sorted(by_face.items())],
+        "overall": overall,
+    }

@@ -1,0 +1,1 @@
+"""Training, evaluation and the shipped weights of the face-expression classifier (the ``cnn`` face model)."""

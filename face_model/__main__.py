@@ -1,0 +1,43 @@
+"""``python -m face_model train|evaluate``: train the face CNN on FER2013, or score a model on a folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .train import TrainConfig, train
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m face_model", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    t = commands.add_parser("train", help="train (or continue training) a model on FER2013 train")
+    t.add_argument("--name", default=TrainConfig.name)
+    t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    t.add_argument("--lr", type=float, default=TrainConfig.lr)
+    t.add_argument("--widths", default=",".join(map(str, TrainConfig.widths)), help="channels per stage")
+    t.add_argument("--seed", type=int, default=TrainConfig.seed)
+    e = commands.add_parser("evaluate", help="score a model on FER2013 val (writes its card) or on --data DIR")
+    e.add_argument("--name", default=TrainConfig.name)
+    e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        widths = tuple(int(w) for w in args.widths.split(","))
+        config = TrainConfig(
+            name=args.name, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, widths=widths, seed=args.seed
+        )
+        print(f"model written to {train(config, log=lambda line: print(line, flush=True))}")
+    elif args.command == "evaluate":
+        from .evaluate import score_folder, write_card
+
+        if args.data:
+            print(score_folder(args.name, args.data))
+        else:
+            print(f"card written to {write_card(args.name) / 'card.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

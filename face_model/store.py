@@ -1,0 +1,73 @@
+"""Shipped face models on disk: ``models/<name>/weights.pt`` (a plain state dict, loaded with
+``weights_only=True`` so no pickled code ever runs) beside ``model.json`` (architecture, labels, temperature)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from backend.config import get_settings
+from backend.emotions import EMOTIONS
+
+from .network import INPUT_SIZE, EmotionCNN
+
+
+@dataclass
+class ModelMeta:
+    name: str
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    dropout: float = 0.3
+    input_size: int = INPUT_SIZE
+    labels: tuple[str, ...] = EMOTIONS
+    temperature: float = 1.0
+    version: str = "1"
+    notes: dict = field(default_factory=dict)
+
+    def build(self) -> EmotionCNN:
+        return EmotionCNN(tuple(self.widths), len(self.labels), self.dropout)
+
+
+def model_dir(name: str, root: Path | None = None) -> Path:
+    return (root or get_settings().face_model_dir) / name
+
+
+def save(model: EmotionCNN, meta: ModelMeta, root: Path | None = None) -> Path:
+    folder = model_dir(meta.name, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, folder / "weights.pt")
+    write_meta(meta, root)
+    return folder
+
+
+def write_meta(meta: ModelMeta, root: Path | None = None) -> None:
+    folder = model_dir(meta.name, root)
+    (folder / "model.json").write_text(json.dumps(asdict(meta), indent=2) + "\n")
+
+
+def read_meta(name: str, root: Path | None = None) -> ModelMeta:
+    data = json.loads((model_dir(name, root) / "model.json").read_text())
+    data["widths"] = tuple(data["widths"])
+    data["labels"] = tuple(data["labels"])
+    return ModelMeta(**data)
+
+
+def load(name: str, root: Path | None = None) -> tuple[EmotionCNN, ModelMeta]:
+    """The model in eval mode with its metadata; raises FileNotFoundError naming the folder it looked in."""
+    folder = model_dir(name, root)
+    if not (folder / "weights.pt").exists() or not (folder / "model.json").exists():
+        raise FileNotFoundError(
+            f"face model '{name}' not found in {folder} (weights.pt + model.json); "
+            "train one with `python -m face_model train` or set EMOCLASSIFY_CNN_MODEL to a shipped model"
+        )
+    meta = read_meta(name, root)
+    model = meta.build()
+    model.load_state_dict(torch.load(folder / "weights.pt", map_location="cpu", weights_only=True))
+    return model.eval(), meta
+
+
+def weights_sha256(name: str, root: Path | None = None) -> str:
+    return hashlib.sha256((model_dir(name, root) / "weights.pt").read_bytes()).hexdigest()

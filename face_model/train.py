@@ -1,0 +1,152 @@
+"""Training of the face-expression CNN on FER2013 ``train``, selected on ``val``.
+
+Checkpoints after every epoch (model, optimiser, schedule, history) let a run continue in a later session
+with the same command; the best epoch by (accuracy + macro-F1) / 2 on ``val`` is what gets shipped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from backend import metrics
+from backend.config import get_settings
+from backend.emotions import EMOTIONS
+
+from . import store
+from .augment import augment
+from .data import FaceSet, fer_dir, load_folder
+from .network import predict_logits
+
+
+@dataclass
+class TrainConfig:
+    name: str = "cnn-v1"
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 0.05
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    dropout: float = 0.3
+    class_weight_power: float = 0.5  # 0 = plain, 1 = fully inverse-frequency
+    seed: int = 0
+    threads: int = 2
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images).float().div_(255).unsqueeze(1)
+
+
+def predict_logits_batched(model: torch.nn.Module, images: np.ndarray, batch: int = 512) -> np.ndarray:
+    """Flip-averaged logits of uint8 (N, 48, 48) faces, in batches to bound memory."""
+    return np.concatenate(
+        [predict_logits(model, to_tensor(images[s : s + batch])).numpy() for s in range(0, len(images), batch)]
+    )
+
+
+def class_weights(labels: np.ndarray, power: float) -> torch.Tensor:
+    counts = np.bincount(labels, minlength=len(EMOTIONS)).astype(float)
+    weights = (counts.max() / np.maximum(counts, 1)) ** power
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _run_dir(name: str) -> Path:
+    return get_settings().cache_dir / "face_runs" / name
+
+
+def train(config: TrainConfig, log=print) -> Path:
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    train_set: FaceSet = load_folder(fer_dir("train"))
+    val_set: FaceSet = load_folder(fer_dir("val"))
+    log(f"train {len(train_set.labels)} images {train_set.counts()}; val {len(val_set.labels)}")
+
+    meta = store.ModelMeta(name=config.name, widths=config.widths, dropout=config.dropout)
+    model = meta.build()
+    optimiser = torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay
+    )
+    weights = class_weights(train_set.labels, config.class_weight_power)
+    steps_per_epoch = math.ceil(len(train_set.labels) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    run_dir = _run_dir(config.name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = run_dir / "checkpoint.pt"
+    history: list[dict] = []
+    best_score, start_epoch = -1.0, 0
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        history = json.loads(state["history"])
+        best_score, start_epoch = state["best_score"], state["epoch"] + 1
+        log(f"resumed from {checkpoint_path} after epoch {state['epoch'] + 1}")
+
+    images = to_tensor(train_set.images)
+    labels = torch.from_numpy(train_set.labels)
+    generator = torch.Generator().manual_seed(config.seed)
+    for epoch in range(start_epoch, config.epochs):
+        generator.manual_seed(config.seed * 1000 + epoch)
+        model.train()
+        started, running = time.time(), 0.0
+        order = torch.randperm(len(labels), generator=generator)
+        for i in range(steps_per_epoch):
+            for group in optimiser.param_groups:
+                group["lr"] = _lr_at(epoch * steps_per_epoch + i, total_steps, steps_per_epoch, config.lr)
+            idx = order[i * config.batch_size : (i + 1) * config.batch_size]
+            x = augment(images[idx], generator)
+            loss = F.cross_entropy(model(x), labels[idx], weight=weights, label_smoothing=config.label_smoothing)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            running += loss.item()
+        logits = predict_logits_batched(model, val_set.images)
+        scores = metrics.summary(val_set.labels, logits.argmax(1), EMOTIONS)
+        record = {
+            "epoch": epoch + 1,
+            "loss": round(running / steps_per_epoch, 4),
+            "val_accuracy": scores["accuracy"],
+            "val_macro_f1": scores["macro_f1"],
+            "seconds": round(time.time() - started, 1),
+        }
+        history.append(record)
+        log(json.dumps(record))
+        score = (scores["accuracy"] + scores["macro_f1"]) / 2
+        if score > best_score:
+            best_score = score
+            meta.notes = {
+                "selected_epoch": epoch + 1,
+                "val_accuracy": scores["accuracy"],
+                "val_macro_f1": scores["macro_f1"],
+            }
+            store.save(model, meta)
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "history": json.dumps(history),
+                "best_score": best_score,
+                "epoch": epoch,
+            },
+            checkpoint_path,
+        )
+        folder = store.model_dir(config.name)
+        (folder / "training.json").write_text(
+            json.dumps({"config": {k: v for k, v in vars(config).items()}, "history": history}, indent=2) + "\n"
+        )
+    return store.model_dir(config.name)

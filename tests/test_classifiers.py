@@ -1,0 +1,91 @@
+"""Face classifiers behind one interface: the shipped CNN, a ViT from a local folder, and `auto`."""
+
+import numpy as np
+import pytest
+
+from backend.config import get_settings
+from backend.emotions import EMOTIONS
+from backend.errors import InputError, ModelUnavailableError
+from backend.faces.align import aligned_crop
+from backend.faces.classifiers import get_classifier
+from backend.faces.detector import get_detector
+
+
+@pytest.fixture(scope="module")
+def astronaut_face(astronaut) -> np.ndarray:
+    (faces,) = get_detector(get_settings()).detect([astronaut])
+    return aligned_crop(astronaut, faces[0])
+
+
+@pytest.fixture(scope="module")
+def tiny_vit(tmp_path_factory) -> str:
+    """A randomly initialised ViT with the FER labels (in a different order than ours), saved like a hub model."""
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    labels = ["happy", "sad", "angry", "neutral", "surprise", "disgust", "fear"]
+    config = ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=16, num_labels=7, id2label=dict(enumerate(labels)),
+                       label2id={name: i for i, name in enumerate(labels)})  # fmt: skip
+    folder = tmp_path_factory.mktemp("tiny-vit")
+    ViTForImageClassification(config).save_pretrained(folder)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return str(folder)
+
+
+def test_cnn_gives_a_probability_per_emotion_for_each_face(astronaut_face):
+    probabilities = get_classifier("cnn", get_settings()).predict([astronaut_face, astronaut_face[::2, ::2]])
+    assert probabilities.shape == (2, len(EMOTIONS))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_cnn_reads_the_smiling_astronaut_as_happy(astronaut_face):
+    probabilities = get_classifier("cnn", get_settings()).predict([astronaut_face])[0]
+    assert EMOTIONS[int(np.argmax(probabilities))] == "happy"
+
+
+def test_cnn_gives_the_same_answer_for_a_grayscale_and_a_colour_face(astronaut_face):
+    gray = np.repeat(astronaut_face.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    classifier = get_classifier("cnn", get_settings())
+    colour_p, gray_p = classifier.predict([astronaut_face, gray])
+    assert np.argmax(colour_p) == np.argmax(gray_p)
+
+
+def test_cnn_records_its_weights_hash():
+    info = get_classifier("cnn", get_settings()).info
+    assert info.name.startswith("cnn/") and len(info.sha256) == 64
+
+
+def test_missing_cnn_weights_say_where_they_were_looked_for(tmp_path):
+    settings = get_settings().replace(face_model_dir=tmp_path)
+    with pytest.raises(ModelUnavailableError, match=str(tmp_path)):
+        get_classifier("cnn", settings)
+
+
+def test_vit_from_a_local_folder_maps_its_labels_to_ours(tiny_vit, astronaut_face):
+    classifier = get_classifier("vit", get_settings().replace(vit_model=tiny_vit))
+    probabilities = classifier.predict([astronaut_face] * 3)
+    assert probabilities.shape == (3, len(EMOTIONS))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert classifier.info.name == "vit" and classifier.info.source == tiny_vit
+
+
+def test_vit_not_in_the_cache_offline_says_which_model_and_how_to_fix_it(tmp_path):
+    settings = get_settings().replace(vit_model="nobody/no-such-vit-model")
+    with pytest.raises(ModelUnavailableError) as error:
+        get_classifier("vit", settings)
+    assert "nobody/no-such-vit-model" in error.value.message
+    assert "EMOCLASSIFY_VIT_MODEL" in error.value.message
+
+
+def test_auto_takes_the_vit_where_it_loads(tiny_vit):
+    assert get_classifier("auto", get_settings().replace(vit_model=tiny_vit)).info.name == "vit"
+
+
+def test_auto_falls_back_to_the_cnn_where_the_vit_is_unavailable():
+    settings = get_settings().replace(vit_model="nobody/no-such-vit-model")
+    assert get_classifier("auto", settings).info.name.startswith("cnn/")
+
+
+def test_an_unknown_classifier_name_is_an_input_error():
+    with pytest.raises(InputError, match="unknown face model"):
+        get_classifier("resnet", get_settings())
