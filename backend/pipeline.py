@@ -19,7 +19,7 @@ import numpy as np
 from . import media
 from .config import Settings, get_settings
 from .errors import MediaError
-from .faces.align import DEFAULT_MARGIN, aligned_crop
+from .faces.align import aligned_crop
 from .faces.classifiers import FaceClassifier, get_classifier
 from .faces.detector import FaceBox, FaceDetector, get_detector
 from .faces.tracking import FaceTracker
@@ -79,7 +79,7 @@ class _FaceStage:
                 faces = [FaceBox(0.0, 0.0, float(width), float(height), None)]
             for face, face_id in zip(faces, self._tracker.assign(frame.t, faces)):
                 pending.append((frame, face, face_id))
-                crops.append(aligned_crop(frame.image, face, margin=0.0 if face.score is None else DEFAULT_MARGIN))
+                crops.append(aligned_crop(frame.image, face))
         self.frames_analysed += len(frames)
         if not crops:
             return

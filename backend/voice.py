@@ -1,0 +1,208 @@
+"""Voice emotion over time: the audio is cut into windows (default 2 s every 1 s), silence and non-speech sounds
+are marked as such (never classified, never guessed), and speech windows are classified in batches.
+
+Models load once per process (:func:`get_voice_model`, keyed by settings and name, thread-safe):
+``default`` is the shipped model (``voice_model/models/<name>``), ``legacy:PATH`` an original-format ``.h5``
+(``seed_model3.h5`` style, with its own 44 kHz preprocessing; see :mod:`voice_model.legacy` for the label mapping).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from backend.config import Settings
+from backend.emotions import EMOTIONS
+from backend.errors import InputError, ModelUnavailableError
+from backend.faces.classifiers.base import ModelInfo
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+DEFAULT_MODEL = "voice-cnn-v1"
+LEGACY_PREFIX = "legacy:"
+BATCH = 64
+
+# Speech detection (frame level, 25 ms frames every 10 ms): a frame is speech-like when it is loud enough in
+# absolute terms, clearly above the recording's own noise floor (its 10th-percentile frame energy), and its
+# 100-4000 Hz spectrum is neither as flat as noise nor as peaked as a pure tone; a window is speech when enough
+# of its frames are. A steady tone or steady noise never rises above its own floor, so it is never speech.
+VAD_FRAME, VAD_HOP = 0.025, 0.010
+VAD_MIN_DB = -50.0  # dBFS
+VAD_ABOVE_FLOOR_DB = 8.0
+VAD_FLATNESS = (1e-4, 0.35)
+VAD_MIN_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class VoiceWindow:
+    start: float  # seconds
+    end: float
+    speech: bool  # False = silence / no speech: never classified, never guessed
+    probabilities: np.ndarray | None  # (7,) in EMOTIONS order; None when not speech
+
+    def to_dict(self) -> dict:
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "speech": self.speech,
+                "probabilities": None if self.probabilities is None else
+                {e: round(float(p), 4) for e, p in zip(EMOTIONS, self.probabilities)}}  # fmt: skip
+
+
+class VoiceModel:
+    """A voice classifier: ``predict`` maps N mono float32 signals at ``sample_rate`` to (N, 7) probabilities."""
+
+    info: ModelInfo
+    sample_rate: int = 16_000
+
+    def predict(self, windows: list[np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class KerasVoiceModel(VoiceModel):
+    """The shipped model (``voice_model/models/<name>``): 40 MFCCs per window, normalised per window."""
+
+    def __init__(self, name: str, settings: Settings):
+        from voice_model import store
+
+        try:
+            self._model, self._meta = store.load(name, settings.voice_model_dir)
+        except FileNotFoundError as exc:
+            raise ModelUnavailableError(str(exc), details={"model": name}) from exc
+        self.sample_rate = self._meta.features.sample_rate
+        self.info = ModelInfo(role="voice_classifier", name=f"voice/{name}", version=self._meta.version,
+                              source=str(store.model_dir(name, settings.voice_model_dir)),
+                              sha256=store.weights_sha256(name, settings.voice_model_dir))  # fmt: skip
+
+    def predict(self, windows: list[np.ndarray]) -> np.ndarray:
+        from voice_model.features import fit_length, mfcc, normalise
+        from voice_model.network import predict
+
+        out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
+        by_length: dict[int, list[int]] = {}
+        for i, w in enumerate(windows):
+            by_length.setdefault(len(w), []).append(i)
+        params = self._meta.features
+        for indices in by_length.values():
+            for s in range(0, len(indices), BATCH):
+                chunk = indices[s : s + BATCH]
+                x = normalise(mfcc(np.stack([windows[i] for i in chunk]), params), params)
+                if self._meta.input_frames:
+                    x = np.stack([fit_length(f, self._meta.input_frames) for f in x])
+                out[chunk] = predict(self._model, x)
+        return out
+
+
+class LegacyVoiceModel(VoiceModel):
+    """An original-format ``.h5`` (its 44 kHz, 115,181-sample, 225x40 MFCC preprocessing); its "negative" class
+    is split equally between angry and disgust."""
+
+    def __init__(self, path: Path):
+        from voice_model.legacy import LegacyModel
+
+        if not path.is_file():
+            raise ModelUnavailableError(f"legacy voice model not found at {path}", details={"model": str(path)})
+        try:
+            self._model = LegacyModel(path)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailableError(f"cannot load {path} as an original-format voice model: {exc}",
+                                        details={"model": str(path)}) from exc  # fmt: skip
+        self.info = ModelInfo(role="voice_classifier", name=f"legacy/{path.name}", version="legacy",
+                              source=str(path), sha256=self._model.sha256)  # fmt: skip
+
+    def predict(self, windows: list[np.ndarray]) -> np.ndarray:
+        return self._model.predict_signals(windows, self.sample_rate)
+
+
+_loaded: dict[tuple[str, Settings], VoiceModel] = {}
+_lock = threading.Lock()
+
+
+def get_voice_model(name: str, settings: Settings) -> VoiceModel:
+    """``default`` (the shipped model, ``settings.voice_model_name`` if set), a shipped model's name, or
+    ``legacy:PATH``; loaded once per process and settings."""
+    if not name:
+        raise InputError("voice model name is empty", code="invalid_option")
+    with _lock:
+        key = (name, settings)
+        if key not in _loaded:
+            if name.startswith(LEGACY_PREFIX):
+                _loaded[key] = LegacyVoiceModel(Path(name[len(LEGACY_PREFIX) :]).expanduser())
+            else:
+                real = getattr(settings, "voice_model_name", DEFAULT_MODEL) if name == "default" else name
+                _loaded[key] = KerasVoiceModel(real, settings)
+        return _loaded[key]
+
+
+def window_bounds(duration: float, window: float = 2.0, hop: float = 1.0) -> list[tuple[float, float]]:
+    """``(start, end)`` of each window: full windows every ``hop``; then one shorter final window when the tail
+    it adds is at least half a window long (a shorter tail is covered by the previous window); a signal
+    shorter than one window is a single window."""
+    if window <= 0 or hop <= 0:
+        raise InputError("voice window and hop must be positive", code="invalid_option")
+    if duration <= 0:
+        return []
+    if duration <= window:
+        return [(0.0, duration)]
+    bounds, k = [], 0
+    while k * hop + window <= duration + 1e-9:
+        bounds.append((k * hop, k * hop + window))
+        k += 1
+    start = k * hop
+    if bounds[-1][1] < duration - 1e-9 and duration - start >= window / 2:
+        bounds.append((start, duration))
+    return bounds
+
+
+def _frame_features(signal: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame level (dBFS) and spectral flatness in 100-4000 Hz."""
+    size, step = int(VAD_FRAME * sample_rate), int(VAD_HOP * sample_rate)
+    if len(signal) < size:
+        signal = np.pad(signal, (0, size - len(signal)))
+    frames = np.lib.stride_tricks.sliding_window_view(signal, size)[::step]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    n_fft = 1 << (size - 1).bit_length()
+    spectrum = np.abs(np.fft.rfft(frames * np.hanning(size), n_fft, axis=1)) ** 2 + 1e-12
+    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
+    band = spectrum[:, (freqs >= 100) & (freqs <= min(4000, sample_rate / 2))]
+    flatness = np.exp(np.mean(np.log(band), axis=1)) / np.mean(band, axis=1)
+    return level + 3.01, flatness  # +3 dB: a full-scale sine reads 0 dBFS
+
+
+def speech_mask(signal: np.ndarray, sample_rate: int, window: float = 2.0, hop: float = 1.0) -> np.ndarray:
+    """One bool per window of :func:`window_bounds`: does the window contain speech?"""
+    signal = np.asarray(signal, dtype=np.float32).reshape(-1)
+    bounds = window_bounds(len(signal) / sample_rate, window, hop)
+    if not bounds:
+        return np.zeros(0, dtype=bool)
+    level, flatness = _frame_features(signal, sample_rate)
+    floor = np.percentile(level, 10)
+    voiced = ((level >= VAD_MIN_DB) & (level >= floor + VAD_ABOVE_FLOOR_DB)
+              & (flatness >= VAD_FLATNESS[0]) & (flatness <= VAD_FLATNESS[1]))  # fmt: skip
+    centres = (np.arange(len(level)) * VAD_HOP) + VAD_FRAME / 2
+    mask = np.zeros(len(bounds), dtype=bool)
+    for i, (start, end) in enumerate(bounds):
+        inside = (centres >= start) & (centres < end)
+        mask[i] = inside.any() and voiced[inside].mean() >= VAD_MIN_FRACTION
+    return mask
+
+
+def analyse_signal(signal: np.ndarray, sample_rate: int, model: VoiceModel, window: float = 2.0, hop: float = 1.0,
+                   t0: float = 0.0) -> list[VoiceWindow]:  # fmt: skip
+    """Windows over a mono signal with timestamps offset by ``t0``; speech windows classified in batches."""
+    signal = np.asarray(signal, dtype=np.float32).reshape(-1)
+    if sample_rate != model.sample_rate and len(signal):
+        import librosa
+
+        signal = librosa.resample(signal, orig_sr=sample_rate, target_sr=model.sample_rate)
+        sample_rate = model.sample_rate
+    bounds = window_bounds(len(signal) / sample_rate, window, hop)
+    mask = speech_mask(signal, sample_rate, window, hop)
+    speech = [i for i in range(len(bounds)) if mask[i]]
+    segments = [signal[int(round(bounds[i][0] * sample_rate)) : int(round(bounds[i][1] * sample_rate))] for i in speech]
+    probabilities = model.predict(segments) if segments else np.zeros((0, len(EMOTIONS)), dtype=np.float32)
+    by_window = dict(zip(speech, probabilities))
+    return [VoiceWindow(start=t0 + start, end=t0 + end, speech=i in by_window, probabilities=by_window.get(i))
+            for i, (start, end) in enumerate(bounds)]  # fmt: skip

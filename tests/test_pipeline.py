@@ -1,0 +1,104 @@
+"""analyse(): the ordered steps from a media file to a result and its artifacts."""
+
+import json
+
+import jsonschema
+import numpy as np
+import pytest
+from media_factory import make_audio, video_from_image
+from PIL import Image
+
+from backend.errors import MediaError
+from backend.options import AnalysisOptions
+from backend.pipeline import analyse
+from backend.results import SCHEMA_PATH
+
+
+@pytest.fixture(scope="module")
+def astronaut_video(tmp_path_factory, astronaut):
+    return video_from_image(tmp_path_factory.mktemp("video"), astronaut, seconds=2.0, fps=10, name="astronaut.mp4")
+
+
+def test_a_face_video_gives_one_tracked_face_in_every_sampled_frame(astronaut_video):
+    result = analyse(astronaut_video, AnalysisOptions(sample_fps=5))
+    assert result.frames_analysed == 10
+    assert result.summary["frames_with_faces"] == 10
+    assert {o.face_id for o in result.faces} == {0}
+    assert [o.t for o in result.faces] == pytest.approx([i / 5 for i in range(10)], abs=0.02)
+
+
+def test_the_result_validates_against_its_schema(astronaut_video):
+    result = analyse(astronaut_video, AnalysisOptions(sample_fps=2))
+    jsonschema.validate(json.loads(result.to_json()), json.loads(SCHEMA_PATH.read_text()))
+
+
+def test_every_second_frame_as_the_original_project_did(astronaut_video):
+    result = analyse(astronaut_video, AnalysisOptions(sample_fps=None, frame_step=2))
+    assert [o.frame_index for o in result.faces] == list(range(0, 20, 2))
+
+
+def test_max_frames_stops_early(astronaut_video):
+    assert analyse(astronaut_video, AnalysisOptions(sample_fps=5, max_frames=3)).frames_analysed == 3
+
+
+def test_the_result_records_the_models_that_ran(astronaut_video):
+    result = analyse(astronaut_video, AnalysisOptions(max_frames=1))
+    roles = {m["role"]: m for m in result.models}
+    assert roles["face_detector"]["name"] == "mtcnn"
+    assert roles["face_classifier"]["name"].startswith("cnn/") and len(roles["face_classifier"]["sha256"]) == 64
+
+
+def test_progress_rises_to_100_through_named_stages(astronaut_video):
+    seen = []
+    analyse(astronaut_video, AnalysisOptions(), on_progress=lambda stage, p: seen.append((stage, p)))
+    percents = [p for _, p in seen]
+    assert percents == sorted(percents) and percents[-1] == 100.0
+    assert {"probing", "loading models", "faces", "done"} <= {stage for stage, _ in seen}
+
+
+def test_a_photo_is_analysed_as_one_frame(tmp_path, astronaut):
+    path = tmp_path / "astronaut.png"
+    Image.fromarray(astronaut).save(path)
+    result = analyse(path)
+    assert result.input["kind"] == "image"
+    assert len(result.faces) == 1 and result.faces[0].t == 0.0 and not result.faces[0].low_confidence
+
+
+def test_a_pre_cropped_face_is_classified_whole_and_marked_low_confidence(tmp_path, astronaut):
+    path = tmp_path / "face48.png"
+    Image.fromarray(astronaut[90:170, 185:265]).convert("L").resize((48, 48)).save(path)  # too tight for MTCNN
+    result = analyse(path)
+    (face,) = result.faces
+    assert face.detection_score is None and face.low_confidence and face.box == [0, 0, 48, 48]
+
+
+def test_an_audio_file_has_no_faces_to_analyse(tmp_path):
+    with pytest.raises(MediaError) as error:
+        analyse(make_audio(tmp_path, "tone.wav", seconds=1.0))
+    assert error.value.code == "no_video_stream"
+
+
+def test_artifacts_are_written_when_asked(tmp_path, astronaut_video):
+    analyse(astronaut_video, AnalysisOptions(make_graph=True, csv=True), output_dir=tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["result.json", "timeline.csv", "timeline.png"]
+
+
+def test_a_failed_analysis_leaves_nothing_behind(tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video at all\n" * 20)
+    with pytest.raises(MediaError):
+        analyse(bad, AnalysisOptions(make_graph=True), output_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_crema_d_clip_shows_one_face_in_most_frames(shared_data):
+    result = analyse(shared_data / "video" / "1001_DFA_ANG_XX.mp4", AnalysisOptions(sample_fps=5))
+    assert result.summary["frames_with_faces"] >= 0.8 * result.frames_analysed
+    assert result.summary["face_count"] == 1
+
+
+def test_the_original_flv_and_its_mp4_copy_give_the_same_faces(shared_data):
+    flv = analyse(shared_data / "video" / "1001_DFA_HAP_XX.flv", AnalysisOptions(sample_fps=5))
+    mp4 = analyse(shared_data / "video" / "1001_DFA_HAP_XX.mp4", AnalysisOptions(sample_fps=5))
+    assert flv.frames_analysed == mp4.frames_analysed
+    assert np.allclose([o.t for o in flv.faces], [o.t for o in mp4.faces], atol=0.05)

@@ -1,0 +1,80 @@
+"""MFCC features shared by training and run time (numpy + librosa only, no Keras).
+
+A model's input is ``(frames, n_mfcc)``: 40 MFCCs of a 16 kHz signal, 32 ms windows every 10 ms, normalised per
+model input (each coefficient to zero mean and unit variance over the segment the model sees, so a recording's
+level and microphone colour matter less). Training caches the unnormalised MFCCs of whole utterances and
+normalises each crop; run time normalises each window: the same rule on both sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+EPS = 1e-5
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    sample_rate: int = 16_000
+    n_mfcc: int = 40
+    n_mels: int = 64
+    n_fft: int = 512
+    hop_length: int = 160
+    fmin: float = 50.0
+    fmax: float = 8000.0
+    norm: str = "cmvn"  # per-input mean and variance per coefficient; "cmn": mean only; "none"
+    trim_db: float = 30.0  # utterances are trimmed of leading/trailing silence quieter than peak - trim_db
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def frames(self, seconds: float) -> int:
+        return 1 + int(round(seconds * self.sample_rate)) // self.hop_length
+
+
+def mfcc(signals: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """Unnormalised MFCCs, time-major: ``(frames, n_mfcc)`` for one signal, ``(N, frames, n_mfcc)`` for a batch
+    of equal-length signals ``(N, samples)``."""
+    import librosa
+
+    y = np.asarray(signals, dtype=np.float32)
+    if y.shape[-1] < params.n_fft:
+        y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, params.n_fft - y.shape[-1])])
+    features = librosa.feature.mfcc(
+        y=y, sr=params.sample_rate, n_mfcc=params.n_mfcc, n_mels=params.n_mels, n_fft=params.n_fft,
+        hop_length=params.hop_length, fmin=params.fmin, fmax=params.fmax,
+    )  # fmt: skip
+    return np.swapaxes(features, -1, -2).astype(np.float32)
+
+
+def normalise(features: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """Per-input normalisation over time (axis -2) of ``(frames, n_mfcc)`` or ``(N, frames, n_mfcc)``."""
+    x = np.asarray(features, dtype=np.float32)
+    if params.norm == "none":
+        return x
+    x = x - x.mean(axis=-2, keepdims=True)
+    if params.norm == "cmvn":
+        x = x / (x.std(axis=-2, keepdims=True) + EPS)
+    return x.astype(np.float32)
+
+
+def trim(signal: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """The signal without leading and trailing silence (kept whole when it is all quiet)."""
+    import librosa
+
+    if len(signal) < params.n_fft:
+        return signal
+    trimmed, _ = librosa.effects.trim(signal, top_db=params.trim_db, frame_length=params.n_fft,
+                                      hop_length=params.hop_length)  # fmt: skip
+    return trimmed if len(trimmed) >= params.sample_rate // 4 else signal
+
+
+def fit_length(features: np.ndarray, frames: int) -> np.ndarray:
+    """Centre crop, or zero-pad at the end, ``(T, C)`` features to exactly ``frames`` rows."""
+    t = len(features)
+    if t >= frames:
+        start = (t - frames) // 2
+        return features[start : start + frames]
+    return np.pad(features, ((0, frames - t), (0, 0)))

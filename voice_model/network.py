@@ -1,0 +1,63 @@
+"""The two architectures (Keras 3 on the torch backend), both ``(frames, 40 MFCC) -> 7 softmax``.
+
+- ``baseline``: the original project's model (``seed_model3.h5``) as it was, on a fixed-length input of 225
+  frames: Conv1D 256 k5 same, ReLU, MaxPool 8, Dropout 0.2, Conv1D 128 k5 same, ReLU, MaxPool 4, Dropout 0.1,
+  Flatten, Dense 64 (linear), Dense 7, softmax (273,287 parameters, like the original).
+- ``improved``: the same start (Conv1D k5 + ReLU + pooling) with batch norm, two more conv blocks and global
+  average + max pooling over time instead of Flatten, so any length works (run time feeds 2 s windows).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+BASELINE_FRAMES = 225
+
+
+def baseline(n_features: int = 40, n_classes: int = 7, frames: int = BASELINE_FRAMES) -> keras.Model:
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((frames, n_features)),
+        layers.Conv1D(256, 5, padding="same"), layers.Activation("relu"), layers.MaxPooling1D(8),
+        layers.Dropout(0.2),
+        layers.Conv1D(128, 5, padding="same"), layers.Activation("relu"), layers.MaxPooling1D(4),
+        layers.Dropout(0.1),
+        layers.Flatten(), layers.Dense(64), layers.Dense(n_classes), layers.Activation("softmax"),
+    ], name="baseline")  # fmt: skip
+
+
+def improved(n_features: int = 40, n_classes: int = 7, widths: tuple[int, ...] = (128, 128, 256, 256),
+             dropout: float = 0.3) -> keras.Model:  # fmt: skip
+    layers = keras.layers
+    inputs = keras.Input((None, n_features))
+    x = inputs
+    for i, width in enumerate(widths):
+        x = layers.Conv1D(width, 5 if i < 2 else 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        if i < len(widths) - 1:
+            x = layers.MaxPooling1D(2, padding="same")(x)
+            x = layers.SpatialDropout1D(0.1)(x)
+    x = layers.Concatenate()([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dropout(dropout / 2)(x)
+    outputs = layers.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="improved")
+
+
+ARCHITECTURES = {"baseline": baseline, "improved": improved}
+
+
+def predict(model: keras.Model, batch: np.ndarray) -> np.ndarray:
+    """Probabilities of a ``(N, frames, C)`` float32 batch, in inference mode, as numpy."""
+    import torch
+
+    with torch.no_grad():
+        out = model(np.ascontiguousarray(batch, dtype=np.float32), training=False)
+    return keras.ops.convert_to_numpy(out)

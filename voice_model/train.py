@@ -1,0 +1,172 @@
+"""Training of a voice model on the train speakers of the speech manifest, selected on the validation speakers.
+
+Each epoch draws ``crops_per_file`` examples per training utterance: a random cached variant (clean, speed
+0.9/1.1, added noise), a random ``window_seconds`` crop (time shift), per-crop normalisation and SpecAugment-style
+masks. The ``baseline`` recipe reproduces the original project's: the centred 225-frame clip, no augmentation,
+no class weights, Adam. The epoch with the best validation 6-way macro-F1 is shipped; the last checkpoint and
+the history go under ``<cache_dir>/voice_runs/<name>``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from backend import metrics
+from backend.config import get_settings
+from backend.emotions import EMOTIONS
+
+from . import store
+from .augment import VARIANTS, random_crop, spec_augment
+from .data import COLLAPSED6, TO_COLLAPSED6, FeatureSet, load_features, read_manifest, select, split_speakers
+from .features import FeatureParams, fit_length, normalise
+from .network import ARCHITECTURES, BASELINE_FRAMES, keras, predict
+
+
+@dataclass
+class TrainConfig:
+    name: str = store.DEFAULT_NAME
+    architecture: str = "improved"
+    epochs: int = 40
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-3
+    label_smoothing: float = 0.1
+    window_seconds: float = 2.0
+    crops_per_file: int = 2
+    augment: bool = True
+    class_weights: bool = True
+    widths: tuple[int, ...] = (128, 128, 256, 256)
+    dropout: float = 0.3
+    norm: str = "cmvn"
+    seed: int = 0
+    threads: int = 2
+
+    @classmethod
+    def baseline(cls, **changes) -> TrainConfig:
+        values = dict(name="voice-baseline", architecture="baseline", epochs=40, lr=1e-3, weight_decay=0.0,
+                      label_smoothing=0.0, augment=False, class_weights=False)  # fmt: skip
+        values.update(changes)
+        return cls(**values)
+
+
+def model_inputs(features: list[np.ndarray], params: FeatureParams, frames: int | None) -> list[np.ndarray]:
+    """What the model sees for whole utterances: normalised features, fitted to ``frames`` when fixed."""
+    out = [normalise(f, params) for f in features]
+    return [fit_length(f, frames) for f in out] if frames else out
+
+
+def predict_utterances(model, features: list[np.ndarray], params: FeatureParams, frames: int | None) -> np.ndarray:
+    """(N, 7) probabilities, one forward pass per utterance length (any-length models see the whole utterance)."""
+    inputs = model_inputs(features, params, frames)
+    out = np.zeros((len(inputs), len(EMOTIONS)), dtype=np.float32)
+    by_length: dict[int, list[int]] = {}
+    for i, x in enumerate(inputs):
+        by_length.setdefault(len(x), []).append(i)
+    for indices in by_length.values():
+        for start in range(0, len(indices), 64):
+            chunk = indices[start : start + 64]
+            out[chunk] = predict(model, np.stack([inputs[i] for i in chunk]))
+    return out
+
+
+def class_weights(labels: np.ndarray) -> dict[int, float]:
+    counts = np.bincount(labels, minlength=len(EMOTIONS)).astype(float)
+    weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / (counts > 0).sum(), 0.0)
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def _epoch_examples(sets: list[FeatureSet], config: TrainConfig, params: FeatureParams, frames: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    n = len(sets[0].features)
+    xs, ys = [], []
+    labels = sets[0].labels
+    for _ in range(config.crops_per_file):
+        for i in rng.permutation(n):
+            if not config.augment:
+                xs.append(fit_length(normalise(sets[0].features[i], params), frames))
+            else:
+                variant = sets[int(rng.integers(0, len(sets)))]
+                crop = normalise(random_crop(variant.features[i], frames, rng), params)
+                xs.append(spec_augment(crop, rng))
+            ys.append(labels[i])
+    return np.stack(xs).astype(np.float32), np.array(ys)
+
+
+def collapsed_scores(labels: np.ndarray, probabilities: np.ndarray) -> dict:
+    collapsed = np.zeros((len(probabilities), len(COLLAPSED6)))
+    np.add.at(collapsed.T, TO_COLLAPSED6, probabilities.T)
+    return metrics.summary(TO_COLLAPSED6[labels], collapsed.argmax(1), COLLAPSED6)
+
+
+def _run_dir(name: str):
+    return get_settings().cache_dir / "voice_runs" / name
+
+
+def train(config: TrainConfig, log=print):
+    import torch
+
+    torch.set_num_threads(config.threads)
+    keras.utils.set_random_seed(config.seed)
+    params = FeatureParams(norm=config.norm)
+    utterances = read_manifest()
+    split = split_speakers(utterances)
+    train_utts, val_utts = select(utterances, split["train"]), select(utterances, split["val"])
+    log(f"split {json.dumps(split)}; train {len(train_utts)} files, val {len(val_utts)}")
+    variants = list(VARIANTS) if config.augment else ["clean"]
+    clean = load_features(utterances, params, "clean", log=log)
+    sets = [clean.subset(split["train"])] + [load_features(train_utts, params, v, log=log) for v in variants[1:]]
+    val_set = clean.subset(split["val"])
+
+    baseline = config.architecture == "baseline"
+    frames = BASELINE_FRAMES if baseline else params.frames(config.window_seconds)
+    if baseline:
+        model = ARCHITECTURES["baseline"](params.n_mfcc, len(EMOTIONS), frames)
+    else:
+        model = ARCHITECTURES["improved"](params.n_mfcc, len(EMOTIONS), tuple(config.widths), config.dropout)
+    optimiser = keras.optimizers.AdamW(learning_rate=config.lr, weight_decay=config.weight_decay) if \
+        config.weight_decay else keras.optimizers.Adam(learning_rate=config.lr)  # fmt: skip
+    model.compile(optimizer=optimiser, loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing))
+    weights = class_weights(sets[0].labels) if config.class_weights else None
+    meta = store.ModelMeta(name=config.name, architecture=config.architecture, features=params,
+                           input_frames=frames if baseline else None, window_seconds=config.window_seconds)  # fmt: skip
+    run_dir = _run_dir(config.name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(config.seed)
+    history, best = [], -1.0
+    started_all = time.time()
+    for epoch in range(config.epochs):
+        started = time.time()
+        progress = epoch / max(1, config.epochs - 1)
+        lr = config.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))) if not baseline else config.lr
+        optimiser.learning_rate.assign(lr)
+        x, y = _epoch_examples(sets, config, params, frames, rng)
+        fit = model.fit(x, keras.utils.to_categorical(y, len(EMOTIONS)), batch_size=config.batch_size, epochs=1,
+                        shuffle=True, class_weight=weights, verbose=0)  # fmt: skip
+        val_probabilities = predict_utterances(model, val_set.features, params, meta.input_frames)
+        scores7 = metrics.summary(val_set.labels, val_probabilities.argmax(1), EMOTIONS)
+        scores6 = collapsed_scores(val_set.labels, val_probabilities)
+        record = {"epoch": epoch + 1, "lr": round(lr, 6), "loss": round(float(fit.history["loss"][-1]), 4),
+                  "val_accuracy": scores7["accuracy"], "val_macro_f1": scores7["macro_f1"],
+                  "val_macro_f1_6": scores6["macro_f1"], "seconds": round(time.time() - started, 1)}  # fmt: skip
+        history.append(record)
+        log(json.dumps(record))
+        if scores6["macro_f1"] > best:
+            best = scores6["macro_f1"]
+            meta.notes = {"selected_epoch": epoch + 1, "val_macro_f1_6": scores6["macro_f1"],
+                          "val_macro_f1": scores7["macro_f1"], "val_accuracy": scores7["accuracy"]}  # fmt: skip
+            model.save(run_dir / "best.keras")
+        model.save(run_dir / "last.keras")
+    folder = store.model_dir(config.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / "best.keras", folder / "model.keras")
+    store.write_meta(meta)
+    summary = {"config": asdict(config), "split": split, "train_files": len(train_utts), "val_files": len(val_utts),
+               "seconds": round(time.time() - started_all, 1), "history": history}  # fmt: skip
+    (folder / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return folder
