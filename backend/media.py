@@ -47,6 +47,7 @@ _MP4_BOXES_AT_4 = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 _TIME_EPSILON = 1e-3
 
 _Keep = Callable[[int, float], bool]  # (decoded-frame index, time) -> keep this frame?
+_StreamPair = tuple["av.VideoStream | None", "av.AudioStream | None"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class MediaInfo:
     width: int | None  # display size (after rotation): the size of Frame.image
     height: int | None
     fps: float | None  # average frame rate of the video stream
-    rotation: int  # 0/90/180/270: counter-clockwise degrees applied to decoded pictures to show them upright
+    rotation: int  # 0/90/180/270: counter-clockwise turn applied to decoded video frames (images: 0, see load_image)
     video_codec: str | None
     audio_codec: str | None
     audio_sample_rate: int | None
@@ -87,7 +88,7 @@ class AudioChunk:
     """A fixed-length piece of the audio track (the last one may be shorter)."""
 
     t: float  # start time in seconds from the start of the audio stream
-    samples: np.ndarray  # 1-D float32 mono in [-1, 1]
+    samples: np.ndarray  # 1-D float32 mono in [-1, 1]; NaN and inf (broken decoders) replaced by 0
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -131,7 +132,8 @@ def iter_audio(path: str | Path, sample_rate: int = 16000, chunk_seconds: float 
 
 def read_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
     """The whole audio track as one mono float32 array: for short files and tests (long files: iter_audio)."""
-    return np.concatenate([chunk.samples for chunk in iter_audio(path, sample_rate, chunk_seconds=10.0)])
+    chunks = [chunk.samples for chunk in iter_audio(path, sample_rate, chunk_seconds=10.0)]
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -185,16 +187,15 @@ def _looks_like_media(path: Path) -> bool:
     return head.startswith(_SIGNATURES_AT_0) or head[4:8] in _MP4_BOXES_AT_4
 
 
-def _video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
-    """The first real video stream: cover art in mp3/m4a files is a one-picture "video" stream, not video."""
-    for stream in container.streams.video:
-        if not stream.disposition & av.stream.Disposition.attached_pic:
-            return stream
-    return None
-
-
-def _audio_stream(container: av.container.InputContainer) -> av.AudioStream | None:
-    return container.streams.audio[0] if container.streams.audio else None
+def _streams(path: Path, container: av.container.InputContainer) -> _StreamPair:
+    """The first real video stream and the first audio stream. A file with neither (e.g. subtitles that libav
+    reads) is not media, whichever stream the caller wanted. Cover art in mp3/m4a files is a one-picture "video"
+    stream, not video."""
+    videos = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    audios = list(container.streams.audio)
+    if not videos and not audios:
+        raise MediaError(f"{path.name} has no audio or video stream", code="not_media")
+    return (videos[0] if videos else None), (audios[0] if audios else None)
 
 
 def _check_pixels(path: Path, width: int, height: int) -> None:
@@ -276,9 +277,7 @@ def _probe_image(path: Path) -> MediaInfo | None:
 
 
 def _probe_container(path: Path, container: av.container.InputContainer) -> MediaInfo:
-    video, audio = _video_stream(container), _audio_stream(container)
-    if video is None and audio is None:
-        raise MediaError(f"{path.name} has no audio or video stream", code="not_media")
+    video, audio = _streams(path, container)
     width = height = fps = None
     rotation = 0
     if video is not None:
@@ -373,7 +372,7 @@ def _frames(path: Path, sample_fps: float | None, frame_step: int | None, max_fr
         yield Frame(index=0, t=0.0, image=load_image(path))
         return
     with _open_av(path) as container:
-        stream = _video_stream(container)
+        stream, _ = _streams(path, container)
         if stream is None:
             raise MediaError(f"{path.name} has no video stream", code="no_video_stream")
         _check_pixels(path, stream.codec_context.width, stream.codec_context.height)
@@ -384,7 +383,7 @@ def _frames(path: Path, sample_fps: float | None, frame_step: int | None, max_fr
 def _sampled(path: Path, container: av.container.InputContainer, stream: av.VideoStream, keep: _Keep,
              max_frames: int | None) -> Iterator[Frame]:  # fmt: skip
     origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
-    period = 1.0 / (_fps(stream) or 25.0)  # only for frames without a timestamp
+    period = 1.0 / (_fps(stream) or 25.0)  # for frames without a timestamp (raw .h264 streams have none)
     t = -period
     kept = 0
     decoded = _Decoder(path, container, stream).frames()
@@ -418,7 +417,7 @@ def _upright_rgb(frame: av.VideoFrame) -> np.ndarray:
 
 def _audio_chunks(path: Path, sample_rate: int, chunk_size: int) -> Iterator[AudioChunk]:
     with _open_av(path) as container:
-        stream = _audio_stream(container)
+        _, stream = _streams(path, container)
         if stream is None:
             raise MediaError(f"{path.name} has no audio stream", code="no_audio_stream")
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)

@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--lr", type=float, default=TrainConfig.lr)
     t.add_argument("--widths", default=",".join(map(str, TrainConfig.widths)), help="channels per stage")
     t.add_argument("--seed", type=int, default=TrainConfig.seed)
+    t.add_argument("--threads", type=int, default=TrainConfig.threads, help="torch CPU threads (1 beside other work)")
     e = commands.add_parser("evaluate", help="score a model on FER2013 val (writes its card) or on --data DIR")
     e.add_argument("--name", default=TrainConfig.name)
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
@@ -26,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         widths = tuple(int(w) for w in args.widths.split(","))
         config = TrainConfig(
-            name=args.name, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, widths=widths, seed=args.seed
+            name=args.name, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, widths=widths, seed=args.seed,
+            threads=args.threads,
         )
         print(f"model written to {train(config, log=lambda line: print(line, flush=True))}")
     elif args.command == "evaluate":

@@ -29,6 +29,7 @@ VIDEO_CODECS: dict[str, tuple[list[str], list[str]]] = {
     ".webm": (["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"], ["-c:a", "libopus"]),
     ".avi": (["-c:v", "mpeg4"], ["-c:a", "libmp3lame"]),
     ".flv": (["-c:v", "flv"], ["-c:a", "libmp3lame"]),
+    ".h264": (_X264, []),  # a raw H.264 stream: no container, no timestamps, no audio (make it with audio=False)
 }
 AUDIO_CODECS: dict[str, list[str]] = {
     ".wav": ["-c:a", "pcm_s16le"],
@@ -45,9 +46,10 @@ VFR_TIMES = (0.0, 0.1, 0.2, 0.5, 1.0, 1.05, 1.1, 1.5)
 
 
 def run_ffmpeg(*args: str | Path) -> None:
-    """Run the ffmpeg binary; on failure raise with its stderr, which says what went wrong."""
+    """Run the ffmpeg binary; on failure raise with its stderr, which says what went wrong. The timeout stops a
+    lavfi source left without a duration from filling the disk."""
     command = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *map(str, args)]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"ffmpeg failed ({done.returncode}): {' '.join(command)}\n{done.stderr}")
 
@@ -74,8 +76,9 @@ def make_audio(directory: Path, name: str = "tone.wav", seconds: float = 1.0, ra
                freq: float = 440.0, extra_args: Sequence[str] = ()) -> Path:  # fmt: skip
     """A sine tone (amplitude 1/8, ffmpeg's default) in every channel, encoded by the name's extension."""
     path = Path(directory) / name
-    source = f"sine=frequency={freq}:sample_rate={rate}:duration={seconds}"
-    run_ffmpeg("-f", "lavfi", "-i", source, "-ac", str(channels), *AUDIO_CODECS[path.suffix], *extra_args, path)
+    source = f"sine=frequency={freq}:sample_rate={rate}"  # endless: -t cuts it, also at 0 s (a header only)
+    run_ffmpeg("-f", "lavfi", "-i", source, "-t", str(seconds), "-ac", str(channels), *AUDIO_CODECS[path.suffix],
+               *extra_args, path)  # fmt: skip
     return path
 
 
@@ -92,7 +95,8 @@ def make_rotated_video(directory: Path, name: str = "rotated.mp4", rotation: int
     """A phone-style video: black frames with a white block in the stored picture's top-left corner, and a display
     matrix telling players to turn it ``rotation`` degrees counter-clockwise (ffmpeg's -display_rotation)."""
     width, height = size
-    source = f"color=c=black:size={width}x{height}:rate={fps},drawbox=x=0:y=0:w={width // 4}:h={height // 4}:c=white:t=fill"
+    corner = f"drawbox=x=0:y=0:w={width // 4}:h={height // 4}:c=white:t=fill"
+    source = f"color=c=black:size={width}x{height}:rate={fps},{corner}"
     plain = make_video(directory, f"unrotated-{name}", seconds=seconds, size=size, fps=fps, audio=False,
                        source=source)  # fmt: skip
     path = Path(directory) / name

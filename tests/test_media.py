@@ -22,8 +22,8 @@ from media_factory import (
     damaged_copy,
     make_audio,
     make_rotated_video,
-    make_video,
     make_vfr_video,
+    make_video,
     save_image,
     truncated_copy,
     video_from_image,
@@ -241,6 +241,12 @@ def test_frame_times_count_from_the_start_of_the_stream(tmp_path):
     assert [f.t for f in iter_frames(late, sample_fps=None, max_frames=2)] == pytest.approx([0.0, 0.1], abs=1e-3)
 
 
+def test_frames_without_timestamps_are_timed_by_the_stream_rate(tmp_path):
+    """A raw H.264 stream has no timestamps; libav assumes 25 fps for it."""
+    raw = make_video(tmp_path, "raw.h264", seconds=1.0, audio=False)
+    assert [f.t for f in iter_frames(raw, sample_fps=None)] == pytest.approx([i / 25 for i in range(10)])
+
+
 @pytest.mark.parametrize(
     "arguments", [{"sample_fps": 5, "frame_step": 2}, {"sample_fps": 0}, {"frame_step": 0}, {"max_frames": 0}]
 )
@@ -266,7 +272,7 @@ def test_video_from_image_pans_across_the_picture(tmp_path, astronaut):
 # --- rotation ----------------------------------------------------------------------------------------------------
 
 # Where the white block of the stored picture's top-left corner must be once the video is upright.
-UPRIGHT_CORNER = {90: "bottom-left", 180: "bottom-right", 270: "top-right"}
+UPRIGHT_CORNER = {0: "top-left", 90: "bottom-left", 180: "bottom-right", 270: "top-right"}
 
 
 def white_corner(image: np.ndarray) -> str:
@@ -281,16 +287,10 @@ def test_rotated_video_comes_out_upright(made, rotation):
     video = made(make_rotated_video, f"rotated{rotation}.mp4", rotation=rotation)
     info = probe(video)
     frame = next(iter_frames(video))
-    upright_size = (160, 120) if rotation == 180 else (120, 160)
+    upright_size = (120, 160) if rotation in (90, 270) else (160, 120)
     assert (info.rotation, info.width, info.height) == (rotation, *upright_size)
     assert frame.image.shape == (info.height, info.width, 3)
     assert white_corner(frame.image) == UPRIGHT_CORNER[rotation]
-
-
-def test_unrotated_video_keeps_its_corner(made):
-    video = make_video(made(make_rotated_video, "rotated90.mp4", rotation=90).parent, "plain.mp4", audio=False,
-                       source="color=c=black:size=160x120:rate=10,drawbox=x=0:y=0:w=40:h=30:c=white:t=fill")  # fmt: skip
-    assert white_corner(next(iter_frames(video)).image) == "top-left"
 
 
 def test_rotation_matches_what_ffmpeg_shows(made):
@@ -312,7 +312,7 @@ def test_a_negative_display_rotation_is_reported_as_270(tmp_path):
 def test_stereo_44k_audio_comes_as_16k_mono_float32_chunks(tmp_path):
     chunks = list(iter_audio(make_audio(tmp_path, "stereo.wav", seconds=2.5, rate=44100, channels=2)))
     assert [c.t for c in chunks] == [0.0, 1.0, 2.0]
-    assert [len(c.samples) for c in chunks[:2]] == [16000, 16000] and 0 < len(chunks[2]) < 16000
+    assert [len(c.samples) for c in chunks[:2]] == [16000, 16000] and 0 < len(chunks[2].samples) < 16000
     assert all(c.samples.dtype == np.float32 and c.samples.ndim == 1 for c in chunks)
     assert sum(len(c.samples) for c in chunks) == pytest.approx(2.5 * 16000, rel=0.01)
     assert all(np.abs(c.samples).max() <= 1.0 for c in chunks)
@@ -466,6 +466,11 @@ def test_exif_orientation_is_applied(tmp_path):
     image = load_image(save_image(tmp_path, "phone.png", stored, exif_orientation=6))
     assert image.shape == (30, 20, 3)
     assert white_corner(image) == "top-right"
+
+
+def test_a_cut_image_is_corrupt_media(tmp_path):
+    whole = save_image(tmp_path, "photo.png", np.random.default_rng(2).integers(0, 256, (64, 64, 3), np.uint8))
+    media_error("corrupt_media", load_image, truncated_copy(whole, "cut.png"))
 
 
 def test_load_image_of_audio_is_not_media(tone):
