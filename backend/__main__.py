@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import EmoClassifyError
 from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
+from .options import MODALITIES
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -60,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     sampling.add_argument("--frame-step", type=int, help="analyse every Nth decoded frame instead")
     analyze.add_argument("--face-model", choices=FACE_MODEL_NAMES, default=None, help="face classifier (default cnn)")
     analyze.add_argument("--max-frames", type=int, help="stop after this many analysed frames")
+    analyze.add_argument("--modalities", choices=MODALITIES, default="auto",
+                         help="auto (default): faces if there is video, voice if there is audio; "
+                         "face / voice / both: only those, an error if the file lacks one")  # fmt: skip
+    analyze.add_argument("--voice-model", default="default",
+                         help="shipped voice model name, or legacy:PATH for an original-format .h5")  # fmt: skip
+    analyze.add_argument("--double-check", action="store_true", help="compare face and voice window by window")
+    analyze.add_argument("--echo-mean", action="store_true", help="the whole file's mean emotion, face and voice")
     analyze.add_argument("--graph", action="store_true", help="write the timeline graph (timeline.png)")
     analyze.add_argument("--csv", action="store_true", help="write the per-second timeline (timeline.csv)")
     analyze.add_argument("--json", action="store_true", help="print the result JSON on standard output")
@@ -68,11 +76,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _summary_lines(result, output_dir: Path) -> list[str]:
-    lines = [f"analysed {result.frames_analysed} frame(s); faces found in {result.summary['frames_with_faces']}"]
+    lines = []
+    if result.frames_analysed:
+        found = result.summary["frames_with_faces"]
+        lines.append(f"analysed {result.frames_analysed} frame(s); faces found in {found}")
     for face in result.summary["faces"]:
         share = face["share_of_time"][face["dominant_emotion"]]
         lines.append(f"  face {face['face_id']}: mostly {face['dominant_emotion']} "
                      f"({share:.0%} of its frames, {face['observations']} observations)")  # fmt: skip
+    voice = result.summary.get("voice")
+    if voice:
+        lines.append(f"voice: {voice['speech_windows']} of {voice['windows']} window(s) with speech"
+                     + (f", mostly {voice['dominant_emotion']}" if voice["speech_windows"] else ""))  # fmt: skip
+    if result.double_check and result.double_check["windows_compared"]:
+        check = result.double_check
+        lines.append(f"double check: face and voice agree in {check['agreement_rate']:.0%} of "
+                     f"{check['windows_compared']} window(s); {len(check['disagreements'])} disagree")  # fmt: skip
+    for modality, mean in (result.echo_mean or {}).items():
+        if mean:
+            lines.append(f"echo mean ({modality}): {mean['dominant_emotion']} ({mean['confidence']:.0%})")
     lines += [f"  warning: {w}" for w in result.warnings]
     lines.append(f"results in {output_dir}/")
     return lines
@@ -87,6 +109,8 @@ def _analyze(args: argparse.Namespace) -> int:
     sample_fps = None if args.frame_step else (args.sample_fps if args.sample_fps is not None else settings.sample_fps)
     options = AnalysisOptions(sample_fps=sample_fps, frame_step=args.frame_step,
                               face_model=args.face_model or settings.face_model, max_frames=args.max_frames,
+                              modalities=args.modalities, voice_model=args.voice_model,
+                              double_check=args.double_check, echo_mean=args.echo_mean,
                               make_graph=args.graph, csv=args.csv)  # fmt: skip
     output_dir = args.output or Path("emoclassify-output") / args.file.stem
     progress = _Progress(enabled=not args.quiet)

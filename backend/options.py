@@ -8,6 +8,7 @@ from .errors import InputError
 from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
 
 MAX_SAMPLE_FPS = 60.0
+MODALITIES = ("auto", "face", "voice", "both")
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,14 @@ class AnalysisOptions:
     frame_step: int | None = None  # the original project's "every 2nd frame" is sample_fps=None, frame_step=2
     face_model: str = "cnn"  # cnn | vit | auto
     max_frames: int | None = None  # stop after this many analysed frames
+    # auto: faces where the file has video, voice where it has audio; face / voice / both: required, an error
+    # when the file lacks it.
+    modalities: str = "auto"
+    voice_model: str = "default"  # a shipped voice model's name, or legacy:PATH for an original-format .h5
+    voice_window: float = 2.0  # seconds of audio per voice prediction
+    voice_hop: float = 1.0  # seconds between voice windows
+    double_check: bool = False  # compare face and voice window by window
+    echo_mean: bool = False  # the whole file's time-weighted mean emotion, for face and for voice
     make_graph: bool = False
     csv: bool = False
 
@@ -29,6 +38,12 @@ class AnalysisOptions:
             raise InputError("give either sample_fps or frame_step, not both", code="invalid_option")
         if self.face_model not in FACE_MODEL_NAMES:
             raise InputError(f"face_model must be one of {', '.join(FACE_MODEL_NAMES)}, got '{self.face_model}'",
+                             code="invalid_option")  # fmt: skip
+        if self.modalities not in MODALITIES:
+            raise InputError(f"modalities must be one of {', '.join(MODALITIES)}, got '{self.modalities}'",
+                             code="invalid_option")  # fmt: skip
+        if not 0.5 <= self.voice_window <= 10 or not 0.1 <= self.voice_hop <= self.voice_window:
+            raise InputError("voice_window must be 0.5-10 s and voice_hop between 0.1 s and the window",
                              code="invalid_option")  # fmt: skip
         if self.max_frames is not None and self.max_frames < 1:
             raise InputError(f"max_frames must be at least 1, got {self.max_frames}", code="invalid_option")

@@ -1,6 +1,7 @@
 """``analyse(path, options, on_progress)``: the one place that orders the steps of an analysis.
 
-file -> media (probe, sampled frames) -> faces (detect in batches, track, align, classify in batches)
+file -> media (probe; sampled frames; audio chunks) -> faces (detect in batches, track, align, classify in
+batches) and voice (windows, speech detection, batched classification) -> fusion (double check, echo mean)
 -> results (timeline, summary) -> render (JSON, CSV, graph). Artifacts are written to a hidden staging folder
 and moved into place only when everything succeeded, so a failed analysis leaves nothing half-written.
 """
@@ -11,6 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,24 +22,20 @@ from . import media
 from .config import Settings, get_settings
 from .errors import MediaError
 from .faces.align import aligned_crop
-from .faces.classifiers import FaceClassifier, get_classifier
-from .faces.detector import FaceBox, FaceDetector, get_detector
+from .faces.classifiers import get_classifier
+from .faces.detector import FaceBox, get_detector
 from .faces.tracking import FaceTracker
+from .fusion import VoiceSegment, double_check, echo_mean
 from .options import AnalysisOptions
-from .results import FaceObservation, Result
+from .results import FaceObservation, Result, VoiceRecord
 
 ProgressCallback = Callable[[str, float], None]
 FRAMES_PER_BATCH = 16
+VOICE_BLOCK_SECONDS = 60.0  # audio is classified block by block, so memory does not grow with the file
 
 RESULT_FILE = "result.json"
 CSV_FILE = "timeline.csv"
 GRAPH_FILE = "timeline.png"
-
-
-@dataclass
-class _Models:
-    detector: FaceDetector
-    classifier: FaceClassifier
 
 
 def _no_progress(stage: str, percent: float) -> None:
@@ -55,11 +53,37 @@ def _batched(frames: Iterable[media.Frame], size: int) -> Iterator[list[media.Fr
         yield batch
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """Which modalities run for this file, decided once from the options and what the probe found."""
+
+    faces: bool
+    voice: bool
+    warnings: tuple[str, ...]
+
+
+def _plan(path: Path, info: media.MediaInfo, options: AnalysisOptions) -> _Plan:
+    has_video = info.kind == "image" or info.has_video
+    wants_faces = options.modalities in ("face", "both") or (options.modalities == "auto" and has_video)
+    wants_voice = options.modalities in ("voice", "both") or (options.modalities == "auto" and info.has_audio)
+    if wants_faces and not has_video:
+        raise MediaError(f"{path.name} has no video stream, so there are no faces to analyse",
+                         code="no_video_stream")  # fmt: skip
+    if wants_voice and not info.has_audio:
+        raise MediaError(f"{path.name} has no audio stream, so there is no voice to analyse",
+                         code="no_audio_stream")  # fmt: skip
+    warnings = []
+    if options.double_check and not (wants_faces and wants_voice):
+        warnings.append("double check skipped: it needs both a video and an audio track")
+    return _Plan(wants_faces, wants_voice, tuple(warnings))
+
+
 class _FaceStage:
     """Detect, track and classify the faces of batches of frames, keeping the observations."""
 
-    def __init__(self, models: _Models, settings: Settings):
-        self._models = models
+    def __init__(self, options: AnalysisOptions, settings: Settings):
+        self.detector = get_detector(settings)
+        self.classifier = get_classifier(options.face_model, settings)
         self._settings = settings
         self._tracker = FaceTracker()
         self.observations: list[FaceObservation] = []
@@ -67,9 +91,14 @@ class _FaceStage:
         self.detect_seconds = 0.0
         self.classify_seconds = 0.0
 
+    def models(self) -> list[dict]:
+        detector = {"role": "face_detector", "name": self.detector.name, "version": self.detector.version,
+                    "source": "facenet-pytorch wheel", "sha256": None}  # fmt: skip
+        return [detector, self.classifier.info.to_dict()]
+
     def add(self, frames: list[media.Frame], fallback_whole_image: bool = False) -> None:
         started = time.perf_counter()
-        detections = self._models.detector.detect([f.image for f in frames])
+        detections = self.detector.detect([f.image for f in frames])
         self.detect_seconds += time.perf_counter() - started
         pending: list[tuple[media.Frame, FaceBox, int]] = []
         crops: list[np.ndarray] = []
@@ -84,7 +113,7 @@ class _FaceStage:
         if not crops:
             return
         started = time.perf_counter()
-        probabilities = self._models.classifier.predict(crops)
+        probabilities = self.classifier.predict(crops)
         self.classify_seconds += time.perf_counter() - started
         for (frame, face, face_id), probs in zip(pending, probabilities):
             small = min(face.width, face.height) < self._settings.small_face_px
@@ -93,24 +122,53 @@ class _FaceStage:
                                       low_confidence=small or face.score is None)  # fmt: skip
             )
 
+    def run(self, path: Path, info: media.MediaInfo, options: AnalysisOptions, progress: ProgressCallback) -> None:
+        if info.kind == "image":
+            self.add([media.Frame(index=0, t=0.0, image=media.load_image(path))], fallback_whole_image=True)
+            return
+        frames = media.iter_frames(path, sample_fps=options.sample_fps, frame_step=options.frame_step,
+                                   max_frames=options.max_frames)  # fmt: skip
+        for batch in _batched(frames, FRAMES_PER_BATCH):
+            self.add(batch)
+            if info.duration > 0:
+                progress("faces", min(70.0, 5 + 65 * batch[-1].t / info.duration))
 
-def _analyse_faces(path: Path, info: media.MediaInfo, options: AnalysisOptions, stage: _FaceStage,
-                   progress: ProgressCallback) -> None:  # fmt: skip
-    if info.kind == "image":
-        stage.add([media.Frame(index=0, t=0.0, image=media.load_image(path))], fallback_whole_image=True)
-        return
-    if not info.has_video:
-        raise MediaError(
-            f"{path.name} has no video stream, so there are no faces to analyse "
-            "(voice analysis of audio files is not available in this version)",
-            code="no_video_stream",
-        )
-    frames = media.iter_frames(path, sample_fps=options.sample_fps, frame_step=options.frame_step,
-                               max_frames=options.max_frames)  # fmt: skip
-    for batch in _batched(frames, FRAMES_PER_BATCH):
-        stage.add(batch)
-        if info.duration > 0:
-            progress("faces", min(95.0, 5 + 90 * batch[-1].t / info.duration))
+
+class _VoiceStage:
+    """Voice windows over the audio track, classified block by block (speech windows only)."""
+
+    def __init__(self, options: AnalysisOptions, settings: Settings):
+        from .voice import get_voice_model
+
+        self.model = get_voice_model(options.voice_model, settings)
+        self._window, self._hop = options.voice_window, options.voice_hop
+        self.records: list[VoiceRecord] = []
+
+    def run(self, path: Path, info: media.MediaInfo, progress: ProgressCallback) -> None:
+        from .voice import analyse_signal
+
+        rate = self.model.sample_rate
+        block = max(self._hop, round(VOICE_BLOCK_SECONDS / self._hop) * self._hop)  # a whole number of hops
+        lookahead = self._window - self._hop
+        buffer, t0 = np.zeros(0, dtype=np.float32), 0.0
+        for chunk in media.iter_audio(path, sample_rate=rate, chunk_seconds=block):
+            buffer = np.concatenate([buffer, chunk.samples])
+            while len(buffer) >= round((block + lookahead) * rate):
+                windows = analyse_signal(buffer[: round((block + lookahead) * rate)], rate, self.model,
+                                         self._window, self._hop, t0)  # fmt: skip
+                self._keep(w for w in windows if w.start < t0 + block - 1e-6)
+                buffer, t0 = buffer[round(block * rate) :], t0 + block
+                if info.duration > 0:
+                    progress("voice", min(95.0, 70 + 25 * t0 / info.duration))
+        tail = len(buffer) / rate
+        if tail > 0 and (t0 == 0.0 or tail > lookahead + 1e-6):  # else the previous window already covers it
+            self._keep(analyse_signal(buffer, rate, self.model, self._window, self._hop, t0))
+
+    def _keep(self, windows: Iterable) -> None:
+        self.records += [VoiceRecord.build(w.start, w.end, w.probabilities) for w in windows]
+
+    def segments(self) -> list[VoiceSegment]:
+        return [VoiceSegment(r.start, r.end, r.vector()) for r in self.records if r.speech]
 
 
 def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path) -> list[Path]:
@@ -135,6 +193,21 @@ def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path)
         shutil.rmtree(staging, ignore_errors=True)
 
 
+class _Timer:
+    """Seconds per named step, for the result's ``timings``."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - started, 3)
+
+
 def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progress: ProgressCallback | None = None,
             output_dir: Path | None = None, settings: Settings | None = None) -> Result:  # fmt: skip
     """Analyse one media file; with ``output_dir``, also write result.json (+ CSV and graph when asked)."""
@@ -142,41 +215,50 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
     settings = settings or get_settings()
     progress = on_progress or _no_progress
     path = Path(path)
-    timings: dict[str, float] = {}
+    timer = _Timer()
 
     progress("probing", 0.0)
-    started = time.perf_counter()
-    info = media.probe(path)
-    timings["probe"] = time.perf_counter() - started
+    with timer("probe"):
+        info = media.probe(path)
+    plan = _plan(path, info, options)
 
     progress("loading models", 2.0)
-    started = time.perf_counter()
-    models = _Models(get_detector(settings), get_classifier(options.face_model, settings))
-    timings["load_models"] = time.perf_counter() - started
+    with timer("load_models"):
+        faces = _FaceStage(options, settings) if plan.faces else None
+        voice = _VoiceStage(options, settings) if plan.voice else None
 
-    progress("faces", 5.0)
-    stage = _FaceStage(models, settings)
-    started = time.perf_counter()
-    _analyse_faces(path, info, options, stage, progress)
-    timings["faces_total"] = time.perf_counter() - started
-    timings["face_detection"] = stage.detect_seconds
-    timings["face_classification"] = stage.classify_seconds
+    models: list[dict] = []
+    warnings = list(plan.warnings)
+    if faces is not None:
+        progress("faces", 5.0)
+        with timer("faces"):
+            faces.run(path, info, options, progress)
+        timer.timings |= {"face_detection": round(faces.detect_seconds, 3),
+                          "face_classification": round(faces.classify_seconds, 3)}  # fmt: skip
+        models += faces.models()
+        if faces.frames_analysed and not faces.observations:
+            warnings.append("no face was found in any analysed frame")
+    if voice is not None:
+        progress("voice", 70.0)
+        with timer("voice"):
+            voice.run(path, info, progress)
+        models.append(voice.model.info.to_dict())
+        if voice.records and not any(r.speech for r in voice.records):
+            warnings.append("no speech was found in the audio")
 
-    warnings = []
-    if stage.frames_analysed and not stage.observations:
-        warnings.append("no face was found in any analysed frame")
+    observations = faces.observations if faces else []
+    segments = voice.segments() if voice else []
     result = Result(
         input=info.to_dict(),
         options=options.to_dict(),
-        models=[
-            {"role": "face_detector", "name": models.detector.name, "version": models.detector.version,
-             "source": "facenet-pytorch wheel", "sha256": None},  # fmt: skip
-            models.classifier.info.to_dict(),
-        ],
-        faces=stage.observations,
-        frames_analysed=stage.frames_analysed,
+        models=models,
+        faces=observations,
+        frames_analysed=faces.frames_analysed if faces else 0,
+        voice=voice.records if voice else [],
+        double_check=double_check(observations, segments) if options.double_check and faces and voice else None,
+        echo_mean=echo_mean(observations, segments) if options.echo_mean else None,
+        timings=timer.timings,
         warnings=warnings,
-        timings={name: round(seconds, 3) for name, seconds in timings.items()},
     ).finalise()
     if output_dir is not None:
         progress("writing", 97.0)

@@ -6,6 +6,7 @@ in one place, so every consumer reports the same numbers.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from collections import defaultdict
@@ -60,13 +61,37 @@ class FaceObservation:
 
 
 @dataclass
+class VoiceRecord:
+    """One voice window. Windows without speech carry no emotion: silence is marked, never guessed."""
+
+    start: float
+    end: float
+    speech: bool
+    probabilities: dict[str, float] | None
+    label: str | None
+    confidence: float | None
+
+    @classmethod
+    def build(cls, start: float, end: float, probabilities: np.ndarray | None) -> VoiceRecord:
+        if probabilities is None:
+            return cls(round(start, 3), round(end, 3), False, None, None, None)
+        best = int(np.argmax(probabilities))
+        return cls(round(start, 3), round(end, 3), True, probabilities_dict(probabilities), EMOTIONS[best],
+                   round(float(probabilities[best]), 4))  # fmt: skip
+
+    def vector(self) -> np.ndarray:
+        assert self.probabilities is not None, "only speech windows have probabilities"
+        return np.array([self.probabilities[name] for name in EMOTIONS])
+
+
+@dataclass
 class TimelineEntry:
     """Mean probabilities of one source (a face) over one window of media time."""
 
     start: float
     end: float
-    source: str  # "face"
-    face_id: int | None
+    source: str  # "face" or "voice"
+    face_id: int | None  # None for voice
     label: str
     confidence: float
     probabilities: dict[str, float]
@@ -80,6 +105,9 @@ class Result:
     models: list[dict]
     faces: list[FaceObservation]
     frames_analysed: int
+    voice: list[VoiceRecord] = field(default_factory=list)
+    double_check: dict | None = None
+    echo_mean: dict | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -89,8 +117,10 @@ class Result:
 
     def finalise(self, window: float = 1.0) -> Result:
         """Derive the timeline and the summary from the observations."""
-        self.timeline = face_timeline(self.faces, window)
+        self.timeline = sorted(face_timeline(self.faces, window) + voice_timeline(self.voice, window),
+                               key=lambda e: (e.start, e.source, e.face_id or 0))  # fmt: skip
         self.summary = summarise(self.faces, self.frames_analysed)
+        self.summary["voice"] = summarise_voice(self.voice)
         return self
 
     def to_dict(self) -> dict:
@@ -103,18 +133,18 @@ class Result:
         path.write_text(self.to_json() + "\n", encoding="utf-8")
 
 
-def _mean_entry(observations: list[FaceObservation], start: float, end: float, face_id: int | None) -> TimelineEntry:
-    mean = np.mean([o.vector() for o in observations], axis=0)
+def _mean_entry(records: list, start: float, end: float, face_id: int | None, source: str = "face") -> TimelineEntry:
+    mean = np.mean([r.vector() for r in records], axis=0)
     best = int(np.argmax(mean))
     return TimelineEntry(
         start=round(start, 3),
         end=round(end, 3),
-        source="face",
+        source=source,
         face_id=face_id,
         label=EMOTIONS[best],
         confidence=round(float(mean[best]), 4),
         probabilities=probabilities_dict(mean),
-        n=len(observations),
+        n=len(records),
     )
 
 
@@ -125,6 +155,41 @@ def face_timeline(observations: list[FaceObservation], window: float = 1.0) -> l
         groups[(o.face_id, math.floor(o.t / window))].append(o)
     entries = [_mean_entry(obs, k * window, (k + 1) * window, face_id) for (face_id, k), obs in groups.items()]
     return sorted(entries, key=lambda e: (e.start, e.face_id))
+
+
+def voice_timeline(records: list[VoiceRecord], window: float = 1.0) -> list[TimelineEntry]:
+    """Per window of ``window`` seconds, the mean of the speech windows overlapping it (windows without speech
+    omitted), so voice lines up second by second with the faces although its windows are longer and overlap."""
+    speech = sorted((r for r in records if r.speech), key=lambda r: r.start)
+    if not speech:
+        return []
+    starts = [r.start for r in speech]
+    longest = max(r.end - r.start for r in speech)
+    entries = []
+    for k in range(math.floor(starts[0] / window), math.ceil(max(r.end for r in speech) / window)):
+        start, end = k * window, (k + 1) * window
+        candidates = speech[bisect.bisect_left(starts, start - longest) : bisect.bisect_left(starts, end)]
+        overlapping = [r for r in candidates if r.end > start]
+        if overlapping:
+            entries.append(_mean_entry(overlapping, start, end, None, source="voice"))
+    return entries
+
+
+def summarise_voice(records: list[VoiceRecord]) -> dict | None:
+    """Windows analysed, how many held speech, and over the speech windows the dominant emotion and shares."""
+    if not records:
+        return None
+    speech = [r for r in records if r.speech]
+    summary = {"windows": len(records), "speech_windows": len(speech)}
+    if speech:
+        mean = np.mean([r.vector() for r in speech], axis=0)
+        labels = [r.label for r in speech]
+        summary |= {
+            "dominant_emotion": EMOTIONS[int(np.argmax(mean))],
+            "mean_probabilities": probabilities_dict(mean),
+            "share_of_time": {name: round(labels.count(name) / len(labels), 4) for name in EMOTIONS},
+        }
+    return summary
 
 
 def _describe(observations: list[FaceObservation]) -> dict:

@@ -69,7 +69,9 @@ def test_truncated_video(capsys, tmp_path):
 
 
 def test_audio_file_when_faces_are_asked_for(capsys, tmp_path):
-    expect_error(capsys, tmp_path, make_audio(tmp_path, "tone.wav", seconds=1.0), "no_video_stream")
+    tone = make_audio(tmp_path, "tone.wav", seconds=1.0)
+    exit_code, _, err = run(capsys, str(tone), "--modalities", "face", "-o", str(tmp_path / "out"))
+    assert exit_code == EXIT_USER_ERROR and "error [no_video_stream]" in err
 
 
 def test_invalid_option_is_a_user_error(capsys, tmp_path, face_video):

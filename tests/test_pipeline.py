@@ -5,9 +5,10 @@ import json
 import jsonschema
 import numpy as np
 import pytest
-from media_factory import make_audio, video_from_image
+from media_factory import make_audio, run_ffmpeg, video_from_image
 from PIL import Image
 
+from backend import pipeline
 from backend.errors import MediaError
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
@@ -72,10 +73,21 @@ def test_a_pre_cropped_face_is_classified_whole_and_marked_low_confidence(tmp_pa
     assert face.detection_score is None and face.low_confidence and face.box == [0, 0, 48, 48]
 
 
-def test_an_audio_file_has_no_faces_to_analyse(tmp_path):
+def test_faces_asked_of_an_audio_file_is_an_error(tmp_path):
     with pytest.raises(MediaError) as error:
-        analyse(make_audio(tmp_path, "tone.wav", seconds=1.0))
+        analyse(make_audio(tmp_path, "tone.wav", seconds=1.0), AnalysisOptions(modalities="face"))
     assert error.value.code == "no_video_stream"
+
+
+def test_voice_asked_of_a_silent_video_is_an_error(astronaut_video):
+    with pytest.raises(MediaError) as error:
+        analyse(astronaut_video, AnalysisOptions(modalities="both"))
+    assert error.value.code == "no_audio_stream"
+
+
+def test_double_check_of_a_silent_video_is_skipped_with_a_warning(astronaut_video):
+    result = analyse(astronaut_video, AnalysisOptions(double_check=True, max_frames=2))
+    assert result.double_check is None and any("double check skipped" in w for w in result.warnings)
 
 
 def test_artifacts_are_written_when_asked(tmp_path, astronaut_video):
@@ -102,3 +114,46 @@ def test_the_original_flv_and_its_mp4_copy_give_the_same_faces(shared_data):
     mp4 = analyse(shared_data / "video" / "1001_DFA_HAP_XX.mp4", AnalysisOptions(sample_fps=5))
     assert flv.frames_analysed == mp4.frames_analysed
     assert np.allclose([o.t for o in flv.faces], [o.t for o in mp4.faces], atol=0.05)
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory, shared_data):
+    """Four RAVDESS sentences of one actor back to back (about 14 s of speech with pauses), as one wav."""
+    clips = sorted((shared_data / "speech" / "ravdess" / "Actor_01").glob("*.flac"))[::15][:4]
+    folder = tmp_path_factory.mktemp("speech")
+    listing = folder / "list.txt"
+    listing.write_text("".join(f"file '{c}'\n" for c in clips))
+    target = folder / "speech.wav"
+    run_ffmpeg("-f", "concat", "-safe", "0", "-i", listing, "-ar", "16000", "-ac", "1", target)
+    return target
+
+
+def test_an_audio_file_gives_a_voice_only_result(speech_wav):
+    result = analyse(speech_wav)
+    assert result.faces == [] and result.frames_analysed == 0
+    assert result.summary["voice"]["speech_windows"] >= 5
+    assert all(r.end - r.start <= 2.0 + 1e-6 for r in result.voice)
+    assert {e.source for e in result.timeline} == {"voice"}
+
+
+def test_voice_in_blocks_equals_voice_in_one_piece(speech_wav, monkeypatch):
+    whole = analyse(speech_wav).voice
+    monkeypatch.setattr(pipeline, "VOICE_BLOCK_SECONDS", 4.0)
+    blocks = analyse(speech_wav).voice
+    assert [(r.start, r.end, r.speech) for r in blocks] == [(r.start, r.end, r.speech) for r in whole]
+    speech = [(a, b) for a, b in zip(blocks, whole) if a.speech]
+    assert all(a.label == b.label for a, b in speech)
+
+
+def test_a_steady_tone_is_not_speech(tmp_path):
+    result = analyse(make_audio(tmp_path, "tone.wav", seconds=4.0))
+    assert result.voice and not any(r.speech for r in result.voice)
+    assert result.summary["voice"]["speech_windows"] == 0 and "no speech was found in the audio" in result.warnings
+
+
+def test_a_talking_face_video_gets_double_check_and_echo_mean(shared_data):
+    result = analyse(shared_data / "video" / "1001_DFA_ANG_XX.mp4", AnalysisOptions(double_check=True, echo_mean=True))
+    assert result.double_check["windows_compared"] >= 1
+    assert 0.0 <= result.double_check["agreement_rate"] <= 1.0
+    assert result.echo_mean["face"]["dominant_emotion"] and result.echo_mean["voice"]["dominant_emotion"]
+    jsonschema.validate(json.loads(result.to_json()), json.loads(SCHEMA_PATH.read_text()))

@@ -1,4 +1,5 @@
-"""Timeline graph: one lane per face, stacked emotion probabilities over time, a dominant-emotion ribbon on top.
+"""Timeline graph: a lane per face and one for the voice, stacked emotion probabilities over time, a
+dominant-emotion ribbon on top, and the double check's disagreement windows hatched across all lanes.
 
 Windows widen with the file's length (at most ~600 per lane) so a 10 s clip and a 1 h file are equally legible.
 """
@@ -15,7 +16,7 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from backend.emotions import EMOTION_COLOURS, EMOTIONS  # noqa: E402
-from backend.results import Result, TimelineEntry, face_timeline  # noqa: E402
+from backend.results import Result, TimelineEntry, face_timeline, voice_timeline  # noqa: E402
 
 MAX_WINDOWS = 600
 
@@ -28,10 +29,16 @@ def graph_window(duration: float) -> float:
 def _lanes(result: Result, window: float) -> list[tuple[str, list[TimelineEntry]]]:
     entries = face_timeline(result.faces, window)
     face_ids = sorted({e.face_id for e in entries})
-    return [(f"face {face_id}", [e for e in entries if e.face_id == face_id]) for face_id in face_ids]
+    lanes = [(f"face {face_id}", [e for e in entries if e.face_id == face_id]) for face_id in face_ids]
+    if result.voice:
+        lanes.append(("voice (blank: no speech)", voice_timeline(result.voice, window)))
+    return lanes
 
 
 def _draw_lane(ax, entries: list[TimelineEntry], window: float) -> None:
+    if not entries:
+        ax.text(0.5, 0.5, "nothing detected", transform=ax.transAxes, ha="center", va="center", color="#666666")
+        return
     starts = np.array([e.start for e in entries])
     probs = np.array([[e.probabilities[name] for name in EMOTIONS] for e in entries])
     bottom = np.zeros(len(entries))
@@ -60,6 +67,9 @@ def draw_timeline(result: Result, path: Path, title: str | None = None) -> Path:
     if not lanes:
         axes[0, 0].text(0.5, 0.5, "no face found in the analysed frames", ha="center", va="center")
         axes[0, 0].set_yticks([])
+    for check in (result.double_check or {}).get("disagreements", []):
+        for ax in axes[:, 0]:
+            ax.axvspan(check["start"], check["end"], facecolor="none", edgecolor="#333333", hatch="///", linewidth=0)
     axes[-1, 0].set_xlim(0, duration)
     axes[-1, 0].set_xlabel(f"time (s){'' if window == 1 else f', {window:g} s windows'}")
     fig.suptitle(title or Path(result.input.get("path", "")).name, fontsize=12)
