@@ -50,3 +50,14 @@ def test_a_result_without_faces_still_gives_a_graph_that_says_so(tmp_path):
 @pytest.mark.parametrize(("duration", "window"), [(10, 1.0), (600, 1.0), (3600, 6.0)])
 def test_windows_widen_for_long_files(duration, window):
     assert graph_window(duration) == window
+
+
+def test_the_voice_gets_its_own_lane_under_the_faces(tmp_path):
+    from backend.results import VoiceRecord
+
+    p = np.full(len(EMOTIONS), 0.05)
+    p[EMOTIONS.index("fear")] = 0.7
+    result = result_of(observations(["happy"] * 4), 4.0)
+    result.voice = [VoiceRecord.build(float(s), s + 2.0, p if s < 2 else None) for s in range(3)]
+    image = np.asarray(Image.open(draw_timeline(result.finalise(), tmp_path / "timeline.png")))
+    assert has_colour(image, colour_rgb("fear")) and has_colour(image, colour_rgb("happy"))

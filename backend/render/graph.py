@@ -73,8 +73,10 @@ def draw_timeline(result: Result, path: Path, title: str | None = None) -> Path:
     axes[-1, 0].set_xlim(0, duration)
     axes[-1, 0].set_xlabel(f"time (s){'' if window == 1 else f', {window:g} s windows'}")
     fig.suptitle(title or Path(result.input.get("path", "")).name, fontsize=12)
-    fig.legend(handles=[Patch(color=EMOTION_COLOURS[n], label=n) for n in EMOTIONS], loc="lower center",
-               ncol=len(EMOTIONS), frameon=False)  # fmt: skip
+    handles = [Patch(color=EMOTION_COLOURS[n], label=n) for n in EMOTIONS]
+    if (result.double_check or {}).get("disagreements"):
+        handles.append(Patch(facecolor="white", edgecolor="#333333", hatch="///", label="face ≠ voice"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
