@@ -68,3 +68,7 @@ def test_aligned_crop_of_a_face_at_the_border_stays_full_size():
     image = np.random.default_rng(0).integers(0, 255, (100, 100, 3), dtype=np.uint8)
     crop = aligned_crop(image, FaceBox(-10, -10, 40, 40, 0.99), size=48)
     assert crop.shape == (48, 48, 3)
+
+
+def test_an_image_smaller_than_mtcnns_window_has_no_face_rather_than_an_error(detector):
+    assert detector.detect([np.zeros((1, 1, 3), dtype=np.uint8), np.zeros((11, 40, 3), dtype=np.uint8)]) == [[], []]

@@ -40,6 +40,9 @@ class FaceBox:
         return [round(self.x1), round(self.y1), round(self.x2), round(self.y2)]
 
 
+MTCNN_MIN_SIDE = 12  # P-Net's input window
+
+
 class FaceDetector:
     """Batched MTCNN (facenet-pytorch) with all faces per frame kept; weights ship inside the wheel."""
 
@@ -64,6 +67,8 @@ class FaceDetector:
             by_size.setdefault(frame.shape[:2], []).append(i)
         for (height, width), indices in by_size.items():
             scale = min(1.0, self._settings.detect_max_side / max(height, width))
+            if min(height, width) * scale < MTCNN_MIN_SIDE:
+                continue  # smaller than MTCNN's first-stage window: no face can be found (and MTCNN would raise)
             small = [self._downscale(frames[i], scale) for i in indices]
             with self._lock:
                 self._mtcnn.min_face_size = self.min_face_size(*small[0].shape[:2])

@@ -1,0 +1,132 @@
+"""End to end through a real gunicorn on 127.0.0.1 (as ``make run`` serves it): the API's result equals the
+engine's for the same file and options, artifacts download with ranges, client filenames never become paths,
+and jobs survive a restart of the server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from skimage import data as skdata
+
+from backend.options import AnalysisOptions
+from backend.pipeline import analyse
+from callback.client import EmoClient
+from tests.media_factory import video_from_image
+
+ROOT = Path(__file__).resolve().parent.parent
+VOLATILE = {"timings", "created_at", "path"}  # differ between two runs of the same analysis
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Gunicorn:
+    """One gunicorn serving ``callback:create_app()`` over ``data_dir``; start/stop like an operator would."""
+
+    def __init__(self, data_dir: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = os.environ | {"EMOCLASSIFY_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1",
+                                 "KERAS_BACKEND": "torch", "HF_HUB_OFFLINE": "1"}  # fmt: skip
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{self.port}",
+                   "--workers", "1", "--threads", "4", "--timeout", "0", "callback:create_app()"]  # fmt: skip
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn did not come up in 60 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("api")
+
+
+@pytest.fixture(scope="module")
+def server(data_dir):
+    server = Gunicorn(data_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return video_from_image(tmp_path_factory.mktemp("media"), skdata.astronaut(), seconds=1.0, fps=5)
+
+
+@pytest.fixture(scope="module")
+def done(server, clip):
+    client = EmoClient(server.url)
+    with clip.open("rb") as handle:
+        response = requests.post(f"{server.url}/api/v1/analyses", files={"file": ("../../etc/passwd.mp4", handle)},
+                                 data={"make_graph": "true", "echo_mean": "true"}, timeout=60)  # fmt: skip
+    response.raise_for_status()
+    return client, client.wait(response.json()["id"], poll=0.3, timeout=180)
+
+
+def _stable(value):
+    if isinstance(value, dict):
+        return {key: _stable(item) for key, item in value.items() if key not in VOLATILE}
+    if isinstance(value, list):
+        return [_stable(item) for item in value]
+    return value
+
+
+def test_api_result_equals_the_engines(done, clip):
+    client, job = done
+    expected = analyse(clip, AnalysisOptions(make_graph=True, echo_mean=True)).to_dict()
+    assert job["status"] == "succeeded"
+    assert _stable(client.result(job["id"])) == _stable(expected)
+
+
+def test_artifact_range_request_over_http(server, done):
+    _, job = done
+    response = requests.get(f"{server.url}/api/v1/analyses/{job['id']}/artifacts/timeline.png",
+                            headers={"Range": "bytes=1-3"}, timeout=30)  # fmt: skip
+    assert response.status_code == 206 and response.content == b"PNG"
+
+
+def test_a_path_traversal_filename_is_only_metadata(data_dir, done):
+    _, job = done
+    outside = [p for p in data_dir.rglob("*") if p.is_file() and "jobs" not in p.relative_to(data_dir).parts[:1]]
+    assert job["filename"] == "passwd.mp4"
+    assert [p.name for p in outside if not p.name.startswith("jobs.sqlite3")] == []
+
+
+def test_jobs_survive_a_server_restart(server, done):
+    _, job = done
+    server.stop()
+    server.start()
+    client = EmoClient(server.url)
+    assert job["id"] in [item["id"] for item in client.list()["items"]]
+    assert client.result(job["id"])["options"]["echo_mean"] is True
