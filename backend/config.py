@@ -29,6 +29,7 @@ class Settings:
     device: str = field(default_factory=lambda: _env("DEVICE", "cpu"))
     face_model: str = field(default_factory=lambda: _env("FACE_MODEL", "cnn"))
     cnn_model_name: str = field(default_factory=lambda: _env("CNN_MODEL", "cnn-v1"))
+    voice_model_name: str = field(default_factory=lambda: _env("VOICE_MODEL", "voice-cnn-v1"))
     vit_model: str = field(default_factory=lambda: _env("VIT_MODEL", "trpakov/vit-face-expression"))
     # Hub downloads are off unless asked for: the default run needs nothing from the network.
     allow_downloads: bool = field(default_factory=lambda: _env("ALLOW_DOWNLOADS", "0") == "1")

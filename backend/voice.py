@@ -22,7 +22,6 @@ from backend.faces.classifiers.base import ModelInfo
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-DEFAULT_MODEL = "voice-cnn-v1"
 LEGACY_PREFIX = "legacy:"
 BATCH = 64
 
@@ -87,6 +86,7 @@ class KerasVoiceModel(VoiceModel):
         for indices in by_length.values():
             for s in range(0, len(indices), BATCH):
                 chunk = indices[s : s + BATCH]
+                # Batched, with the 80 dB floor applied per window (see voice_model.features.mfcc).
                 x = normalise(mfcc(np.stack([windows[i] for i in chunk]), params), params)
                 if self._meta.input_frames:
                     x = np.stack([fit_length(f, self._meta.input_frames) for f in x])
@@ -120,7 +120,7 @@ _lock = threading.Lock()
 
 
 def get_voice_model(name: str, settings: Settings) -> VoiceModel:
-    """``default`` (the shipped model, ``settings.voice_model_name`` if set), a shipped model's name, or
+    """``default`` (the shipped model, ``settings.voice_model_name``), a shipped model's name, or
     ``legacy:PATH``; loaded once per process and settings."""
     if not name:
         raise InputError("voice model name is empty", code="invalid_option")
@@ -130,15 +130,15 @@ def get_voice_model(name: str, settings: Settings) -> VoiceModel:
             if name.startswith(LEGACY_PREFIX):
                 _loaded[key] = LegacyVoiceModel(Path(name[len(LEGACY_PREFIX) :]).expanduser())
             else:
-                real = getattr(settings, "voice_model_name", DEFAULT_MODEL) if name == "default" else name
+                real = settings.voice_model_name if name == "default" else name
                 _loaded[key] = KerasVoiceModel(real, settings)
         return _loaded[key]
 
 
 def window_bounds(duration: float, window: float = 2.0, hop: float = 1.0) -> list[tuple[float, float]]:
-    """``(start, end)`` of each window: full windows every ``hop``; then one shorter final window when the tail
-    it adds is at least half a window long (a shorter tail is covered by the previous window); a signal
-    shorter than one window is a single window."""
+    """``(start, end)`` of each window: full windows every ``hop``, then one shorter final window (the model takes
+    any length) if it is at least half a window long, else the tail is dropped (with the default hop of half a
+    window the tail is always kept); a signal shorter than one window is a single window."""
     if window <= 0 or hop <= 0:
         raise InputError("voice window and hop must be positive", code="invalid_option")
     if duration <= 0:
@@ -160,13 +160,16 @@ def _frame_features(signal: np.ndarray, sample_rate: int) -> tuple[np.ndarray, n
     size, step = int(VAD_FRAME * sample_rate), int(VAD_HOP * sample_rate)
     if len(signal) < size:
         signal = np.pad(signal, (0, size - len(signal)))
+    import scipy.fft
+
     frames = np.lib.stride_tricks.sliding_window_view(signal, size)[::step]
     frames = frames - frames.mean(axis=1, keepdims=True)
-    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    level = 10 * np.log10(np.mean(frames**2, axis=1, dtype=np.float64) + 1e-12)
     n_fft = 1 << (size - 1).bit_length()
-    spectrum = np.abs(np.fft.rfft(frames * np.hanning(size), n_fft, axis=1)) ** 2 + 1e-12
     freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
-    band = spectrum[:, (freqs >= 100) & (freqs <= min(4000, sample_rate / 2))]
+    in_band = (freqs >= 100) & (freqs <= min(4000, sample_rate / 2))
+    spectrum = scipy.fft.rfft(frames * np.hanning(size).astype(np.float32), n_fft, axis=1, workers=-1)[:, in_band]
+    band = spectrum.real**2 + spectrum.imag**2 + 1e-12
     flatness = np.exp(np.mean(np.log(band), axis=1)) / np.mean(band, axis=1)
     return level + 3.01, flatness  # +3 dB: a full-scale sine reads 0 dBFS
 

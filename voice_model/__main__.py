@@ -16,14 +16,21 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train a model on the train speakers (selected on the val speakers)")
     t.add_argument("--name", default=None, help=f"model name (default {DEFAULT_NAME}, or voice-baseline)")
-    t.add_argument("--architecture", choices=("improved", "baseline"), default="improved",
-                   help="baseline = the original recipe (fixed 225 frames, no augmentation, no class weights)")
+    t.add_argument(
+        "--architecture",
+        choices=("improved", "baseline"),
+        default="improved",
+        help="baseline = the original recipe (fixed 225 frames, no augmentation, no class weights)",
+    )
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--norm", choices=("cmvn", "cmn", "none"))
     t.add_argument("--crops-per-file", type=int)
     t.add_argument("--seed", type=int)
+    t.add_argument("--threads", type=int)
+    t.add_argument("--variants", help="comma-separated cached augmentation variants (default: clean,slow,fast)")
+    t.add_argument("--no-spec-augment", action="store_true")
     e = commands.add_parser("evaluate", help="score a model on the held-out speakers (writes its card) or --manifest")
     e.add_argument("--name", default=DEFAULT_NAME)
     e.add_argument("--manifest", type=Path, help="a CSV with the speech manifest's columns; prints two summary lines")
@@ -32,9 +39,21 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--name", default=DEFAULT_NAME)
     args = parser.parse_args(argv)
     if args.command == "train":
-        changes = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                                     "norm": args.norm, "crops_per_file": args.crops_per_file,
-                                     "seed": args.seed, "name": args.name}.items() if v is not None}  # fmt: skip
+        given = {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "norm": args.norm,
+            "crops_per_file": args.crops_per_file,
+            "seed": args.seed,
+            "name": args.name,
+            "threads": args.threads,
+        }
+        changes = {k: v for k, v in given.items() if v is not None}
+        if args.variants:
+            changes["variants"] = tuple(args.variants.split(","))
+        if args.no_spec_augment:
+            changes["spec_augment"] = False
         config = TrainConfig.baseline(**changes) if args.architecture == "baseline" else TrainConfig(**changes)
         from .train import train
 

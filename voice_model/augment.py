@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+SNR_DB = (10.0, 30.0)  # range of the added noise's signal-to-noise ratio
 # name -> (speed factor, add noise)
 VARIANTS: dict[str, tuple[float, bool]] = {
     "clean": (1.0, False),
@@ -27,7 +28,7 @@ def coloured_noise(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def apply_variant(signal: np.ndarray, variant: str, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """The signal sped up or slowed down (resampling: tempo and pitch together) and/or with noise at 5-25 dB SNR."""
+    """The signal sped up or slowed down (resampling: tempo and pitch together) and/or with noise at 10-30 dB SNR."""
     speed, noisy = VARIANTS[variant]
     y = signal
     if speed != 1.0:
@@ -35,18 +36,26 @@ def apply_variant(signal: np.ndarray, variant: str, sample_rate: int, rng: np.ra
 
         y = librosa.resample(y, orig_sr=sample_rate, target_sr=int(round(sample_rate / speed)), res_type="soxr_hq")
     if noisy:
-        snr_db = rng.uniform(5.0, 25.0)
+        snr_db = rng.uniform(*SNR_DB)
         power = np.mean(y**2) + 1e-10
         y = y + coloured_noise(len(y), rng) * np.sqrt(power / 10 ** (snr_db / 10))
     return y.astype(np.float32)
 
 
 def random_crop(features: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
-    """A random ``frames``-long crop (time shift); shorter inputs are placed at a random offset in zeros."""
+    """A random crop of at most ``frames`` rows (time shift); shorter inputs are returned whole."""
+    t = len(features)
+    if t <= frames:
+        return features
+    start = int(rng.integers(0, t - frames + 1))
+    return features[start : start + frames]
+
+
+def random_pad(features: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
+    """Normalised features shorter than ``frames`` placed at a random offset in zeros (the normalised mean)."""
     t = len(features)
     if t >= frames:
-        start = int(rng.integers(0, t - frames + 1))
-        return features[start : start + frames]
+        return features
     out = np.zeros((frames, features.shape[1]), dtype=features.dtype)
     start = int(rng.integers(0, frames - t + 1))
     out[start : start + t] = features

@@ -17,7 +17,7 @@ import numpy as np
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
 
-from .augment import VARIANTS, apply_variant
+from .augment import SNR_DB, VARIANTS, apply_variant
 from .features import FeatureParams, mfcc, trim
 
 # RAVDESS "calm" is a low-arousal neutral: merged into neutral (our 7 labels have no calm).
@@ -126,7 +126,10 @@ class FeatureSet:
 
 def _cache_key(utterances: list[Utterance], params: FeatureParams, variant: str) -> str:
     files = [f"{u.path}:{u.path.stat().st_size}" for u in utterances]
-    blob = json.dumps({"files": files, "params": params.to_dict(), "variant": variant, "v": 1})
+    spec = {"files": files, "params": params.to_dict(), "variant": variant, "v": 1}
+    if variant != "clean":
+        spec["augment"] = [VARIANTS[variant], SNR_DB]
+    blob = json.dumps(spec)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 

@@ -36,16 +36,23 @@ class FeatureParams:
 
 def mfcc(signals: np.ndarray, params: FeatureParams) -> np.ndarray:
     """Unnormalised MFCCs, time-major: ``(frames, n_mfcc)`` for one signal, ``(N, frames, n_mfcc)`` for a batch
-    of equal-length signals ``(N, samples)``."""
+    of equal-length signals ``(N, samples)``.
+
+    The same numbers as ``librosa.feature.mfcc`` of each signal on its own: the mel spectrogram is computed in
+    one batched call, but the 80 dB floor of ``power_to_db`` is applied per signal (librosa's batched call would
+    take it from the loudest signal of the whole batch, so one window would change the features of another).
+    """
     import librosa
+    import scipy.fft
 
     y = np.asarray(signals, dtype=np.float32)
     if y.shape[-1] < params.n_fft:
         y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, params.n_fft - y.shape[-1])])
-    features = librosa.feature.mfcc(
-        y=y, sr=params.sample_rate, n_mfcc=params.n_mfcc, n_mels=params.n_mels, n_fft=params.n_fft,
-        hop_length=params.hop_length, fmin=params.fmin, fmax=params.fmax,
-    )  # fmt: skip
+    mel = librosa.feature.melspectrogram(y=y, sr=params.sample_rate, n_mels=params.n_mels, n_fft=params.n_fft,
+                                         hop_length=params.hop_length, fmin=params.fmin, fmax=params.fmax)  # fmt: skip
+    db = 10.0 * np.log10(np.maximum(mel, 1e-10))
+    db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80.0)
+    features = scipy.fft.dct(db, axis=-2, type=2, norm="ortho")[..., : params.n_mfcc, :]
     return np.swapaxes(features, -1, -2).astype(np.float32)
 
 

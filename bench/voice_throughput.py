@@ -1,0 +1,74 @@
+"""Voice throughput: 10 min of 16 kHz audio through ``backend.voice.analyse_signal`` (2 s windows, 1 s hop).
+
+The signal is the shared RAVDESS clips concatenated until it is 10 minutes long (or, without ../shared, noise
+bursts), so nearly every window is speech and gets classified. Prints the windows, speech windows, seconds and
+the real-time factor (processing time / audio duration). Target on the 2-core CPU: under 10 s, i.e. RTF < 0.017.
+
+    .venv/bin/python bench/voice_throughput.py [--model default|legacy:PATH] [--minutes 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from backend.config import get_settings  # noqa: E402
+from backend.voice import analyse_signal, get_voice_model  # noqa: E402
+
+SAMPLE_RATE = 16_000
+
+
+def build_signal(seconds: float) -> tuple[np.ndarray, str]:
+    total = int(seconds * SAMPLE_RATE)
+    files = sorted((get_settings().data_dir / "speech" / "ravdess").glob("Actor_*/*.flac"))
+    if files:
+        import soundfile as sf
+
+        parts, length = [], 0
+        for path in files:
+            clip, _ = sf.read(str(path), dtype="float32")
+            parts.append(clip)
+            length += len(clip)
+            if length >= total:
+                break
+        signal = np.concatenate(parts)
+        while len(signal) < total:
+            signal = np.concatenate([signal, signal])
+        return signal[:total], f"{len(parts)} RAVDESS clips"
+    rng = np.random.default_rng(0)
+    envelope = np.repeat(rng.uniform(0.0, 1.0, total // 1600 + 1), 1600)[:total]
+    return (0.1 * envelope * rng.standard_normal(total)).astype(np.float32), "noise bursts (no shared data)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--minutes", type=float, default=10.0)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(2)
+    model = get_voice_model(args.model, get_settings())
+    signal, source = build_signal(args.minutes * 60)
+    analyse_signal(signal[: 10 * SAMPLE_RATE], SAMPLE_RATE, model)  # warm-up
+    started = time.perf_counter()
+    windows = analyse_signal(signal, SAMPLE_RATE, model)
+    seconds = time.perf_counter() - started
+    duration = len(signal) / SAMPLE_RATE
+    speech = sum(w.speech for w in windows)
+    print(f"model {model.info.name}; signal {duration / 60:.1f} min from {source}")
+    print(f"windows={len(windows)} speech={speech} seconds={seconds:.2f} real_time_factor={seconds / duration:.4f}")
+    return 0 if seconds < 10 * duration / 600 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

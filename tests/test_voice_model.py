@@ -1,0 +1,83 @@
+"""voice_model: labels, the speaker split, the legacy label mapping and `evaluate --manifest`."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backend.emotions import EMOTIONS
+from voice_model.data import COLLAPSED6, TO_COLLAPSED6, Utterance, read_manifest, split_speakers
+from voice_model.legacy import to_ours
+
+ROOT = Path(__file__).resolve().parent.parent
+COLUMNS = ["path", "corpus", "speaker", "gender", "emotion", "source_label", "intensity", "sentence", "duration_s",
+           "sample_rate"]  # fmt: skip
+
+
+def fake_utterances(corpus: str, n_speakers: int) -> list[Utterance]:
+    return [Utterance(Path(f"{corpus}/{s}/{e}.wav"), corpus, f"{corpus}_{s:02d}", "male" if s % 2 else "female",
+                      e, e) for s in range(1, n_speakers + 1) for e in EMOTIONS]  # fmt: skip
+
+
+def test_speaker_split_puts_no_speaker_in_two_splits():
+    split = split_speakers(fake_utterances("a", 20) + fake_utterances("b", 7))
+    sets = [set(split[name]) for name in ("train", "val", "test")]
+    assert not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
+    assert len(sets[0] | sets[1] | sets[2]) == 27
+
+
+def test_speaker_split_is_balanced_by_gender_in_each_corpus():
+    split = split_speakers(fake_utterances("a", 20))
+    assert sum(int(s[-2:]) % 2 for s in split["test"]) == len(split["test"]) // 2
+
+
+def test_the_shared_manifest_split_has_held_out_test_and_val_actors(shared_data):
+    split = split_speakers(read_manifest(shared_data / "speech" / "manifest.csv"))
+    assert len(split["test"]) == 4 and len(split["val"]) == 2 and len(split["train"]) == 14
+    assert not set(split["test"]) & (set(split["train"]) | set(split["val"]))
+
+
+def write_manifest(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, COLUMNS)
+        writer.writeheader()
+        writer.writerows([{c: row.get(c, "") for c in COLUMNS} for row in rows])
+
+
+def test_calm_is_read_as_neutral(tmp_path):
+    write_manifest(tmp_path / "m.csv", [{"path": "x.flac", "corpus": "c", "speaker": "s", "emotion": "calm"}])
+    assert read_manifest(tmp_path / "m.csv")[0].emotion == "neutral"
+
+
+def test_the_6_way_collapse_merges_angry_and_disgust_only():
+    merged = [COLLAPSED6[TO_COLLAPSED6[i]] for i in range(len(EMOTIONS))]
+    assert merged == ["negative", "negative", "fear", "happy", "neutral", "sad", "surprise"]
+
+
+def test_legacy_negative_is_split_equally_and_its_unused_output_dropped():
+    out = to_ours(np.array([[0.1, 0.4, 0.1, 0.1, 0.1, 0.1, 0.1]]))[0]
+    assert out[EMOTIONS.index("angry")] == out[EMOTIONS.index("disgust")] == pytest.approx(0.4 / 0.9 / 2)
+    assert out.sum() == pytest.approx(1.0)
+
+
+def test_evaluate_manifest_prints_the_two_summary_lines(shared_data, tmp_path):
+    files = sorted((shared_data / "speech" / "ravdess" / "Actor_08").glob("03-01-0[3-5]-02-01-01-08.flac"))
+    assert files
+    rows = [{"path": os.path.relpath(f, tmp_path), "corpus": "ravdess", "speaker": "ravdess_08", "gender": "female",
+             "emotion": {"03": "happy", "04": "sad", "05": "angry"}[f.name[6:8]]} for f in files]  # fmt: skip
+    write_manifest(tmp_path / "manifest.csv", rows)
+    env = os.environ | {"EMOCLASSIFY_CACHE": str(tmp_path / "cache"), "KERAS_BACKEND": "torch"}
+    command = [sys.executable, "-m", "voice_model", "evaluate", "--manifest", str(tmp_path / "manifest.csv")]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    last = run.stdout.strip().splitlines()[-2:]
+    number = r"\d\.\d{4}"
+    assert re.fullmatch(rf"accuracy={number} macro_f1={number} uar={number} n={len(files)}", last[0])
+    assert re.fullmatch(rf"collapsed6 accuracy={number} macro_f1={number} uar={number} n={len(files)}", last[1])
