@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import EmoClassifyError
 from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
-from .options import MODALITIES
+from .options import MODALITIES, REPORT_FORMATS
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--echo-mean", action="store_true", help="the whole file's mean emotion, face and voice")
     analyze.add_argument("--graph", action="store_true", help="write the timeline graph (timeline.png)")
     analyze.add_argument("--csv", action="store_true", help="write the per-second timeline (timeline.csv)")
+    analyze.add_argument("--annotate", action="store_true",
+                         help="write annotated.mp4: faces boxed and labelled, voice strip, original audio")  # fmt: skip
+    analyze.add_argument("--report", action="store_true", help="write a report (report.pdf, or see --report-format)")
+    analyze.add_argument("--report-format", choices=REPORT_FORMATS, default="pdf", help="report format (default pdf)")
     analyze.add_argument("--json", action="store_true", help="print the result JSON on standard output")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return parser
@@ -111,7 +115,8 @@ def _analyze(args: argparse.Namespace) -> int:
                               face_model=args.face_model or settings.face_model, max_frames=args.max_frames,
                               modalities=args.modalities, voice_model=args.voice_model,
                               double_check=args.double_check, echo_mean=args.echo_mean,
-                              make_graph=args.graph, csv=args.csv)  # fmt: skip
+                              make_graph=args.graph, csv=args.csv, annotate_video=args.annotate,
+                              report=args.report, report_format=args.report_format)  # fmt: skip
     output_dir = args.output or Path("emoclassify-output") / args.file.stem
     progress = _Progress(enabled=not args.quiet)
     try:

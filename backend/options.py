@@ -9,6 +9,7 @@ from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
 
 MAX_SAMPLE_FPS = 60.0
 MODALITIES = ("auto", "face", "voice", "both")
+REPORT_FORMATS = ("pdf", "docx")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class AnalysisOptions:
     echo_mean: bool = False  # the whole file's time-weighted mean emotion, for face and for voice
     make_graph: bool = False
     csv: bool = False
+    annotate_video: bool = False  # annotated.mp4: boxes, labels, probability bars, voice strip, original audio
+    report: bool = False  # report.pdf / report.docx
+    report_format: str = "pdf"  # pdf | docx
 
     def __post_init__(self) -> None:
         if self.sample_fps is not None and not 0 < self.sample_fps <= MAX_SAMPLE_FPS:
@@ -47,6 +51,9 @@ class AnalysisOptions:
                              code="invalid_option")  # fmt: skip
         if self.max_frames is not None and self.max_frames < 1:
             raise InputError(f"max_frames must be at least 1, got {self.max_frames}", code="invalid_option")
+        if self.report_format not in REPORT_FORMATS:
+            raise InputError(f"report_format must be one of {', '.join(REPORT_FORMATS)}, got '{self.report_format}'",
+                             code="invalid_option")  # fmt: skip
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -36,6 +36,9 @@ VOICE_BLOCK_SECONDS = 60.0  # audio is classified block by block, so memory does
 RESULT_FILE = "result.json"
 CSV_FILE = "timeline.csv"
 GRAPH_FILE = "timeline.png"
+GRAPH_SVG_FILE = "timeline.svg"
+ANNOTATED_FILE = "annotated.mp4"
+REPORT_FILE = "report.{fmt}"
 
 
 def _no_progress(stage: str, percent: float) -> None:
@@ -171,18 +174,39 @@ class _VoiceStage:
         return [VoiceSegment(r.start, r.end, r.vector()) for r in self.records if r.speech]
 
 
-def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path) -> list[Path]:
+def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path, source: Path | None = None,
+                     progress: ProgressCallback = _no_progress) -> list[Path]:  # fmt: skip
     from .render.csv_export import write_timeline_csv
     from .render.graph import draw_timeline
 
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=output_dir))
     try:
+        annotate = options.annotate_video and source is not None and result.input.get("kind") == "video"
+        if options.annotate_video and not annotate:
+            result.warnings.append("annotated video skipped: it needs a video input")
         result.write_json(staging / RESULT_FILE)
         if options.csv:
             write_timeline_csv(result, staging / CSV_FILE)
         if options.make_graph:
-            draw_timeline(result, staging / GRAPH_FILE)
+            draw_timeline(result, staging / GRAPH_FILE, also=(staging / GRAPH_SVG_FILE,))
+        if annotate:
+            from .render.annotate import write_annotated_video
+
+            progress("annotating", 97.0)
+            write_annotated_video(source, result, staging / ANNOTATED_FILE,
+                                  on_progress=lambda done: progress("annotating", 97 + 2 * done / 100))  # fmt: skip
+        if options.report:
+            from .render.report import write_report
+
+            progress("report", 99.0)
+            graph = staging / (GRAPH_FILE if options.make_graph else ".report-graph.png")
+            if not options.make_graph:
+                draw_timeline(result, graph)
+            write_report(result, source, staging / REPORT_FILE.format(fmt=options.report_format), graph,
+                         options.report_format)  # fmt: skip
+            if not options.make_graph:
+                graph.unlink()
         written = []
         for item in sorted(staging.iterdir()):
             target = output_dir / item.name
@@ -262,6 +286,6 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
     ).finalise()
     if output_dir is not None:
         progress("writing", 97.0)
-        _write_artifacts(result, options, Path(output_dir))
+        _write_artifacts(result, options, Path(output_dir), source=path, progress=progress)
     progress("done", 100.0)
     return result

@@ -99,7 +99,8 @@ def test_artifacts_are_listed_with_types_and_urls(client, finished):
     _, job = finished
     items = client.get(f"/api/v1/analyses/{job['id']}/artifacts").get_json()["items"]
     assert {(i["name"], i["content_type"]) for i in items} == {
-        ("result.json", "application/json"), ("timeline.csv", "text/csv"), ("timeline.png", "image/png")}  # fmt: skip
+        ("result.json", "application/json"), ("timeline.csv", "text/csv"), ("timeline.png", "image/png"),
+        ("timeline.svg", "image/svg+xml")}  # fmt: skip
     assert all(i["url"].endswith(f"/artifacts/{i['name']}") and i["size"] > 0 for i in items)
 
 

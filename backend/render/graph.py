@@ -54,8 +54,9 @@ def _draw_lane(ax, entries: list[TimelineEntry], window: float) -> None:
     ax.text(1.005, 1.08, "dominant", transform=ax.get_yaxis_transform(), fontsize=7, va="center")
 
 
-def draw_timeline(result: Result, path: Path, title: str | None = None) -> Path:
-    """Write the graph to ``path`` (PNG or SVG by its suffix); a result without faces gets an explicit note."""
+def draw_timeline(result: Result, path: Path, title: str | None = None, also: tuple[Path, ...] = ()) -> Path:
+    """Write the graph to ``path`` (PNG or SVG by its suffix), and the same figure to each of ``also`` (e.g. the SVG
+    next to the PNG); a result without faces gets an explicit note."""
     duration = result.input.get("duration") or max((o.t for o in result.faces), default=0.0) + 1
     window = graph_window(duration)
     lanes = _lanes(result, window)
@@ -78,6 +79,7 @@ def draw_timeline(result: Result, path: Path, title: str | None = None) -> Path:
         handles.append(Patch(facecolor="white", edgecolor="#333333", hatch="///", label="face ≠ voice"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.savefig(path, dpi=110)
+    for target in (path, *also):
+        fig.savefig(target, dpi=110)
     plt.close(fig)
     return path

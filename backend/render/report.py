@@ -1,0 +1,235 @@
+"""The report of an analysis as PDF (fpdf2) or DOCX (python-docx): one builder (``report_model``), two writers
+that render the same blocks, so both formats hold the same figures.
+
+``write_report(result, source, target, graph_png, fmt)``; the source file is read only for the key-frame
+thumbnails (none for audio, or when it is not given).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+from backend.render.report_model import (
+    Block,
+    Bullets,
+    Heading,
+    Paragraph,
+    Picture,
+    ReportContent,
+    Table,
+    ThumbGrid,
+    build_report,
+    layout,
+)
+from backend.results import Result
+
+FORMATS = ("pdf", "docx")
+_FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu: Unicode text (°, ≠, names) in the PDF
+_INK = (33, 33, 33)
+_MUTED = (110, 110, 110)
+_RULE = (200, 200, 200)
+_HEAD_FILL = (236, 236, 236)
+
+
+def write_report(result: Result, source: Path | None, target: Path, graph_png: Path | None = None,
+                 fmt: str = "pdf") -> Path:  # fmt: skip
+    """Write the report of ``result`` to ``target`` as ``fmt`` (pdf | docx); returns ``target``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"report format must be one of {', '.join(FORMATS)}, got '{fmt}'")
+    content = build_report(result, Path(source) if source is not None else None, graph_png)
+    writer = _write_pdf if fmt == "pdf" else _write_docx
+    writer(content, layout(content), Path(target))
+    return Path(target)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PDF
+
+
+def _write_pdf(content: ReportContent, blocks: list[Block], target: Path) -> None:
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
+    class _Pdf(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", size=7)
+            self.set_text_color(*_MUTED)
+            self.cell(0, 6, f"{content.title}  ·  page {self.page_no()}/{{nb}}", align="C")
+
+    pdf = _Pdf(format="A4", unit="mm")
+    pdf.set_title(content.title)
+    pdf.set_creator("EmoClassify")
+    pdf.add_font("DejaVu", "", str(_FONT_DIR / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(_FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.set_text_color(*_INK)
+    pdf.multi_cell(0, 8, content.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_draw_color(*_RULE)
+
+    for i, block in enumerate(blocks):
+        if isinstance(block, Heading):
+            if pdf.get_y() > pdf.h - 20 - _space_after(blocks[i + 1 :]):  # keep a heading with what follows it
+                pdf.add_page()
+            pdf.ln(3 if block.level > 1 else 5)
+            pdf.set_font("DejaVu", "B", 13 if block.level == 1 else 11)
+            pdf.set_text_color(*_INK)
+            pdf.multi_cell(0, 7, block.text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.ln(1)
+        elif isinstance(block, Paragraph):
+            pdf.set_font("DejaVu", "", 8 if block.small else 10)
+            pdf.set_text_color(*(_MUTED if block.small else _INK))
+            pdf.multi_cell(0, 4.5 if block.small else 5.5, block.text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        elif isinstance(block, Bullets):
+            pdf.set_font("DejaVu", "", 9.5)
+            pdf.set_text_color(*_INK)
+            for item in block.items:
+                pdf.set_x(pdf.l_margin)
+                pdf.cell(5, 5.2, "•")
+                pdf.multi_cell(0, 5.2, item, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                pdf.ln(0.8)
+        elif isinstance(block, Table):
+            _pdf_table(pdf, block)
+        elif isinstance(block, Picture):
+            width = pdf.epw * block.width_fraction
+            with _image_size(block.png) as (w_px, h_px):
+                height = width * h_px / w_px
+            if pdf.get_y() + height > pdf.h - 20:
+                pdf.add_page()
+            pdf.image(io.BytesIO(block.png), x=pdf.l_margin, w=width)
+            pdf.set_font("DejaVu", "", 8)
+            pdf.set_text_color(*_MUTED)
+            pdf.multi_cell(0, 4.5, block.caption, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        elif isinstance(block, ThumbGrid):
+            _pdf_thumbs(pdf, block)
+    pdf.output(str(target))
+
+
+def _space_after(following: list[Block]) -> float:
+    """Height (mm) to keep on the page with a heading: a short table whole, else a few lines."""
+    for block in following[:2]:
+        if isinstance(block, Table):
+            return 12.0 + 7.0 * (len(block.rows) + 1) if len(block.rows) <= 8 else 40.0
+        if not isinstance(block, Heading | Paragraph):
+            break
+    return 25.0
+
+
+def _pdf_table(pdf, table: Table) -> None:
+    widths = table.widths or [1.0] * len(table.header)
+    headings = any(table.header)
+    rows = ([table.header] if headings else []) + table.rows
+    pdf.set_text_color(*_INK)
+    pdf.set_font("DejaVu", "", 8.5)
+    with pdf.table(col_widths=tuple(widths), text_align="LEFT", first_row_as_headings=headings, line_height=5,
+                   headings_style=_heading_style(), borders_layout="HORIZONTAL_LINES",
+                   padding=1.2) as pdf_table:  # fmt: skip
+        for row in rows:
+            cells = pdf_table.row()
+            for value in row:
+                cells.cell(str(value))
+    pdf.ln(2)
+
+
+def _heading_style():
+    from fpdf.fonts import FontFace
+
+    return FontFace(family="DejaVu", emphasis="BOLD", fill_color=_HEAD_FILL)
+
+
+def _pdf_thumbs(pdf, grid: ThumbGrid) -> None:
+    height, gap, caption_h = 28.0, 4.0, 8.0  # mm
+    x, y = pdf.l_margin, pdf.get_y() + 1
+    for thumb in grid.thumbs:
+        with _image_size(thumb.png) as (w_px, h_px):
+            width = max(height * w_px / h_px, 30.0)  # cells at least 30 mm wide so captions fit
+            image_w = height * w_px / h_px
+        if x + width > pdf.l_margin + pdf.epw:
+            x, y = pdf.l_margin, y + height + caption_h + gap
+        if y + height + caption_h > pdf.h - 18:
+            pdf.add_page()
+            x, y = pdf.l_margin, pdf.get_y()
+        pdf.image(io.BytesIO(thumb.png), x=x + (width - image_w) / 2, y=y, h=height)
+        pdf.set_xy(x, y + height + 0.5)
+        pdf.set_font("DejaVu", "", 7)
+        pdf.set_text_color(*_INK)
+        pdf.multi_cell(width, 3.4, thumb.caption, align="C")
+        x += width + gap
+    pdf.set_xy(pdf.l_margin, y + height + caption_h + gap)
+
+
+class _image_size:  # noqa: N801 - used as a context manager that yields (width, height)
+    def __init__(self, png: bytes):
+        from PIL import Image
+
+        self._image = Image.open(io.BytesIO(png))
+
+    def __enter__(self) -> tuple[int, int]:
+        return self._image.size
+
+    def __exit__(self, *exc) -> None:
+        self._image.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# DOCX
+
+
+def _write_docx(content: ReportContent, blocks: list[Block], target: Path) -> None:
+    from docx import Document
+    from docx.shared import Inches, Pt, RGBColor
+
+    doc = Document()
+    doc.core_properties.title = content.title
+    doc.core_properties.author = "EmoClassify"
+    style = doc.styles["Normal"]
+    style.font.name = "Calibri"
+    style.font.size = Pt(10)
+    doc.add_heading(content.title, level=0)
+    text_width = doc.sections[0].page_width - doc.sections[0].left_margin - doc.sections[0].right_margin
+
+    for block in blocks:
+        if isinstance(block, Heading):
+            doc.add_heading(block.text, level=block.level)
+        elif isinstance(block, Paragraph):
+            run = doc.add_paragraph().add_run(block.text)
+            if block.small:
+                run.font.size = Pt(8)
+                run.font.color.rgb = RGBColor(*_MUTED)
+        elif isinstance(block, Bullets):
+            for item in block.items:
+                doc.add_paragraph(item, style="List Bullet")
+        elif isinstance(block, Table):
+            headings = any(block.header)
+            rows = ([block.header] if headings else []) + block.rows
+            table = doc.add_table(rows=len(rows), cols=len(block.header))
+            table.style = "Light Grid Accent 1" if headings else "Table Grid"
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    cell = table.cell(r, c)
+                    cell.text = str(value)
+                    for paragraph in cell.paragraphs:
+                        for run in paragraph.runs:
+                            run.font.size = Pt(8.5)
+            doc.add_paragraph()
+        elif isinstance(block, Picture):
+            doc.add_picture(io.BytesIO(block.png), width=int(text_width * block.width_fraction))
+            run = doc.add_paragraph().add_run(block.caption)
+            run.font.size = Pt(8)
+        elif isinstance(block, ThumbGrid):
+            columns = 5
+            table = doc.add_table(rows=(len(block.thumbs) + columns - 1) // columns, cols=columns)
+            for i, thumb in enumerate(block.thumbs):
+                cell = table.cell(i // columns, i % columns)
+                run = cell.paragraphs[0].add_run()
+                run.add_picture(io.BytesIO(thumb.png), height=Inches(1.0))
+                caption = cell.add_paragraph().add_run(thumb.caption)
+                caption.font.size = Pt(7)
+            doc.add_paragraph()
+    doc.save(str(target))

@@ -1,0 +1,405 @@
+"""The report's content, built once from a result and laid out as plain blocks that both writers (PDF, DOCX)
+render: one builder, two writers, the same figures in both.
+
+Blocks are deliberately few: headings, paragraphs, bullet lists, tables, one image and a grid of thumbnails.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from PIL import Image
+
+from backend import media
+from backend.emotions import EMOTIONS
+from backend.results import FaceObservation, Result
+
+MAX_KEY_FACES = 6  # faces with key frames (the most observed ones)
+THUMB_PX = 112  # thumbnail height
+MAX_TABLE_ROWS = 60  # rows of the disagreement table; the rest are counted, not listed
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Blocks
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 1
+
+
+@dataclass
+class Paragraph:
+    text: str
+    small: bool = False
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+    widths: list[float] | None = None  # relative column widths
+
+
+@dataclass
+class Picture:
+    png: bytes
+    caption: str
+    width_fraction: float = 1.0  # of the text width
+
+
+@dataclass
+class Thumb:
+    png: bytes
+    caption: str
+
+
+@dataclass
+class ThumbGrid:
+    thumbs: list[Thumb]
+
+
+Block = Heading | Paragraph | Bullets | Table | Picture | ThumbGrid
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Content model
+
+
+@dataclass
+class ModelRow:
+    role: str
+    name: str
+    version: str
+    accuracy: str  # measured accuracy from the model card's metrics.json, or "not measured"
+
+
+@dataclass
+class KeyFrame:
+    face_id: int
+    emotion: str
+    t: float
+    confidence: float
+    png: bytes
+
+
+@dataclass
+class ReportContent:
+    title: str
+    subtitle: str
+    metadata: list[tuple[str, str]]
+    models: list[ModelRow]
+    face_summaries: list[list[str]]  # rows of FACE_HEADER
+    voice_summary: list[tuple[str, str]] | None  # None: the voice was not analysed
+    echo_mean: list[list[str]]  # rows of ECHO_HEADER
+    double_check: str | None  # one-line summary; None when it was not run
+    disagreements: list[list[str]]  # rows of CHECK_HEADER
+    more_disagreements: int  # rows left out of the table
+    graph_png: bytes | None
+    key_frames: list[KeyFrame]
+    caveats: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+FACE_HEADER = ["face", "seen (s)", "observations", "dominant", "share of time", "top mean probabilities",
+               "low conf."]  # fmt: skip
+ECHO_HEADER = ["source", "mean emotion", "confidence", "seconds"]
+CHECK_HEADER = ["window (s)", "face", "face says", "voice says", "score"]
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _top(probabilities: dict[str, float], n: int = 3) -> str:
+    best = sorted(probabilities.items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{name} {p:.0%}" for name, p in best)
+
+
+def _metadata(result: Result, source: Path | None) -> list[tuple[str, str]]:
+    info, options = result.input, result.options
+    rows = [("file", Path(info.get("path") or (source or "")).name or "-"), ("kind", info.get("kind", "-"))]
+    if info.get("duration"):
+        rows.append(("duration", f"{info['duration']:.2f} s"))
+    if info.get("width"):
+        fps = f", {info['fps']:.2f} fps" if info.get("fps") else ""
+        rot = f", rotated {info['rotation']}°" if info.get("rotation") else ""
+        rows.append(("picture", f"{info['width']}x{info['height']} px{fps}{rot}"))
+    if info.get("video_codec"):
+        rows.append(("video codec", info["video_codec"]))
+    if info.get("has_audio"):
+        rows.append(("audio", f"{info.get('audio_codec')}, {info.get('audio_sample_rate')} Hz, "
+                              f"{info.get('audio_channels')} channel(s)"))  # fmt: skip
+    if options.get("sample_fps"):
+        sampling = f"{options['sample_fps']:g} frames per second of video"
+    elif options.get("frame_step"):
+        sampling = f"every {options['frame_step']} frame(s)"
+    else:
+        sampling = "every frame"
+    if result.frames_analysed:
+        rows.append(("face analysis", f"{result.frames_analysed} frame(s) analysed ({sampling}), faces in "
+                                      f"{result.summary.get('frames_with_faces', 0)}"))  # fmt: skip
+    if result.voice:
+        rows.append(("voice analysis", f"{options.get('voice_window', '-')} s windows every "
+                                       f"{options.get('voice_hop', '-')} s"))  # fmt: skip
+    rows.append(("analysed at", result.created_at))
+    rows.append(("result schema", result.schema_version))
+    return rows
+
+
+# Where a model card's metrics.json keeps the held-out figures, most specific first.
+_METRIC_PATHS = (("ours", "test", "all", "labels7"), ("test", "all", "labels7"), ("test", "labels7"), ("test",),
+                 ("ours", "test"), ("metrics", "test"), ())  # fmt: skip
+
+
+def _find(metrics: dict, path: tuple[str, ...]) -> dict | None:
+    node = metrics
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node if isinstance(node, dict) and "accuracy" in node else None
+
+
+def model_accuracy(source: str | None) -> str:
+    """The measured held-out accuracy in ``<source>/metrics.json``, as a short phrase, or "not measured"."""
+    if not source:
+        return "not measured"
+    path = Path(source) / "metrics.json"
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "not measured"
+    for key_path in _METRIC_PATHS:
+        figures = _find(metrics, key_path)
+        if figures is not None:
+            where = "held-out test set" if "test" in key_path else "evaluation set"
+            parts = [f"accuracy {figures['accuracy']:.1%}"]
+            if figures.get("macro_f1") is not None:
+                parts.append(f"macro-F1 {figures['macro_f1']:.3f}")
+            if figures.get("n"):
+                parts.append(f"n={figures['n']}")
+            return f"{', '.join(parts)} ({where}, 7 classes; see card.md)"
+    return "not measured"
+
+
+def _models(result: Result) -> list[ModelRow]:
+    rows = []
+    for model in result.models:
+        role = model.get("role", "").replace("_", " ")
+        accuracy = "not measured" if model.get("role") == "face_detector" else model_accuracy(model.get("source"))
+        rows.append(ModelRow(role, model.get("name", "-"), str(model.get("version", "-")), accuracy))
+    return rows
+
+
+def _face_rows(result: Result) -> list[list[str]]:
+    rows = []
+    for face in result.summary.get("faces", []):
+        dominant = face["dominant_emotion"]
+        rows.append([f"#{face['face_id']}", f"{face['first_seen']:.1f}-{face['last_seen']:.1f}",
+                     str(face["observations"]), dominant, _pct(face["share_of_time"][dominant]),
+                     _top(face["mean_probabilities"]), _pct(face["low_confidence_share"])])  # fmt: skip
+    return rows
+
+
+def _voice_rows(result: Result) -> list[tuple[str, str]] | None:
+    voice = result.summary.get("voice")
+    if not voice:
+        return None
+    rows = [("windows with speech", f"{voice['speech_windows']} of {voice['windows']}")]
+    if voice.get("dominant_emotion"):
+        rows.append(("dominant emotion", voice["dominant_emotion"]))
+        rows.append(("share of speech windows", _pct(voice["share_of_time"][voice["dominant_emotion"]])))
+        rows.append(("top mean probabilities", _top(voice["mean_probabilities"])))
+    return rows
+
+
+def _echo_rows(result: Result) -> list[list[str]]:
+    rows = []
+    for source, mean in (result.echo_mean or {}).items():
+        if mean:
+            rows.append([source, mean["dominant_emotion"], _pct(mean["confidence"]), f"{mean.get('seconds', 0):.1f}"])
+        else:
+            rows.append([source, "-", "-", "0"])
+    return rows
+
+
+def _double_check(result: Result) -> tuple[str | None, list[list[str]], int]:
+    check = result.double_check
+    if check is None:
+        return None, [], 0
+    if not check.get("windows_compared"):
+        return "No window had both a face and speech, so nothing was compared.", [], 0
+    disagreements = check.get("disagreements", [])
+    line = (f"Face and voice agree in {check['agreement_rate']:.0%} of {check['windows_compared']} window(s) "
+            f"compared; {len(disagreements)} disagree.")  # fmt: skip
+    rows = [[f"{d['start']:.1f}-{d['end']:.1f}", "-" if d.get("face_id") is None else f"#{d['face_id']}",
+             f"{d['face_label']} {_pct(d['face_confidence'])}", f"{d['voice_label']} {_pct(d['voice_confidence'])}",
+             f"{d['score']:.2f}"]
+            for d in disagreements[:MAX_TABLE_ROWS]]  # fmt: skip
+    return line, rows, max(0, len(disagreements) - MAX_TABLE_ROWS)
+
+
+def _caveats(result: Result) -> list[str]:
+    caveats = [
+        "Facial expressions and tone of voice are not feelings. The models label what a face or a voice shows, "
+        "as an actor would display it; they cannot know what the person feels, intends or means.",
+        "The models learnt from acted, posed data (FER2013 photos for faces, RAVDESS actors reading two "
+        "sentences for the voice); everyday, subtle or culturally different expressions are recognised worse.",
+        "Accuracy is limited (see the figures under Models): a label is a probable reading, often wrong, "
+        "never proof. Confidence shows how sure the model is, not how right it is.",
+        "Small, blurred, turned or partly hidden faces are classified less reliably; faces smaller than the "
+        "configured minimum are flagged low-confidence.",
+        "The voice model was trained on a few English-speaking actors (RAVDESS); other languages, accents, "
+        "children, noise or several overlapping voices lower its accuracy. Silence is marked, never guessed.",
+        "Face ids follow a face across frames by position; after a cut or when people cross, ids can swap.",
+    ]
+    low = (result.summary.get("overall") or {}).get("low_confidence_share")
+    if low:
+        caveats.append(f"{low:.0%} of the face observations in this file are low-confidence (small faces).")
+    return caveats
+
+
+def _png(image: np.ndarray | Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _thumbnail(image: np.ndarray, box: list[int]) -> bytes:
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = box
+    margin = 0.2 * max(x2 - x1, y2 - y1)
+    x1, y1 = max(0, int(x1 - margin)), max(0, int(y1 - margin))
+    x2, y2 = min(width, int(x2 + margin)), min(height, int(y2 + margin))
+    crop = image[y1:y2, x1:x2] if x2 > x1 and y2 > y1 else image
+    scale = THUMB_PX / crop.shape[0]
+    size = (max(1, round(crop.shape[1] * scale)), THUMB_PX)
+    return _png(cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC))
+
+
+def key_observations(result: Result) -> list[FaceObservation]:
+    """Per face (the MAX_KEY_FACES most observed), its most confident observation for each emotion it showed."""
+    by_face: dict[int, list[FaceObservation]] = defaultdict(list)
+    for o in result.faces:
+        by_face[o.face_id].append(o)
+    faces = sorted(by_face, key=lambda f: -len(by_face[f]))[:MAX_KEY_FACES]
+    chosen = []
+    for face_id in sorted(faces):
+        best: dict[str, FaceObservation] = {}
+        for o in by_face[face_id]:
+            if o.label not in best or o.confidence > best[o.label].confidence:
+                best[o.label] = o
+        chosen += [best[name] for name in EMOTIONS if name in best]
+    return chosen
+
+
+def _frames_at(source: Path, indexes: set[int]) -> dict[int, np.ndarray]:
+    """The upright RGB images of the decoded frames numbered ``indexes``, in one streaming pass that converts
+    only those frames (frame numbers count every decoded frame, as the analysis did)."""
+    found: dict[int, np.ndarray] = {}
+    last = max(indexes)
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for index, frame in enumerate(container.decode(stream)):
+            if index in indexes:
+                found[index] = media._upright_rgb(frame)  # the analysis's own upright conversion
+            if index >= last:
+                break
+    return found
+
+
+def key_frames(result: Result, source: Path | None) -> list[KeyFrame]:
+    """Thumbnails of each face at its most confident moment per emotion; none without a readable source."""
+    chosen = key_observations(result)
+    if not chosen or source is None or not Path(source).is_file():
+        return []
+    try:
+        if result.input.get("kind") == "image":
+            images = {0: media.load_image(source)}
+        else:
+            images = _frames_at(Path(source), {o.frame_index for o in chosen})
+    except (av.error.FFmpegError, media.MediaError, OSError):
+        return []
+    return [KeyFrame(o.face_id, o.label, o.t, o.confidence, _thumbnail(images[o.frame_index], o.box))
+            for o in chosen if o.frame_index in images]  # fmt: skip
+
+
+def build_report(result: Result, source: Path | None = None, graph_png: Path | None = None) -> ReportContent:
+    """Everything the report says, from the result (and the source file, for key frames)."""
+    name = Path(result.input.get("path") or (source or "media")).name
+    check_line, disagreements, more = _double_check(result)
+    return ReportContent(
+        title=f"EmoClassify report: {name}",
+        subtitle=f"Emotions shown by faces and voice over time - analysed {result.created_at}",
+        metadata=_metadata(result, source),
+        models=_models(result),
+        face_summaries=_face_rows(result),
+        voice_summary=_voice_rows(result),
+        echo_mean=_echo_rows(result),
+        double_check=check_line,
+        disagreements=disagreements,
+        more_disagreements=more,
+        graph_png=Path(graph_png).read_bytes() if graph_png is not None and Path(graph_png).is_file() else None,
+        key_frames=key_frames(result, source),
+        caveats=_caveats(result),
+        warnings=list(result.warnings),
+    )
+
+
+def layout(content: ReportContent) -> list[Block]:
+    """The report as an ordered list of blocks; the writers only render blocks."""
+    blocks: list[Block] = [Paragraph(content.subtitle, small=True), Heading("Input")]
+    blocks.append(Table(["", ""], [list(row) for row in content.metadata], widths=[1, 3]))
+    if content.warnings:
+        blocks.append(Bullets([f"Warning: {w}" for w in content.warnings]))
+    blocks.append(Heading("Models"))
+    if content.models:
+        blocks.append(Table(["role", "model", "version", "measured accuracy"],
+                            [[m.role, m.name, m.version, m.accuracy] for m in content.models],
+                            widths=[1.1, 1.3, 1.5, 3.0]))  # fmt: skip
+    blocks.append(Heading("Summary"))
+    if content.face_summaries:
+        blocks.append(Heading("Faces", level=2))
+        blocks.append(Table(FACE_HEADER, content.face_summaries, widths=[0.5, 0.8, 1.1, 0.8, 1.0, 2.4, 0.8]))
+    elif any(row[0] == "face analysis" for row in content.metadata):
+        blocks.append(Paragraph("No face was found in the analysed frames."))
+    if content.voice_summary is not None:
+        blocks.append(Heading("Voice", level=2))
+        blocks.append(Table(["", ""], [list(row) for row in content.voice_summary], widths=[1, 2]))
+    if content.echo_mean:
+        blocks.append(Heading("Echo mean (whole file)", level=2))
+        blocks.append(Table(ECHO_HEADER, content.echo_mean))
+    if content.double_check is not None:
+        blocks.append(Heading("Double check: face against voice"))
+        blocks.append(Paragraph(content.double_check))
+        if content.disagreements:
+            blocks.append(Table(CHECK_HEADER, content.disagreements, widths=[1, 0.6, 1.2, 1.2, 0.6]))
+        if content.more_disagreements:
+            blocks.append(Paragraph(f"... and {content.more_disagreements} more (see result.json).", small=True))
+    if content.graph_png is not None:
+        blocks.append(Heading("Timeline"))
+        blocks.append(Picture(content.graph_png, "Emotion probabilities over time, a lane per face and one for "
+                                                 "the voice; hatched: face and voice disagree."))  # fmt: skip
+    if content.key_frames:
+        blocks.append(Heading("Key frames"))
+        blocks.append(Paragraph("Each face at its most confident moment for each emotion it showed.", small=True))
+        blocks.append(ThumbGrid([Thumb(k.png, f"#{k.face_id} {k.emotion} {k.confidence:.0%}\nat {k.t:.1f} s")
+                                 for k in content.key_frames]))  # fmt: skip
+    blocks.append(Heading("What the models cannot know"))
+    blocks.append(Bullets(content.caveats))
+    return blocks
