@@ -121,8 +121,15 @@ class _FaceStage:
         for (frame, face, face_id), probs in zip(pending, probabilities):
             small = min(face.width, face.height) < self._settings.small_face_px
             self.observations.append(
-                FaceObservation.build(frame.t, frame.index, face_id, face.as_list(), face.score, probs,
-                                      low_confidence=small or face.score is None)  # fmt: skip
+                FaceObservation.build(
+                    frame.t,
+                    frame.index,
+                    face_id,
+                    face.as_list(),
+                    face.score,
+                    probs,
+                    low_confidence=small or face.score is None,
+                )  # fmt: skip
             )
 
     def run(self, path: Path, info: media.MediaInfo, options: AnalysisOptions, progress: ProgressCallback) -> None:

@@ -27,7 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         widths = tuple(int(w) for w in args.widths.split(","))
         config = TrainConfig(
-            name=args.name, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, widths=widths, seed=args.seed,
+            name=args.name,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            widths=widths,
+            seed=args.seed,
             threads=args.threads,
         )
         print(f"model written to {train(config, log=lambda line: print(line, flush=True))}")

@@ -24,7 +24,8 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 def test_writes_result_csv_and_graph(capsys, tmp_path, face_video):
     code, _, err = run(capsys, str(face_video), "--graph", "--csv", "-o", str(tmp_path / "out"))
     assert code == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["result.json", "timeline.csv", "timeline.png", "timeline.svg"]
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["result.json", "timeline.csv", "timeline.png", "timeline.svg"]
     assert "face 0: mostly" in err
 
 

@@ -92,7 +92,8 @@ def test_double_check_of_a_silent_video_is_skipped_with_a_warning(astronaut_vide
 
 def test_artifacts_are_written_when_asked(tmp_path, astronaut_video):
     analyse(astronaut_video, AnalysisOptions(make_graph=True, csv=True), output_dir=tmp_path / "out")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["result.json", "timeline.csv", "timeline.png", "timeline.svg"]
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["result.json", "timeline.csv", "timeline.png", "timeline.svg"]
 
 
 def test_a_failed_analysis_leaves_nothing_behind(tmp_path):
