@@ -1,0 +1,230 @@
+"""End to end in a real browser: the API (gunicorn) and the web app (Streamlit) run as subprocesses on 127.0.0.1,
+headless Chromium (Debian's ``chromium`` package, driven by Playwright) uploads a clip, waits for the result and
+checks the summary, the chart and a download.
+
+Screenshots go to ``$EMOCLASSIFY_SCREENSHOTS`` when set (``docs/img`` to refresh the README's), else to the
+test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from backend.config import get_settings
+from tests.media_factory import video_from_image
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("EMOCLASSIFY_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+CREMA_CLIP = Path("video") / "1001_DFA_HAP_XX.mp4"
+RESULT_TIMEOUT_MS = 300_000
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.timeout(600),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {seconds} s:\n{log.read_text()[-3000:]}")
+
+
+def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with log.open("wb") as handle:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    """(API URL, web app URL): gunicorn serving ``callback:create_app()`` and ``streamlit run webapp.py``."""
+    folder = tmp_path_factory.mktemp("e2e")
+    api_port, web_port = _free_port(), _free_port()
+    api_url = f"http://127.0.0.1:{api_port}"
+    env = os.environ | {"EMOCLASSIFY_DATA_DIR": str(folder / "api-data"), "OMP_NUM_THREADS": "1",
+                        "EMOCLASSIFY_API_URL": api_url, "HF_HUB_OFFLINE": "1", "KERAS_BACKEND": "torch"}  # fmt: skip
+    env.pop("EMOCLASSIFY_API_KEY", None)
+    env.pop("EMOCLASSIFY_API_KEYS", None)
+    bin_dir = Path(sys.executable).parent
+    api = _start([str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{api_port}", "--workers", "1", "--threads", "4",
+                  "--timeout", "0", "callback:create_app()"], env, folder / "api.log")  # fmt: skip
+    web = _start([sys.executable, "-m", "streamlit", "run", "webapp.py", "--server.headless", "true",
+                  "--server.port", str(web_port), "--server.address", "127.0.0.1",
+                  "--browser.gatherUsageStats", "false"], env, folder / "web.log")  # fmt: skip
+    try:
+        _wait_until_up(f"{api_url}/healthz", api, folder / "api.log")
+        _wait_until_up(f"http://127.0.0.1:{web_port}/_stcore/health", web, folder / "web.log")
+        yield api_url, f"http://127.0.0.1:{web_port}"
+    finally:
+        _stop(web)
+        _stop(api)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's launch options, with Debian's Chromium instead of a downloaded browser."""
+    return browser_type_launch_args | {"executable_path": str(CHROMIUM), "headless": True, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return browser_context_args | {"viewport": {"width": 1280, "height": 900}, "accept_downloads": True}
+
+
+@pytest.fixture
+def clip(tmp_path, astronaut) -> Path:
+    """A labelled CREMA-D clip (a happy sentence) from the shared data, else a generated 2 s video of a face."""
+    shared = get_settings().data_dir / CREMA_CLIP
+    if shared.exists():
+        return shared
+    return video_from_image(tmp_path, astronaut, seconds=2.0, fps=5, name="astronaut.mp4")
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    folder = Path(os.environ.get("EMOCLASSIFY_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_upload_analyse_and_download_in_a_browser(page, servers, clip, screenshots, tmp_path):
+    _, web_url = servers
+    page.goto(web_url)
+    page.get_by_text("API connected").wait_for(timeout=60_000)
+    page.get_by_text("Accepted files").wait_for()
+
+    page.locator("input[type=file]").set_input_files(str(clip))
+    page.get_by_text(clip.name).first.wait_for(timeout=60_000)
+    page.get_by_text("Annotated video (faces boxed and labelled)").click()
+    page.get_by_text("Report", exact=True).click()
+    expect(page.get_by_role("radio", name="PDF")).to_be_enabled(timeout=30_000)  # the rerun after the click is done
+    analyse = page.get_by_role("button", name="Analyse", exact=True)
+    analyse.wait_for()
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=30_000)
+    page.screenshot(path=str(screenshots / "webapp-upload.png"))
+    analyse.click()
+
+    page.get_by_text("Summary", exact=True).wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert re.search(r"[?&]job=[0-9a-f]{32}", page.url), page.url  # a reload comes back to this analysis
+    assert page.get_by_text(clip.name).first.is_visible()
+    page.locator("[data-testid=stVegaLiteChart]").first.wait_for(timeout=60_000)
+    chart = page.locator("[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg").first
+    chart.wait_for(timeout=60_000)
+    assert chart.bounding_box()["height"] > 50
+    assert page.locator("[data-testid=stMetric]").count() >= 1
+    page.get_by_text("Annotated video", exact=True).wait_for(timeout=60_000)
+    page.locator("[data-testid=stVideo]").wait_for(timeout=60_000)
+    assert page.get_by_role("button", name=re.compile(r"Download report \(PDF\)")).count() == 1
+
+    with page.expect_download(timeout=60_000) as download_info:
+        page.get_by_role("button", name=re.compile(r"Download result \(JSON\)")).click()
+    saved = tmp_path / "downloaded.json"
+    download_info.value.save_as(saved)
+    result = json.loads(saved.read_text())
+    assert result["schema_version"] == "1.0" and result["input"]["kind"] == "video"
+
+    page.get_by_text("Downloads", exact=True).wait_for()
+    page.mouse.move(0, 0)  # no hover toolbar in the screenshot
+    page.wait_for_timeout(1000)  # let the chart finish drawing
+    page.set_viewport_size({"width": 1280, "height": _page_height(page)})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(screenshots / "webapp-result.png"), full_page=True)
+
+    page.reload()  # the job id in the URL brings the same result back
+    page.get_by_text("Summary", exact=True).wait_for(timeout=60_000)
+
+
+def _page_height(page) -> int:
+    """The height of Streamlit's scrolling main area, so a screenshot holds the whole result."""
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], [data-testid=stAppViewContainer]')]"
+        ".map(e => e.scrollHeight), document.body.scrollHeight)"
+    )
+    return int(min(max(height + 40, 900), 4000))
+
+
+def test_a_photo_gets_the_single_result_view(page, servers, astronaut, tmp_path, screenshots):
+    from PIL import Image
+
+    photo = tmp_path / "astronaut.jpg"
+    Image.fromarray(astronaut).save(photo, quality=90)
+    _, web_url = servers
+    page.goto(web_url)
+    page.get_by_text("API connected").wait_for(timeout=60_000)
+    page.locator("input[type=file]").set_input_files(str(photo))
+    page.get_by_text(photo.name).first.wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=30_000)
+    page.get_by_role("button", name="Analyse", exact=True).click()
+
+    page.get_by_text("Faces in the photo", exact=True).wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.mouse.move(0, 0)  # no hover toolbar in the screenshot
+    page.wait_for_timeout(1000)
+    page.set_viewport_size({"width": 1280, "height": _page_height(page)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(screenshots / "webapp-photo.png"), full_page=True)
+    assert page.get_by_text("1 face found").first.is_visible()
+    page.locator("[data-testid=stImage] img").first.wait_for(timeout=30_000)  # the thumbnail, cut from the upload
+    assert page.locator("[data-testid=stVegaLiteChart]").count() >= 1
+    assert page.get_by_text("Timeline", exact=True).count() == 0  # one moment: no timeline
+
+
+def test_progress_and_cancel(page, servers, astronaut, tmp_path, screenshots):
+    """A longer analysis shows its progress and stage and can be cancelled from the page."""
+    clip = video_from_image(tmp_path, astronaut, seconds=8.0, fps=10, name="long.mp4")
+    _, web_url = servers
+    page.goto(web_url)
+    page.get_by_text("API connected").wait_for(timeout=60_000)
+    page.locator("input[type=file]").set_input_files(str(clip))
+    page.get_by_text(clip.name).first.wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=30_000)
+    slider = page.get_by_role("slider", name=re.compile("Sampling rate"))
+    slider.focus()
+    slider.press("End")  # every frame: the slowest analysis
+    page.get_by_role("button", name="Analyse", exact=True).click()
+
+    cancel = page.get_by_role("button", name="Cancel the analysis")
+    cancel.wait_for(timeout=60_000)
+    page.locator("[data-testid=stProgress]").wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"· \d+ %")).first.wait_for(timeout=30_000)  # the stage in words and the percent
+    page.screenshot(path=str(screenshots / "webapp-progress.png"))
+    cancel.click()
+    outcome = page.get_by_text("This analysis was cancelled.").or_(page.get_by_text("Summary", exact=True))
+    outcome.first.wait_for(timeout=60_000)
+    if page.get_by_text("Summary", exact=True).count():
+        pytest.skip("the analysis ended before the cancel arrived (a fast machine); progress was shown")

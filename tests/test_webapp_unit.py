@@ -1,0 +1,167 @@
+"""The web app's widget logic with Streamlit's AppTest (no browser), against the real API served from a thread.
+
+The API runs in this process (``create_app`` behind werkzeug's threaded server on a free port) so the app's HTTP
+calls go through the real routes, job runner and result files, as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from callback import create_app  # noqa: E402
+from callback.client import EmoClient  # noqa: E402
+from tests.media_factory import make_audio  # noqa: E402
+from webui import api, charts, results  # noqa: E402
+
+WEBAPP = str(Path(__file__).resolve().parents[1] / "webapp.py")
+pytestmark = pytest.mark.timeout(300)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def api_url(tmp_path_factory):
+    """The real API on 127.0.0.1:<free port>, with its own data folder."""
+    app = create_app({"data_dir": tmp_path_factory.mktemp("api-data"), "log_level": "WARNING"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    app.extensions["emoclassify"].stop()
+
+
+@pytest.fixture(scope="module")
+def finished_audio_job(api_url, tmp_path_factory) -> dict:
+    """A short audio analysis that has succeeded (voice only: the cheapest real analysis)."""
+    clip = make_audio(tmp_path_factory.mktemp("media"), "tone.wav", seconds=2.0)
+    client = EmoClient(api_url)
+    job = client.submit(clip, echo_mean=True, make_graph=True, csv=True)
+    job = client.wait(job["id"], poll=0.5, timeout=240)
+    assert job["status"] == "succeeded", job
+    return job
+
+
+def _app(monkeypatch, url: str) -> AppTest:
+    monkeypatch.setenv("EMOCLASSIFY_API_URL", url)
+    monkeypatch.delenv("EMOCLASSIFY_API_KEY", raising=False)
+    return AppTest.from_file(WEBAPP, default_timeout=60)
+
+
+def _texts(at: AppTest) -> str:
+    parts = [element.value for kind in ("markdown", "caption", "subheader", "header", "error", "warning", "info",
+                                        "success") for element in getattr(at, kind)]  # fmt: skip
+    return "\n".join(str(part) for part in parts)
+
+
+def test_api_down_gives_a_readable_error(monkeypatch):
+    at = _app(monkeypatch, f"http://127.0.0.1:{_closed_port()}").run()
+    assert not at.exception
+    errors = [error.value for error in at.error]
+    assert any("cannot be reached" in error for error in errors), errors
+    assert not any("Traceback" in error for error in errors)
+    assert at.button(key="analyse").disabled  # nothing uploaded yet
+
+
+def test_upload_page_shows_types_limit_and_labelled_options(monkeypatch, api_url):
+    at = _app(monkeypatch, api_url).run()
+    assert not at.exception
+    assert not at.error
+    text = _texts(at)
+    assert "Accepted files" in text and "MB" in text and "mp4" in text and "wav" in text and "jpg" in text
+    labels = {widget.label for widget in at.checkbox}
+    assert "Report" in labels and any("Double check" in label for label in labels)
+    assert at.slider(key="opt_fps").label.startswith("Sampling rate")
+    assert at.selectbox(key="opt_model").label == "Face model"
+    assert at.radio(key="opt_report_format").disabled  # until a report is asked for
+    assert at.sidebar.text_input(key="api_url").value == api_url
+    assert any("API connected" in success.value for success in at.sidebar.success)
+
+
+def test_finished_job_in_the_query_shows_the_summary(monkeypatch, api_url, finished_audio_job):
+    at = _app(monkeypatch, api_url)
+    at.query_params["job"] = finished_audio_job["id"]
+    at.run()
+    assert not at.exception
+    assert not at.error, [error.value for error in at.error]
+    text = _texts(at)
+    assert "Summary" in text and "tone.wav" in text and "audio" in text
+    assert "Voice windows" in text  # the voice-only view of an audio file
+    assert any(metric.label == "Voice" for metric in at.metric)
+    assert finished_audio_job["id"] in text
+    assert at.sidebar.button(key=f"recent_{finished_audio_job['id']}")  # listed among the session's analyses
+
+
+def test_failed_job_shows_why_it_failed(monkeypatch, api_url, tmp_path):
+    clip = make_audio(tmp_path, "voice-only.wav", seconds=1.0)
+    client = EmoClient(api_url)
+    job = client.wait(client.submit(clip, modalities="face")["id"], poll=0.5, timeout=120)  # no picture to read
+    assert job["status"] == "failed", job
+    at = _app(monkeypatch, api_url)
+    at.query_params["job"] = job["id"]
+    at.run()
+    assert not at.exception
+    errors = [error.value for error in at.error]
+    assert len(errors) == 1 and errors[0].startswith("The analysis failed: "), errors
+    assert job["error"]["message"] in errors[0]
+
+
+def test_unknown_job_in_the_query_is_a_readable_error(monkeypatch, api_url):
+    at = _app(monkeypatch, api_url)
+    at.query_params["job"] = "0" * 32
+    at.run()
+    assert not at.exception
+    assert any("does not exist" in error.value for error in at.error)
+
+
+def test_new_analysis_button_clears_the_job_from_the_url(monkeypatch, api_url, finished_audio_job):
+    at = _app(monkeypatch, api_url)
+    at.query_params["job"] = finished_audio_job["id"]
+    at.run()
+    at.button(key="new").click().run()
+    assert "job" not in at.query_params
+    assert at.button(key="analyse")  # back on the upload page
+
+
+def test_submit_drops_options_the_server_does_not_know(api_url, tmp_path):
+    clip = make_audio(tmp_path, "short.wav", seconds=1.0)
+    client = EmoClient(api_url)
+    job, dropped = api.submit(client, clip, {"echo_mean": True, "no_such_option": True})
+    assert dropped == ["no_such_option"]
+    client.cancel(job["id"])
+
+
+def test_bad_file_is_explained_without_a_traceback(api_url, tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("this is not a video")
+    with pytest.raises(Exception) as caught:
+        api.submit(EmoClient(api_url), bad, {})
+    message = api.explain(caught.value, api_url)
+    assert message.startswith("The file or the options were refused")
+
+
+def test_timeline_chart_uses_the_project_colours(finished_audio_job, api_url):
+    from backend.emotions import EMOTION_COLOURS, EMOTIONS
+
+    result = EmoClient(api_url).result(finished_audio_job["id"])
+    fake = {"timeline": [{"start": 0.0, "end": 1.0, "source": "face", "face_id": 0, "label": "happy",
+                          "confidence": 0.7, "probabilities": {name: 1 / 7 for name in EMOTIONS}, "n": 3}]}  # fmt: skip
+    spec = charts.timeline_chart(fake).to_dict()
+    colour = spec["spec"]["encoding"]["color"]["scale"]
+    assert colour["domain"] == list(EMOTIONS) and colour["range"] == [EMOTION_COLOURS[n] for n in EMOTIONS]
+    assert charts.timeline_frame(fake)["lane"].unique().tolist() == ["face 0"]
+    assert "tone.wav" in results.summary_sentence(result, "tone.wav")
+    assert "no speech" in results.summary_sentence(result)

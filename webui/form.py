@@ -1,0 +1,131 @@
+"""The upload widget and the analysis options, in plain words. Returns what the user asked for; submitting is
+the caller's job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+VIDEO_TYPES = ("mp4", "mov", "mkv", "webm", "avi", "flv")
+AUDIO_TYPES = ("wav", "mp3", "flac", "ogg", "opus", "m4a")
+IMAGE_TYPES = ("jpg", "jpeg", "png", "bmp", "webp", "gif", "tif", "tiff")
+REPORT_FORMATS = {"pdf": "PDF", "docx": "Word (DOCX)"}
+FACE_MODELS = {
+    "cnn": "Standard (our CNN trained on FER2013; fast, offline)",
+    "vit": "Vision Transformer (trpakov/vit-face-expression; slower, needs its weights on the server)",
+    "auto": "Automatic (the Vision Transformer where available, else the standard model)",
+}
+
+
+def kind_of(name: str) -> str:
+    """video | audio | image, by the file name's extension ("" when unknown)."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    for kind, types in (("video", VIDEO_TYPES), ("audio", AUDIO_TYPES), ("image", IMAGE_TYPES)):
+        if suffix in types:
+            return kind
+    return ""
+
+
+@dataclass
+class Request:
+    name: str
+    data: bytes
+    kind: str
+    options: dict
+
+
+def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
+    """Draw the upload widget and the options; the request when the user pressed "Analyse", else None.
+    ``face_models``: the server's face models and their state (from GET /api/v1/models), when known."""
+    limit_mb = int(st.get_option("server.maxUploadSize"))
+    st.markdown(
+        f"**Accepted files** (up to **{limit_mb} MB**): video {', '.join(VIDEO_TYPES)} · "
+        f"audio {', '.join(AUDIO_TYPES)} · photo {', '.join(IMAGE_TYPES)}"
+    )
+    upload = st.file_uploader(
+        "Media file to analyse (video, audio or photo)",
+        type=[*VIDEO_TYPES, *AUDIO_TYPES, *IMAGE_TYPES],
+        help="Drag and drop a file here, or browse. Faces are analysed in videos and photos, the voice in videos "
+        "and audio files.",
+        key="upload",
+    )
+    kind = kind_of(upload.name) if upload is not None else ""
+
+    st.subheader("Options", anchor=False)
+    left, right = st.columns(2)
+    with left:
+        make_graph = st.checkbox("Timeline graph (PNG picture)", value=True, key="opt_graph")
+        csv = st.checkbox("Timeline as a spreadsheet (CSV)", value=True, key="opt_csv")
+        annotate = st.checkbox(
+            "Annotated video (faces boxed and labelled)",
+            value=False,
+            key="opt_video",
+            disabled=kind in ("audio", "image"),
+            help="A copy of the video with each face's box, emotion and confidence drawn on it.",
+        )
+        report = st.checkbox(
+            "Report", value=False, key="opt_report", help="A printable summary with the graph and the main numbers."
+        )
+        report_format = st.radio(
+            "Report format", list(REPORT_FORMATS), format_func=REPORT_FORMATS.get, key="opt_report_format",
+            horizontal=True, disabled=not report,
+        )  # fmt: skip
+    with right:
+        double_check = st.checkbox(
+            "Double check: compare face and voice (video only)",
+            value=kind in ("video", ""),
+            key="opt_double",
+            disabled=kind in ("audio", "image"),
+            help="For each stretch of speech, does the face say the same as the voice?",
+        )
+        echo_mean = st.checkbox("Overall mean emotion of the whole file (echo mean)", value=True, key="opt_mean")
+        sample_fps = st.slider(
+            "Sampling rate: video frames analysed per second",
+            min_value=0.5,
+            max_value=30.0,
+            value=5.0,
+            step=0.5,
+            key="opt_fps",
+            disabled=kind == "audio",
+            help="More frames: finer detail, slower analysis.",
+        )
+        names = list(FACE_MODELS)
+        model = st.selectbox(
+            "Face model",
+            names,
+            format_func=lambda name: _model_label(name, face_models),
+            key="opt_model",
+            disabled=kind == "audio",
+        )
+
+    pressed = st.button(
+        "Analyse",
+        type="primary",
+        disabled=upload is None,
+        key="analyse",
+        help="Upload the file to the API and start the analysis.",
+    )
+    if not pressed or upload is None:
+        return None
+    options: dict = {
+        "make_graph": make_graph,
+        "csv": csv,
+        "echo_mean": echo_mean,
+        "face_model": model,
+        "sample_fps": sample_fps,
+    }
+    if kind == "video":
+        options["double_check"] = double_check
+    if annotate and kind == "video":
+        options["annotate_video"] = True
+    if report:
+        options |= {"report": True, "report_format": report_format}
+    return Request(name=upload.name, data=upload.getvalue(), kind=kind, options=options)
+
+
+def _model_label(name: str, states: dict[str, str] | None) -> str:
+    label = FACE_MODELS[name]
+    state = (states or {}).get(name, "")
+    return f"{label} — not available on this server" if state.startswith("unavailable") else label

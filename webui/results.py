@@ -1,0 +1,298 @@
+"""The result of one analysis on screen: headline cards, the timeline chart, then a view per kind of media
+(video: annotated video + face/voice disagreements; audio: voice windows; photo: one result per face), then the
+downloads of every artifact the job lists."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from callback.client import EmoClient
+
+from . import charts
+
+SIZE_UNITS = ("B", "KB", "MB", "GB")
+CARDS_PER_ROW = 5
+DOWNLOADS_PER_ROW = 3
+VIDEO_WIDTH = 720
+ARTIFACT_LABELS = {
+    ".json": "result (JSON)",
+    ".csv": "timeline (CSV)",
+    ".png": "graph (PNG)",
+    ".svg": "graph (SVG)",
+    ".mp4": "annotated video",
+    ".pdf": "report (PDF)",
+    ".docx": "report (Word)",
+    ".html": "report (HTML)",
+}
+
+
+def human_size(size: float) -> str:
+    for unit in SIZE_UNITS:
+        if size < 1024 or unit == SIZE_UNITS[-1]:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def fetch_artifact(client: EmoClient, job_id: str, name: str) -> bytes:
+    """One artifact's bytes (streamed to a temporary file by the client, then read)."""
+    with tempfile.TemporaryDirectory(prefix="emoclassify-web-") as folder:
+        return client.download(job_id, name, Path(folder) / "artifact").read_bytes()
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading the video…")
+def _cached_artifact(_client: EmoClient, base_url: str, job_id: str, name: str) -> bytes:
+    """An artifact kept across reruns (the video player would fetch it again at each widget change)."""
+    return fetch_artifact(_client, job_id, name)
+
+
+def summary_sentence(result: dict, name: str = "") -> str:
+    """The result in one or two plain sentences; ``name``: the file's name as uploaded."""
+    info, summary = result.get("input", {}), result.get("summary", {})
+    name = name or Path(info.get("path") or "the file").name
+    kind = info.get("kind", "media")
+    parts = [f"**{name}** ({kind})" if kind == "image" else f"**{name}** ({kind}, {info.get('duration', 0):.1f} s)"]
+    faces = summary.get("faces", [])
+    if info.get("kind") != "audio":
+        if faces:
+            moods = ", ".join(f"face {f['face_id']} mostly **{f['dominant_emotion']}**" for f in faces)
+            parts.append(f"{len(faces)} face{'s' if len(faces) > 1 else ''} found: {moods}")
+        else:
+            parts.append("no face found")
+    voice = summary.get("voice")
+    if voice:
+        dominant = voice.get("dominant_emotion")
+        parts.append(f"the voice sounds mostly **{dominant}**" if dominant else "no speech in the audio")
+    check = result.get("double_check")
+    if check and check.get("agreement_rate") is not None:
+        parts.append(
+            f"face and voice agree in **{check['agreement_rate']:.0%}** of {check['windows_compared']} speech windows"
+        )
+    return "; ".join(parts) + "."
+
+
+def headline(result: dict, name: str = "") -> None:
+    st.subheader("Summary", anchor=False)
+    st.markdown(summary_sentence(result, name))
+    summary, cards = result.get("summary", {}), []
+    photo = result.get("input", {}).get("kind") == "image"
+    for face in summary.get("faces", []):
+        share = face["share_of_time"].get(face["dominant_emotion"], 0.0)
+        likely = face["mean_probabilities"].get(face["dominant_emotion"], 0.0)
+        cards.append(
+            (
+                f"Face {face['face_id']}",
+                face["dominant_emotion"],
+                f"{likely:.0%} likely" if photo else f"{share:.0%} of its time",
+                f"seen from {face['first_seen']:.1f} s to {face['last_seen']:.1f} s",
+            )
+        )
+    voice = summary.get("voice")
+    if voice is not None:
+        dominant = voice.get("dominant_emotion")
+        cards.append(
+            (
+                "Voice",
+                dominant or "no speech",
+                f"{voice['speech_windows']}/{voice['windows']} speech",
+                "the voice's most likely emotion over the windows of the audio where someone speaks",
+            )
+        )
+    check = result.get("double_check")
+    if check and check.get("agreement_rate") is not None:
+        cards.append(
+            (
+                "Agreement",
+                f"{check['agreement_rate']:.0%}",
+                f"{len(check['disagreements'])} disagree",
+                "share of speech windows where the face shows the emotion the voice has",
+            )
+        )
+    for source, mean in (result.get("echo_mean") or {}).items():
+        if mean:
+            cards.append(
+                (
+                    f"Mean ({source})",
+                    mean["dominant_emotion"],
+                    f"{mean['confidence']:.0%} mean",
+                    "time-weighted mean emotion over the whole file",
+                )
+            )
+    if not cards:
+        st.info("Nothing to summarise: no face and no voice was analysed.")
+    for start in range(0, len(cards), CARDS_PER_ROW):
+        row = zip(st.columns(CARDS_PER_ROW), cards[start : start + CARDS_PER_ROW])
+        for column, (label, value, delta, help_text) in row:
+            column.metric(label, value, delta, delta_color="off", delta_arrow="off", help=help_text, border=True)
+    for warning in result.get("warnings", []):
+        st.warning(warning)
+
+
+def timeline(result: dict) -> None:
+    chart = charts.timeline_chart(result)
+    if chart is None:
+        st.info("No timeline: nothing was detected over time.")
+        return
+    st.subheader("Timeline", anchor=False)
+    st.caption(
+        "Each band is one face or the voice; colours are the emotions' probabilities. Scroll to zoom, "
+        "drag to pan, hover for values, double-click to reset."
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _disagreement_table(check: dict) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "from (s)": d["start"],
+                "to (s)": d["end"],
+                "face": d["face_id"],
+                "face says": d["face_label"],
+                "face confidence": round(d["face_confidence"], 2),
+                "voice says": d["voice_label"],
+                "voice confidence": round(d["voice_confidence"], 2),
+                "similarity": round(d["score"], 2),
+            }
+            for d in check.get("disagreements", [])
+        ]
+    )
+
+
+def video_view(client: EmoClient, job_id: str, result: dict, artifacts: list[dict], original: bytes | None) -> None:
+    check = result.get("double_check")
+    start_time = 0.0
+    if check is not None:
+        st.subheader("Face and voice disagreements", anchor=False)
+        table = _disagreement_table(check)
+        if table.empty:
+            st.success(
+                "Face and voice agree in every compared speech window."
+                if check["windows_compared"]
+                else "No speech window had a face to compare with."
+            )
+        else:
+            seconds = {name: st.column_config.NumberColumn(format="%.1f") for name in ("from (s)", "to (s)")}
+            st.dataframe(table, hide_index=True, width="stretch", column_config=seconds)
+            moments = sorted({0.0, *table["from (s)"].tolist()})
+            start_time = st.selectbox(
+                "Jump the video to a disagreement",
+                moments,
+                key=f"jump_{job_id}",
+                format_func=lambda t: "start of the video" if t == 0 else f"{t:.1f} s",
+            )
+    video = next((a for a in artifacts if a["content_type"].startswith("video/")), None)
+    if video is not None:
+        st.subheader("Annotated video", anchor=False)
+        st.video(
+            _cached_artifact(client, client.base_url, job_id, video["name"]),
+            start_time=int(start_time),
+            width=VIDEO_WIDTH,
+        )
+    elif original is not None:
+        st.subheader("Video", anchor=False)
+        st.caption("No annotated video was asked for; this is the uploaded file.")
+        st.video(original, start_time=int(start_time), width=VIDEO_WIDTH)
+
+
+def audio_view(result: dict, original: bytes | None, mime: str) -> None:
+    st.subheader("Voice windows", anchor=False)
+    if original is not None:
+        st.audio(original, format=mime)
+    rows = [
+        {
+            "from (s)": w["start"],
+            "to (s)": w["end"],
+            "speech": "yes" if w["speech"] else "silence",
+            "emotion": w["label"] or "—",
+            "confidence": None if w["confidence"] is None else round(w["confidence"], 2),
+        }
+        for w in result.get("voice", [])
+    ]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    else:
+        st.info("The file has no voice windows (too short, or no audio track).")
+
+
+def image_view(result: dict, original: bytes | None) -> None:
+    faces = result.get("faces", [])
+    st.subheader("Faces in the photo", anchor=False)
+    if not faces:
+        st.info("No face was found in the photo.")
+        return
+    photo = _open_image(original)
+    for face in faces:
+        thumbnail, chart = st.columns([1, 3])
+        caption = f"face {face['face_id']}: {face['label']} ({face['confidence']:.0%})"
+        with thumbnail:
+            if photo is not None:
+                st.image(photo.crop(tuple(face["box"])), width=160, caption=caption)
+            else:
+                st.markdown(f"**{caption}**")
+            if face.get("low_confidence"):
+                st.caption("Low confidence: the face was small or not clearly detected.")
+        with chart:
+            title = f"face {face['face_id']}: probability of each emotion"
+            st.altair_chart(charts.probabilities_chart(face["probabilities"], title), width="stretch", height=300)
+
+
+def _open_image(data: bytes | None) -> Image.Image | None:
+    if data is None:
+        return None
+    try:
+        from PIL import ImageOps
+
+        return ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    except Exception:  # a photo Pillow can't read here (the server could): no thumbnails, the rest still shows
+        return None
+
+
+def downloads(client: EmoClient, job_id: str, artifacts: list[dict]) -> None:
+    st.subheader("Downloads", anchor=False)
+    if not artifacts:
+        st.caption("This analysis produced no files.")
+        return
+    columns = st.columns(DOWNLOADS_PER_ROW)
+    for index, item in enumerate(artifacts):
+        label = ARTIFACT_LABELS.get(Path(item["name"]).suffix.lower(), item["name"])
+        columns[index % len(columns)].download_button(
+            f"Download {label} · {human_size(item['size'])}",
+            data=lambda name=item["name"]: fetch_artifact(client, job_id, name),
+            file_name=item["name"],
+            mime=item["content_type"],
+            key=f"dl_{job_id}_{item['name']}",
+            on_click="ignore",
+            icon=":material/download:",
+            width="stretch",
+            help=f"{item['name']} ({item['content_type']})",
+        )
+
+
+def show(client: EmoClient, job: dict, result: dict, artifacts: list[dict], original: bytes | None = None) -> None:
+    """The whole result page of a job that succeeded. ``original``: the uploaded bytes while this session has
+    them (for the player and photo thumbnails), else None."""
+    headline(result, job.get("filename") or "")
+    kind = result.get("input", {}).get("kind", "video")
+    if kind == "image":
+        image_view(result, original)
+    else:
+        timeline(result)
+        if kind == "audio":
+            audio_view(result, original, _mime(job.get("filename", "")))
+        else:
+            video_view(client, job["id"], result, artifacts, original)
+    downloads(client, job["id"], artifacts)
+
+
+def _mime(name: str) -> str:
+    suffix = Path(name).suffix.lower().lstrip(".")
+    return {"mp3": "audio/mpeg", "m4a": "audio/mp4", "ogg": "audio/ogg", "opus": "audio/ogg", "flac": "audio/flac"}.get(
+        suffix, "audio/wav"
+    )
