@@ -1,3 +1,11 @@
 """EmoClassify analysis engine: media in, emotions over time out. No web code lives here."""
 
+import os
+
+# MTCNN's later stages see a different number of candidate boxes in every frame; oneDNN caches a compiled
+# primitive per input shape (1024 by default), which made memory grow with the length of a video (+130 MB per
+# 300 frames) and slowed detection. A small cache keeps memory flat and detection faster. Must be set before
+# torch first runs a convolution, hence here, at the package's import.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8")
+
 __version__ = "0.1.0"

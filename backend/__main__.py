@@ -74,6 +74,14 @@ def _parser() -> argparse.ArgumentParser:
                          help="write annotated.mp4: faces boxed and labelled, voice strip, original audio")  # fmt: skip
     analyze.add_argument("--report", action="store_true", help="write a report (report.pdf, or see --report-format)")
     analyze.add_argument("--report-format", choices=REPORT_FORMATS, default="pdf", help="report format (default pdf)")
+    analyze.add_argument("--transcribe", action="store_true",
+                         help="transcribe the speech (result.json, transcript.csv, the report)")  # fmt: skip
+    analyze.add_argument("--transcribe-focus", action="store_true",
+                         help="transcribe, with the voice (and face) emotion of each phrase and word")  # fmt: skip
+    analyze.add_argument("--asr-model", default="pocketsphinx",
+                         help="speech recognizer: pocketsphinx (default, offline, English), whisper, "
+                         "or whisper:<hub id or folder>")  # fmt: skip
+    analyze.add_argument("--language", default="en", help="language of the speech, ISO 639-1 (default en)")
     analyze.add_argument("--json", action="store_true", help="print the result JSON on standard output")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return parser
@@ -99,6 +107,9 @@ def _summary_lines(result, output_dir: Path) -> list[str]:
     for modality, mean in (result.echo_mean or {}).items():
         if mean:
             lines.append(f"echo mean ({modality}): {mean['dominant_emotion']} ({mean['confidence']:.0%})")
+    if result.transcript is not None:
+        lines.append(f"transcript: {len(result.transcript)} segment(s), "
+                     f"{sum(len(s.words) for s in result.transcript)} word(s)")  # fmt: skip
     lines += [f"  warning: {w}" for w in result.warnings]
     lines.append(f"results in {output_dir}/")
     return lines
@@ -116,7 +127,10 @@ def _analyze(args: argparse.Namespace) -> int:
                               modalities=args.modalities, voice_model=args.voice_model,
                               double_check=args.double_check, echo_mean=args.echo_mean,
                               make_graph=args.graph, csv=args.csv, annotate_video=args.annotate,
-                              report=args.report, report_format=args.report_format)  # fmt: skip
+                              report=args.report, report_format=args.report_format,
+                              transcribe=args.transcribe or args.transcribe_focus,
+                              transcribe_focus=args.transcribe_focus, asr_model=args.asr_model,
+                              language=args.language)  # fmt: skip
     output_dir = args.output or Path("emoclassify-output") / args.file.stem
     progress = _Progress(enabled=not args.quiet)
     try:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 from .errors import InputError
 from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
+from .transcribe import check_asr_model, check_language
 
 MAX_SAMPLE_FPS = 60.0
 MODALITIES = ("auto", "face", "voice", "both")
@@ -31,6 +32,10 @@ class AnalysisOptions:
     annotate_video: bool = False  # annotated.mp4: boxes, labels, probability bars, voice strip, original audio
     report: bool = False  # report.pdf / report.docx
     report_format: str = "pdf"  # pdf | docx
+    transcribe: bool = False  # the transcript: timed segments and words (backend.transcribe)
+    transcribe_focus: bool = False  # implies transcribe: each segment and word with the voice (and face) emotion
+    asr_model: str = "pocketsphinx"  # pocketsphinx (offline, English) | whisper | whisper:<hub id or folder>
+    language: str = "en"  # language of the speech, ISO 639-1
 
     def __post_init__(self) -> None:
         if self.sample_fps is not None and not 0 < self.sample_fps <= MAX_SAMPLE_FPS:
@@ -54,6 +59,8 @@ class AnalysisOptions:
         if self.report_format not in REPORT_FORMATS:
             raise InputError(f"report_format must be one of {', '.join(REPORT_FORMATS)}, got '{self.report_format}'",
                              code="invalid_option")  # fmt: skip
+        check_asr_model(self.asr_model)
+        check_language(self.asr_model, self.language)
 
     def to_dict(self) -> dict:
         return asdict(self)

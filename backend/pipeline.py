@@ -39,6 +39,7 @@ GRAPH_FILE = "timeline.png"
 GRAPH_SVG_FILE = "timeline.svg"
 ANNOTATED_FILE = "annotated.mp4"
 REPORT_FILE = "report.{fmt}"
+TRANSCRIPT_CSV_FILE = "transcript.csv"
 
 
 def _no_progress(stage: str, percent: float) -> None:
@@ -181,6 +182,23 @@ class _VoiceStage:
         return [VoiceSegment(r.start, r.end, r.vector()) for r in self.records if r.speech]
 
 
+def _transcribe(path: Path, info: media.MediaInfo, options: AnalysisOptions, settings: Settings,
+                faces: _FaceStage | None, voice: _VoiceStage | None) -> tuple[list | None, dict | None]:  # fmt: skip
+    """The transcript (segments with words; with transcribe_focus, the emotions at their times) and the ASR model's
+    record; (None, None) when the file has no audio track."""
+    from .transcribe import attach_emotions, get_transcriber, transcribe_stream
+
+    if not info.has_audio:
+        return None, None
+    transcriber = get_transcriber(options.asr_model, settings)
+    chunks = (chunk.samples for chunk in media.iter_audio(path, sample_rate=16_000, chunk_seconds=5.0))
+    segments = transcribe_stream(transcriber, chunks, options.language)
+    if options.transcribe_focus:
+        attach_emotions(segments, voice.records if voice else [], faces.observations if faces else [],
+                        options.sample_fps)  # fmt: skip
+    return segments, transcriber.info.to_dict()
+
+
 def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path, source: Path | None = None,
                      progress: ProgressCallback = _no_progress) -> list[Path]:  # fmt: skip
     from .render.csv_export import write_timeline_csv
@@ -195,6 +213,10 @@ def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path,
         result.write_json(staging / RESULT_FILE)
         if options.csv:
             write_timeline_csv(result, staging / CSV_FILE)
+        if result.transcript is not None:
+            from .render.csv_export import write_transcript_csv
+
+            write_transcript_csv(result, staging / TRANSCRIPT_CSV_FILE)
         if options.make_graph:
             draw_timeline(result, staging / GRAPH_FILE, also=(staging / GRAPH_SVG_FILE,))
         if annotate:
@@ -277,6 +299,18 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
         if voice.records and not any(r.speech for r in voice.records):
             warnings.append("no speech was found in the audio")
 
+    transcript = None
+    if options.transcribe or options.transcribe_focus:
+        progress("transcribing", 95.0)
+        with timer("transcribe"):
+            transcript, asr_info = _transcribe(path, info, options, settings, faces, voice)
+        if asr_info is None:
+            warnings.append("transcript skipped: the file has no audio track")
+        else:
+            models.append(asr_info)
+            if options.transcribe_focus and voice is None:
+                warnings.append("transcribe_focus: the voice was not analysed, so words carry no voice emotion")
+
     observations = faces.observations if faces else []
     segments = voice.segments() if voice else []
     result = Result(
@@ -288,6 +322,7 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
         voice=voice.records if voice else [],
         double_check=double_check(observations, segments) if options.double_check and faces and voice else None,
         echo_mean=echo_mean(observations, segments) if options.echo_mean else None,
+        transcript=transcript,
         timings=timer.timings,
         warnings=warnings,
     ).finalise()

@@ -108,6 +108,7 @@ class Result:
     voice: list[VoiceRecord] = field(default_factory=list)
     double_check: dict | None = None
     echo_mean: dict | None = None
+    transcript: list | None = None  # backend.transcribe.Segment list when asked (transcribe), else None
     timeline: list[TimelineEntry] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)

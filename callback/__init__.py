@@ -47,7 +47,7 @@ def _flask_settings(config: ApiConfig) -> dict:
 def create_app(config: dict | None = None, *, settings: Settings | None = None, runner: Runner | None = None) -> Flask:
     """Application factory. ``config``: API settings by field name (see ``callback.config.ApiConfig``) and any
     Flask setting; ``settings``: the engine's settings (default: from the environment); ``runner``: another job
-    runner than the in-process thread pool."""
+    runner than the in-process thread pool (default: ``EMOCLASSIFY_RUNNER``, ``thread`` or ``celery``)."""
     api_config = load_config(config)
     app = Flask(__name__)
     app.request_class = uploads.UploadRequest
@@ -55,6 +55,10 @@ def create_app(config: dict | None = None, *, settings: Settings | None = None, 
     app.config.update({key: value for key, value in (config or {}).items() if key.isupper()})
     logs.configure(api_config.log_level)
 
+    if runner is None and api_config.runner == "celery":
+        from .jobs.celery_runner import CeleryRunner
+
+        runner = CeleryRunner(api_config)
     service = AnalysisService(api_config, settings, runner)
     app.extensions["emoclassify"] = service
     api = _Api(app)

@@ -33,6 +33,12 @@ class ApiConfig:
     data_dir: Path = PROJECT_ROOT / "data" / "api"  # uploads, job folders and the SQLite store
     database_url: str = ""  # empty: sqlite:///<data_dir>/jobs.sqlite3; any SQLAlchemy URL (postgresql://...) works
     workers: int = 1  # analyses run at once by the in-process runner (each one uses the CPU fully)
+    runner: str = "thread"  # "thread": jobs run in the API process; "celery": on Celery workers (broker_url)
+    broker_url: str = ""  # redis://host:6379/0 for the Celery runner
+    max_attempts: int = 3  # Celery: starts of one job (a worker lost mid-job means another start) before it fails
+    heartbeat_interval: float = 2.0  # Celery: a running job's owner touches heartbeat_at (and reads cancel) this often
+    heartbeat_timeout: float = 60.0  # Celery: a running job whose heartbeat is older is taken over by a worker
+    visibility_timeout: float = 600.0  # Celery/Redis: an unacknowledged job message is redelivered after this
     max_upload_bytes: int = 2 * 1024**3
     max_duration: float = 3 * 3600.0  # longest media accepted
     jobs_per_key: int = 20  # queued + running jobs one API key (or the anonymous user) may have

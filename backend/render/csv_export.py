@@ -20,3 +20,28 @@ def write_timeline_csv(result: Result, path: Path) -> Path:
             probabilities = [e.probabilities[name] for name in EMOTIONS]
             writer.writerow([e.start, e.end, e.source, face_id, e.label, e.confidence, *probabilities, e.n])
     return path
+
+
+TRANSCRIPT_COLUMNS = ["start", "end", "text", "voice_emotion", "voice_confidence", "face_emotion", "face_confidence"]
+
+
+def write_transcript_csv(result: Result, path: Path) -> Path:
+    """The transcript, one row per segment; the emotion columns are empty without transcribe_focus or when no
+    speech window (no face) overlaps the segment."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TRANSCRIPT_COLUMNS)
+        for s in result.transcript or []:
+            voice, face = _as_dict(s, "voice_emotion"), _as_dict(s, "face_emotion")
+            writer.writerow([_get(s, "start"), _get(s, "end"), _get(s, "text"), voice.get("label", ""),
+                             voice.get("confidence", ""), face.get("label", ""),
+                             face.get("confidence", "")])  # fmt: skip
+    return path
+
+
+def _get(item: object, name: str) -> object:
+    return item[name] if isinstance(item, dict) else getattr(item, name)
+
+
+def _as_dict(item: object, name: str) -> dict:
+    return _get(item, name) or {}

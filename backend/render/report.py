@@ -15,6 +15,7 @@ import matplotlib
 from backend.render.report_model import (
     Block,
     Bullets,
+    ColouredLines,
     Heading,
     Paragraph,
     Picture,
@@ -108,7 +109,24 @@ def _write_pdf(content: ReportContent, blocks: list[Block], target: Path) -> Non
             pdf.multi_cell(0, 4.5, block.caption, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         elif isinstance(block, ThumbGrid):
             _pdf_thumbs(pdf, block)
+        elif isinstance(block, ColouredLines):
+            _pdf_lines(pdf, block)
     pdf.output(str(target))
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def _pdf_lines(pdf, block: ColouredLines) -> None:
+    for line in block.lines:
+        pdf.set_x(pdf.l_margin)
+        for run in line:
+            pdf.set_font("DejaVu", "", 8 if run.muted else 9.5)
+            pdf.set_text_color(*(_MUTED if run.muted else _rgb(run.colour) if run.colour else _INK))
+            pdf.write(5.2, run.text)
+        pdf.ln(6)
+    pdf.set_text_color(*_INK)
 
 
 def _space_after(following: list[Block]) -> float:
@@ -232,4 +250,13 @@ def _write_docx(content: ReportContent, blocks: list[Block], target: Path) -> No
                 caption = cell.add_paragraph().add_run(thumb.caption)
                 caption.font.size = Pt(7)
             doc.add_paragraph()
+        elif isinstance(block, ColouredLines):
+            for line in block.lines:
+                paragraph = doc.add_paragraph()
+                for item in line:
+                    run = paragraph.add_run(item.text)
+                    run.font.size = Pt(8 if item.muted else 10)
+                    colour = _MUTED if item.muted else _rgb(item.colour) if item.colour else None
+                    if colour is not None:
+                        run.font.color.rgb = RGBColor(*colour)
     doc.save(str(target))

@@ -18,12 +18,13 @@ import numpy as np
 from PIL import Image
 
 from backend import media
-from backend.emotions import EMOTIONS
+from backend.emotions import EMOTION_COLOURS, EMOTIONS
 from backend.results import FaceObservation, Result
 
 MAX_KEY_FACES = 6  # faces with key frames (the most observed ones)
 THUMB_PX = 112  # thumbnail height
 MAX_TABLE_ROWS = 60  # rows of the disagreement table; the rest are counted, not listed
+MAX_TRANSCRIPT_LINES = 300  # transcript segments in the report; the rest are counted, not listed
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -72,7 +73,21 @@ class ThumbGrid:
     thumbs: list[Thumb]
 
 
-Block = Heading | Paragraph | Bullets | Table | Picture | ThumbGrid
+@dataclass
+class Run:
+    text: str
+    colour: str | None = None  # "#RRGGBB"; None: the body ink
+    muted: bool = False
+
+
+@dataclass
+class ColouredLines:
+    """Lines of text runs, each run in its own colour (the transcript, coloured by emotion)."""
+
+    lines: list[list[Run]]
+
+
+Block = Heading | Paragraph | Bullets | Table | Picture | ThumbGrid | ColouredLines
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -97,6 +112,15 @@ class KeyFrame:
 
 
 @dataclass
+class TranscriptLine:
+    start: float
+    end: float
+    words: list[tuple[str, str | None]]  # (word, its voice emotion or None)
+    voice: str | None  # the segment's voice emotion, "sad 61%"
+    face: str | None  # the dominant face's emotion then, "#0 happy 80%"
+
+
+@dataclass
 class ReportContent:
     title: str
     subtitle: str
@@ -112,6 +136,8 @@ class ReportContent:
     key_frames: list[KeyFrame]
     caveats: list[str]
     warnings: list[str] = field(default_factory=list)
+    transcript: list[TranscriptLine] | None = None  # None: not transcribed
+    more_transcript: int = 0  # segments left out
 
 
 FACE_HEADER = ["face", "seen (s)", "observations", "dominant", "share of time", "top mean probabilities",
@@ -253,6 +279,51 @@ def _double_check(result: Result) -> tuple[str | None, list[list[str]], int]:
     return line, rows, max(0, len(disagreements) - MAX_TABLE_ROWS)
 
 
+def _field(item: object, name: str) -> object:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _transcript(result: Result) -> tuple[list[TranscriptLine] | None, int]:
+    if result.transcript is None:
+        return None, 0
+    lines = []
+    for segment in result.transcript[:MAX_TRANSCRIPT_LINES]:
+        voice, face = _field(segment, "voice_emotion"), _field(segment, "face_emotion")
+        words = [(str(_field(w, "text")), (_field(w, "voice_emotion") or {}).get("label"))
+                 for w in _field(segment, "words") or []]  # fmt: skip
+        lines.append(TranscriptLine(
+            start=float(_field(segment, "start")), end=float(_field(segment, "end")),
+            words=words or [(str(_field(segment, "text")), (voice or {}).get("label"))],
+            voice=f"{voice['label']} {_pct(voice['confidence'])}" if voice else None,
+            face=f"#{face['face_id']} {face['label']} {_pct(face['confidence'])}" if face else None,
+        ))  # fmt: skip
+    return lines, max(0, len(result.transcript) - MAX_TRANSCRIPT_LINES)
+
+
+def _transcript_blocks(content: ReportContent) -> list[Block]:
+    blocks: list[Block] = [Heading("Transcript")]
+    if not content.transcript:
+        return blocks + [Paragraph("No words were recognised.")]
+    focus = any(line.voice or line.face or any(e for _, e in line.words) for line in content.transcript)
+    if focus:
+        blocks.append(Paragraph("Each word in the colour of the voice emotion of the windows overlapping it (ink: no "
+                                "speech window); after each phrase, the voice and the dominant face's emotion then.",
+                                small=True))  # fmt: skip
+        blocks.append(ColouredLines([[Run(f"{name}  ", EMOTION_COLOURS[name]) for name in EMOTIONS]]))
+    lines = []
+    for line in content.transcript:
+        runs = [Run(f"{line.start:.1f}-{line.end:.1f} s  ", muted=True)]
+        runs += [Run(word + " ", EMOTION_COLOURS.get(emotion) if emotion else None) for word, emotion in line.words]
+        notes = [f"voice {line.voice}" if line.voice else "", f"face {line.face}" if line.face else ""]
+        if any(notes):
+            runs.append(Run(" (" + ", ".join(n for n in notes if n) + ")", muted=True))
+        lines.append(runs)
+    blocks.append(ColouredLines(lines))
+    if content.more_transcript:
+        blocks.append(Paragraph(f"... and {content.more_transcript} more segment(s) (see transcript.csv).", small=True))
+    return blocks
+
+
 def _caveats(result: Result) -> list[str]:
     caveats = [
         "Facial expressions and tone of voice are not feelings. The models label what a face or a voice shows, "
@@ -267,6 +338,10 @@ def _caveats(result: Result) -> list[str]:
         "children, noise or several overlapping voices lower its accuracy. Silence is marked, never guessed.",
         "Face ids follow a face across frames by position; after a cut or when people cross, ids can swap.",
     ]
+    if result.transcript is not None:
+        caveats.append("The transcript is machine speech recognition: words are misheard, especially in short, "
+                       "emotional or noisy speech (PocketSphinx got 30-55% of the words wrong on acted "
+                       "corpora).")  # fmt: skip
     low = (result.summary.get("overall") or {}).get("low_confidence_share")
     if low:
         caveats.append(f"{low:.0%} of the face observations in this file are low-confidence (small faces).")
@@ -343,6 +418,7 @@ def build_report(result: Result, source: Path | None = None, graph_png: Path | N
     """Everything the report says, from the result (and the source file, for key frames)."""
     name = Path(result.input.get("path") or (source or "media")).name
     check_line, disagreements, more = _double_check(result)
+    transcript, more_transcript = _transcript(result)
     return ReportContent(
         title=f"EmoClassify report: {name}",
         subtitle=f"Emotions shown by faces and voice over time - analysed {result.created_at}",
@@ -358,6 +434,8 @@ def build_report(result: Result, source: Path | None = None, graph_png: Path | N
         key_frames=key_frames(result, source),
         caveats=_caveats(result),
         warnings=list(result.warnings),
+        transcript=transcript,
+        more_transcript=more_transcript,
     )
 
 
@@ -400,6 +478,8 @@ def layout(content: ReportContent) -> list[Block]:
         blocks.append(Paragraph("Each face at its most confident moment for each emotion it showed.", small=True))
         blocks.append(ThumbGrid([Thumb(k.png, f"#{k.face_id} {k.emotion} {k.confidence:.0%}\nat {k.t:.1f} s")
                                  for k in content.key_frames]))  # fmt: skip
+    if content.transcript is not None:
+        blocks += _transcript_blocks(content)
     blocks.append(Heading("What the models cannot know"))
     blocks.append(Bullets(content.caveats))
     return blocks

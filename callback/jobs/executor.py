@@ -20,7 +20,7 @@ from backend.options import AnalysisOptions
 from backend.pipeline import analyse
 
 from ..logs import job_context
-from .models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, utcnow
+from .models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, utcnow
 from .paths import JobPaths
 from .store import JobStore
 
@@ -51,13 +51,15 @@ class _Progress:
 
 
 class JobExecutor:
-    def __init__(self, store: JobStore, paths: JobPaths, settings: Settings, on_finished: Callable[[str], None]):
+    def __init__(self, store: JobStore, paths: JobPaths, settings: Settings, on_finished: Callable[[str], None],
+                 worker: str = WORKER):  # fmt: skip
         self._store, self._paths, self._settings = store, paths, settings
-        self._on_finished = on_finished
+        self._on_finished, self._worker = on_finished, worker
 
     def __call__(self, job_id: str, should_stop: Callable[[], bool]) -> None:
-        if not self._store.update(job_id, only_if=[QUEUED], status=RUNNING, stage="starting", started_at=utcnow(),
-                                  worker=WORKER):  # fmt: skip
+        now = utcnow()
+        if not self._store.update(job_id, only_if=[QUEUED], status=RUNNING, stage="starting", started_at=now,
+                                  worker=self._worker, attempts=Job.attempts + 1, heartbeat_at=now):  # fmt: skip
             return  # cancelled (or taken) before it started
         with job_context(job_id):
             log.info("analysis started")

@@ -39,6 +39,8 @@ class Job(Base):
     webhooks: Mapped[list] = mapped_column(JSON, default=list)  # delivery attempts
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     worker: Mapped[str] = mapped_column(String(128), default="")  # host:pid of the process that owns it
+    attempts: Mapped[int] = mapped_column(default=0)  # times an analysis of it started (Celery re-runs count)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)  # Celery owner
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None, index=True)

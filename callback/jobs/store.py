@@ -1,5 +1,6 @@
 """Job persistence over SQLAlchemy 2: SQLite by default (WAL, so status polls never wait for a writer), any other
-URL (PostgreSQL) unchanged. Every call is one short transaction; rows come back detached and read-only."""
+URL (PostgreSQL) unchanged; the schema is Alembic's (:mod:`.migrations`, applied on open). Every call is one short
+transaction; rows come back detached and read-only."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlalchemy import create_engine, delete, event, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import ACTIVE, Base, Job
+from . import migrations
+from .models import ACTIVE, Job
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -31,7 +33,7 @@ def make_engine(url: str) -> Engine:
 class JobStore:
     def __init__(self, url: str):
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        migrations.upgrade(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def _begin(self) -> Session:

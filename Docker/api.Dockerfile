@@ -1,0 +1,37 @@
+# The API and the Celery workers: one image, two commands (docker-compose.yaml runs both).
+#   docker build -f Docker/api.Dockerfile -t emoclassify-app .
+#   API:    the default command (gunicorn on :8000)
+#   worker: celery -A callback.worker worker --pool=solo --concurrency=1 -Q emoclassify
+# CPU-only torch wheels keep it small; for GPU workers build with TORCH_INDEX=https://download.pytorch.org/whl/cu128
+# and run with EMOCLASSIFY_DEVICE=cuda. The model files are baked in; nothing is downloaded at run time.
+
+FROM python:3.11-slim AS build
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /build
+COPY requirements.txt .
+RUN pip install --index-url "${TORCH_INDEX}" torch==2.14.1 torchvision==0.29.1 \
+ && pip install -r requirements.txt
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin emoclassify \
+ && mkdir -p /data && chown emoclassify:emoclassify /data
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY alembic.ini ./
+COPY backend/ backend/
+COPY callback/ callback/
+COPY face_model/ face_model/
+COPY voice_model/ voice_model/
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+    KERAS_BACKEND=torch HF_HUB_OFFLINE=1 MPLCONFIGDIR=/tmp/matplotlib \
+    EMOCLASSIFY_DATA_DIR=/data EMOCLASSIFY_DEVICE=cpu
+USER 10001:10001
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=5)"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "1", "--threads", "8", "--timeout", "0", "callback:create_app()"]

