@@ -18,6 +18,7 @@ import marshmallow as ma
 
 from backend.errors import InputError
 from backend.options import AnalysisOptions
+from backend.transcribe import WHISPER_PREFIX
 from backend.voice import LEGACY_PREFIX
 
 _FIELDS = {bool: ma.fields.Boolean, int: ma.fields.Integer, float: ma.fields.Float, str: ma.fields.String}
@@ -59,6 +60,11 @@ def options_schema() -> type[ma.Schema]:
     return ma.Schema.from_dict(declared, name="AnalysisOptionsSchema")
 
 
+def _names_a_path(model: str) -> bool:
+    """A hub id (``openai/whisper-tiny``) is fine; a server path (absolute, relative, home) is not."""
+    return model.startswith(("/", ".", "~")) or ".." in model
+
+
 def parse_options(values: dict) -> AnalysisOptions:
     """``AnalysisOptions`` from request values (strings from a form, or JSON values)."""
     schema = options_schema()()
@@ -72,7 +78,8 @@ def parse_options(values: dict) -> AnalysisOptions:
         raise InputError(f"invalid option value(s): {', '.join(sorted(exc.messages))}", code="invalid_option",
                          details={"fields": exc.messages}) from None  # fmt: skip
     options = AnalysisOptions(**loaded)
-    if options.voice_model.startswith(LEGACY_PREFIX):
-        raise InputError("voice_model 'legacy:PATH' reads a file of the server: use it from the CLI, not the API",
-                         code="invalid_option", details={"fields": {"voice_model": ["not allowed"]}})  # fmt: skip
+    if options.voice_model.startswith(LEGACY_PREFIX) or _names_a_path(options.asr_model.removeprefix(WHISPER_PREFIX)):
+        name = "voice_model" if options.voice_model.startswith(LEGACY_PREFIX) else "asr_model"
+        raise InputError(f"{name} names a file or folder of the server: use it from the CLI, not the API",
+                         code="invalid_option", details={"fields": {name: ["not allowed"]}})  # fmt: skip
     return options

@@ -200,3 +200,13 @@ def test_webhook_to_a_private_or_non_http_target_is_refused(data_dir, clip, url)
 def test_webhook_without_a_configured_secret_is_refused(client, clip):
     response = post(client, clip.read_bytes(), callback_url="https://example.com/hook")
     assert (response.status_code, error_code(response)) == (422, "webhooks_disabled")
+
+
+def test_a_whisper_model_given_as_a_server_path_is_refused(client, tmp_path):
+    from media_factory import make_audio
+
+    tone = make_audio(tmp_path, "tone.wav", seconds=1.0)
+    with tone.open("rb") as handle:
+        response = client.post("/api/v1/analyses", data={"file": (handle, "tone.wav"), "asr_model": "whisper:/etc"},
+                               content_type="multipart/form-data")  # fmt: skip
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_option"
