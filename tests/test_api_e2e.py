@@ -5,8 +5,6 @@ and jobs survive a restart of the server."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from servers import free_port, stop_process
 from skimage import data as skdata
 
 from backend.options import AnalysisOptions
@@ -25,17 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 VOLATILE = {"timings", "created_at", "path"}  # differ between two runs of the same analysis
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Gunicorn:
     """One gunicorn serving ``callback:create_app()`` over ``data_dir``; start/stop like an operator would."""
 
     def __init__(self, data_dir: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = os.environ | {"EMOCLASSIFY_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1",
                                  "KERAS_BACKEND": "torch", "HF_HUB_OFFLINE": "1"}  # fmt: skip
@@ -57,13 +50,8 @@ class Gunicorn:
         raise RuntimeError("gunicorn did not come up in 60 s")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop_process(self.process, timeout=20)
 
 
 @pytest.fixture(scope="module")

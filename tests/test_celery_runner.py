@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from servers import free_port, stop_process
 from skimage import data as skdata
 
 from callback import create_app
@@ -30,12 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 REDIS = shutil.which("redis-server")
 FAST = {"heartbeat_interval": "0.5", "heartbeat_timeout": "6", "visibility_timeout": "4", "max_attempts": "2"}
 OPTIONS = {"make_graph": "true", "csv": "1"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
@@ -72,8 +66,7 @@ def redis_url(tmp_path_factory):
         wait_for(up, 20, "redis-server answering")
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process, timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -111,14 +104,7 @@ class Workers:
 
     def stop(self) -> None:
         for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from servers import free_port
 from sqlalchemy import inspect, text
 
 from callback.jobs.models import CANCELLED, QUEUED, RUNNING, SUCCEEDED, Job, utcnow
@@ -29,12 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def _pg_bin(name: str) -> str | None:
     found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return (found[-1] if isinstance(found, list) else found) or None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +46,7 @@ def pg_server():
     folder = Path(tempfile.mkdtemp(prefix="emoclassify-pg-"))
     if as_user:
         shutil.chown(folder, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     data = folder / "data"
     subprocess.run([*as_user, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "-N"],
                    check=True, capture_output=True)  # fmt: skip

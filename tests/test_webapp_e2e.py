@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import expect
+from servers import free_port, stop_process
 
 from backend.config import get_settings
 from tests.media_factory import video_from_image
@@ -35,12 +35,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
     pytest.mark.timeout(600),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float = 120) -> None:
@@ -62,20 +56,11 @@ def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     """(API URL, web app URL): gunicorn serving ``callback:create_app()`` and ``streamlit run webapp.py``."""
     folder = tmp_path_factory.mktemp("e2e")
-    api_port, web_port = _free_port(), _free_port()
+    api_port, web_port = free_port(), free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     env = os.environ | {"EMOCLASSIFY_DATA_DIR": str(folder / "api-data"), "OMP_NUM_THREADS": "1",
                         "EMOCLASSIFY_API_URL": api_url, "HF_HUB_OFFLINE": "1", "KERAS_BACKEND": "torch"}  # fmt: skip
@@ -92,8 +77,8 @@ def servers(tmp_path_factory):
         _wait_until_up(f"http://127.0.0.1:{web_port}/_stcore/health", web, folder / "web.log")
         yield api_url, f"http://127.0.0.1:{web_port}"
     finally:
-        _stop(web)
-        _stop(api)
+        stop_process(web)
+        stop_process(api)
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,13 @@ calls go through the real routes, job runner and result files, as in production.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
+from servers import free_port
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
@@ -24,12 +24,6 @@ from webui import api, charts, results  # noqa: E402
 
 WEBAPP = str(Path(__file__).resolve().parents[1] / "webapp.py")
 pytestmark = pytest.mark.timeout(300)
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +62,7 @@ def _texts(at: AppTest) -> str:
 
 
 def test_api_down_gives_a_readable_error(monkeypatch):
-    at = _app(monkeypatch, f"http://127.0.0.1:{_closed_port()}").run()
+    at = _app(monkeypatch, f"http://127.0.0.1:{free_port()}").run()
     assert not at.exception
     errors = [error.value for error in at.error]
     assert any("cannot be reached" in error for error in errors), errors
