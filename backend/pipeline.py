@@ -8,6 +8,8 @@ and moved into place only when everything succeeded, so a failed analysis leaves
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
 import shutil
 import tempfile
 import time
@@ -199,6 +201,16 @@ def _transcribe(path: Path, info: media.MediaInfo, options: AnalysisOptions, set
     return segments, transcriber.info.to_dict()
 
 
+def _describe_artifact(path: Path) -> dict:
+    """Name, media type, size and SHA-256 of a written file, as the result lists it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return {"name": path.name, "media_type": media_type, "size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
 def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path, source: Path | None = None,
                      progress: ProgressCallback = _no_progress) -> list[Path]:  # fmt: skip
     from .render.csv_export import write_timeline_csv
@@ -210,7 +222,6 @@ def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path,
         annotate = options.annotate_video and source is not None and result.input.get("kind") == "video"
         if options.annotate_video and not annotate:
             result.warnings.append("annotated video skipped: it needs a video input")
-        result.write_json(staging / RESULT_FILE)
         if options.csv:
             write_timeline_csv(result, staging / CSV_FILE)
         if result.transcript is not None:
@@ -236,6 +247,8 @@ def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path,
                          options.report_format)  # fmt: skip
             if not options.make_graph:
                 graph.unlink()
+        result.artifacts = [_describe_artifact(item) for item in sorted(staging.iterdir())]
+        result.write_json(staging / RESULT_FILE)  # last, so that it lists every other artifact
         written = []
         for item in sorted(staging.iterdir()):
             target = output_dir / item.name

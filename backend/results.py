@@ -110,6 +110,7 @@ class Result:
     echo_mean: dict | None = None
     transcript: list | None = None  # backend.transcribe.Segment list when asked (transcribe), else None
     timeline: list[TimelineEntry] = field(default_factory=list)
+    artifacts: list[dict] = field(default_factory=list)  # files written beside result.json (name, type, size, sha256)
     summary: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

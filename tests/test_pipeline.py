@@ -158,3 +158,15 @@ def test_a_talking_face_video_gets_double_check_and_echo_mean(shared_data):
     assert 0.0 <= result.double_check["agreement_rate"] <= 1.0
     assert result.echo_mean["face"]["dominant_emotion"] and result.echo_mean["voice"]["dominant_emotion"]
     jsonschema.validate(json.loads(result.to_json()), json.loads(SCHEMA_PATH.read_text()))
+
+
+def test_result_json_lists_every_other_artifact_with_type_size_and_checksum(tmp_path, astronaut_video):
+    import hashlib
+
+    analyse(astronaut_video, AnalysisOptions(make_graph=True, csv=True), output_dir=tmp_path / "out")
+    listed = json.loads((tmp_path / "out" / "result.json").read_text())["artifacts"]
+    assert [a["name"] for a in listed] == ["timeline.csv", "timeline.png", "timeline.svg"]
+    for artifact in listed:
+        data = (tmp_path / "out" / artifact["name"]).read_bytes()
+        assert artifact["size"] == len(data) and artifact["sha256"] == hashlib.sha256(data).hexdigest()
+    assert [a["media_type"] for a in listed] == ["text/csv", "image/png", "image/svg+xml"]
