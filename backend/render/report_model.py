@@ -188,7 +188,7 @@ def _metadata(result: Result, source: Path | None) -> list[tuple[str, str]]:
 
 # Where a model card's metrics.json keeps the held-out figures, most specific first.
 _METRIC_PATHS = (("ours", "test", "all", "labels7"), ("test", "all", "labels7"), ("test", "labels7"), ("test",),
-                 ("ours", "test"), ("metrics", "test"), ())  # fmt: skip
+                 ("ours", "test"), ("metrics", "test"), ("ours", "scores"), ())  # fmt: skip
 
 
 def _find(metrics: dict, path: tuple[str, ...]) -> dict | None:
