@@ -159,3 +159,17 @@ def test_timeline_chart_uses_the_project_colours(finished_audio_job, api_url):
     assert charts.timeline_frame(fake)["lane"].unique().tolist() == ["face 0"]
     assert "tone.wav" in results.summary_sentence(result, "tone.wav")
     assert "no speech" in results.summary_sentence(result)
+
+
+def test_a_transcript_is_shown_word_by_word_in_emotion_colours(monkeypatch, api_url, shared_data):
+    clip = sorted((shared_data / "speech" / "ravdess" / "Actor_01").glob("03-01-05-02-*.flac"))[0]  # angry, strong
+    client = EmoClient(api_url)
+    job = client.wait(client.submit(clip, transcribe_focus=True)["id"], poll=0.5, timeout=240)
+    assert job["status"] == "succeeded", job
+    at = _app(monkeypatch, api_url)
+    at.query_params["job"] = job["id"]
+    at.run()
+    assert not at.exception and not at.error
+    text = _texts(at)
+    assert "Transcript" in text
+    assert "<span style=\"color:" in text  # words coloured by the voice's emotion

@@ -81,6 +81,13 @@ def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
             help="For each stretch of speech, does the face say the same as the voice?",
         )
         echo_mean = st.checkbox("Overall mean emotion of the whole file (echo mean)", value=True, key="opt_mean")
+        transcript = st.checkbox(
+            "Transcript: what was said, each word with its emotion (English)",
+            value=False,
+            key="opt_transcript",
+            disabled=kind == "image",
+            help="Offline speech recognition (PocketSphinx); each word gets the voice's and the face's emotion.",
+        )
         sample_fps = st.slider(
             "Sampling rate: video frames analysed per second",
             min_value=0.5,
@@ -122,6 +129,8 @@ def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
         options["annotate_video"] = True
     if report:
         options |= {"report": True, "report_format": report_format}
+    if transcript and kind != "image":
+        options["transcribe_focus"] = True
     return Request(name=upload.name, data=upload.getvalue(), kind=kind, options=options)
 
 

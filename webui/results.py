@@ -4,6 +4,7 @@ downloads of every artifact the job lists."""
 
 from __future__ import annotations
 
+import html
 import io
 import tempfile
 from pathlib import Path
@@ -12,6 +13,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from backend.emotions import EMOTION_COLOURS
 from callback.client import EmoClient
 
 from . import charts
@@ -275,6 +277,28 @@ def downloads(client: EmoClient, job_id: str, artifacts: list[dict]) -> None:
         )
 
 
+def transcript_view(result: dict) -> None:
+    """What was said, each word in the colour of its voice emotion (grey where no speech window covers it)."""
+    segments = result.get("transcript")
+    if not segments:
+        return
+    st.subheader("Transcript", anchor=False)
+    st.caption("Each word in the colour of the voice's emotion when it was said; hover a word for its emotions.")
+    for segment in segments:
+        words = segment.get("words") or [segment]
+        spans = " ".join(_coloured_word(word) for word in words)
+        st.markdown(f"**{segment['start']:.1f} s** &nbsp; {spans}", unsafe_allow_html=True)
+
+
+def _coloured_word(word: dict) -> str:
+    voice = word.get("voice_emotion") or {}
+    face = word.get("face_emotion") or {}
+    colour = EMOTION_COLOURS.get(voice.get("label", ""), "#666666")
+    title = f"voice: {voice.get('label', 'none')}; face: {face.get('label', 'none')}"
+    return (f'<span style="color:{colour};font-weight:600" title="{html.escape(title)}">'
+            f"{html.escape(word.get('text', ''))}</span>")  # fmt: skip
+
+
 def show(client: EmoClient, job: dict, result: dict, artifacts: list[dict], original: bytes | None = None) -> None:
     """The whole result page of a job that succeeded. ``original``: the uploaded bytes while this session has
     them (for the player and photo thumbnails), else None."""
@@ -288,6 +312,7 @@ def show(client: EmoClient, job: dict, result: dict, artifacts: list[dict], orig
             audio_view(result, original, _mime(job.get("filename", "")))
         else:
             video_view(client, job["id"], result, artifacts, original)
+        transcript_view(result)
     downloads(client, job["id"], artifacts)
 
 
