@@ -20,15 +20,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the tests' server helpers import each other by module name
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from media_factory import video_from_image  # noqa: E402
+from servers import free_port  # noqa: E402
 from skimage import data as skdata  # noqa: E402
+from test_celery_runner import Workers, wait_for  # noqa: E402
 
 from callback import create_app  # noqa: E402
-from tests.media_factory import video_from_image  # noqa: E402
-from tests.test_celery_runner import Workers, free_port, wait_for  # noqa: E402
 
 
 def run(workers: int, jobs: int, clip: Path, seconds: float, threads: int, redis_url: str, folder: Path) -> float:

@@ -172,4 +172,4 @@ def test_a_transcript_is_shown_word_by_word_in_emotion_colours(monkeypatch, api_
     assert not at.exception and not at.error
     text = _texts(at)
     assert "Transcript" in text
-    assert "<span style=\"color:" in text  # words coloured by the voice's emotion
+    assert '<span style="color:' in text  # words coloured by the voice's emotion
