@@ -47,7 +47,7 @@ def _flask_settings(config: ApiConfig) -> dict:
 def create_app(config: dict | None = None, *, settings: Settings | None = None, runner: Runner | None = None) -> Flask:
     """Application factory. ``config``: API settings by field name (see ``callback.config.ApiConfig``) and any
     Flask setting; ``settings``: the engine's settings (default: from the environment); ``runner``: another job
-    runner than the in-process thread pool (default: ``EMOCLASSIFY_RUNNER``, ``thread`` or ``celery``)."""
+    runner than the in-process thread pool (default: ``EMOCLASSIFY_RUNNER``: ``thread``, ``process`` or ``celery``)."""
     api_config = load_config(config)
     app = Flask(__name__)
     app.request_class = uploads.UploadRequest
@@ -59,6 +59,10 @@ def create_app(config: dict | None = None, *, settings: Settings | None = None, 
         from .jobs.celery_runner import CeleryRunner
 
         runner = CeleryRunner(api_config)
+    elif runner is None and api_config.runner == "process":
+        from .jobs.process_runner import ProcessPoolRunner
+
+        runner = ProcessPoolRunner(api_config)
     service = AnalysisService(api_config, settings, runner)
     app.extensions["emoclassify"] = service
     api = _Api(app)

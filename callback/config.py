@@ -33,7 +33,9 @@ class ApiConfig:
     data_dir: Path = PROJECT_ROOT / "data" / "api"  # uploads, job folders and the SQLite store
     database_url: str = ""  # empty: sqlite:///<data_dir>/jobs.sqlite3; any SQLAlchemy URL (postgresql://...) works
     workers: int = 1  # analyses run at once by the in-process runner (each one uses the CPU fully)
-    runner: str = "thread"  # "thread": jobs run in the API process; "celery": on Celery workers (broker_url)
+    # "thread": jobs run in the API process's threads; "process": in child processes of the API (what `make run`
+    # uses: request latency does not suffer); "celery": on Celery workers (broker_url)
+    runner: str = "thread"
     broker_url: str = ""  # redis://host:6379/0 for the Celery runner
     max_attempts: int = 3  # Celery: starts of one job (a worker lost mid-job means another start) before it fails
     heartbeat_interval: float = 2.0  # Celery: a running job's owner touches heartbeat_at (and reads cancel) this often

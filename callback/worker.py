@@ -15,22 +15,13 @@ from celery import signals
 
 from .config import load_config
 from .jobs.celery_runner import TASK, JobWorker, make_celery
+from .jobs.runner import NoRunner
 from .logs import configure
 
 log = logging.getLogger("callback.worker")
 config = load_config()
 app = make_celery(config)
 _worker: JobWorker | None = None
-
-
-class _NoRunner:
-    """A worker's service never queues work itself (recovery belongs to the broker here)."""
-
-    def submit(self, job_id: str) -> None: ...
-
-    def cancel(self, job_id: str) -> None: ...
-
-    def shutdown(self) -> None: ...
 
 
 def get_worker() -> JobWorker:
@@ -40,7 +31,7 @@ def get_worker() -> JobWorker:
         from .service import AnalysisService
 
         configure(config.log_level)
-        _worker = JobWorker(AnalysisService(config, runner=_NoRunner()), config)
+        _worker = JobWorker(AnalysisService(config, runner=NoRunner()), config)
     return _worker
 
 

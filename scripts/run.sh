@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 API_PORT="${API_PORT:-8000}"
 WEB_PORT="${WEB_PORT:-8501}"
+# Analyses in child processes of the API, so that they never slow its request threads (see callback/jobs).
+export EMOCLASSIFY_RUNNER="${EMOCLASSIFY_RUNNER:-process}"
 export EMOCLASSIFY_API_URL="${EMOCLASSIFY_API_URL:-http://127.0.0.1:${API_PORT}}"
 
 gunicorn --bind "127.0.0.1:${API_PORT}" --workers 1 --threads 4 --timeout 0 "callback:create_app()" &

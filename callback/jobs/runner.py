@@ -55,3 +55,14 @@ class ThreadPoolRunner:
         for flag in list(self._flags.values()):
             flag.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class NoRunner:
+    """The runner of a service inside a worker process: it never queues work itself (its parent or the broker
+    hands it jobs), and cancellation reaches it through the store's ``cancel_requested`` flag."""
+
+    def submit(self, job_id: str) -> None: ...
+
+    def cancel(self, job_id: str) -> None: ...
+
+    def shutdown(self) -> None: ...
