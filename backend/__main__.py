@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     sampling.add_argument("--frame-step", type=int, help="analyse every Nth decoded frame instead")
     analyze.add_argument("--face-model", choices=FACE_MODEL_NAMES, default=None, help="face classifier (default cnn)")
     analyze.add_argument("--max-frames", type=int, help="stop after this many analysed frames")
+    analyze.add_argument("--face-smoothing", type=float, default=0.6,
+                         help="seconds of per-face smoothing kept beside the raw probabilities (0: off)")  # fmt: skip
     analyze.add_argument("--modalities", choices=MODALITIES, default="auto",
                          help="auto (default): faces if there is video, voice if there is audio; "
                          "face / voice / both: only those, an error if the file lacks one")  # fmt: skip
@@ -124,6 +126,7 @@ def _analyze(args: argparse.Namespace) -> int:
     sample_fps = None if args.frame_step else (args.sample_fps if args.sample_fps is not None else settings.sample_fps)
     options = AnalysisOptions(sample_fps=sample_fps, frame_step=args.frame_step,
                               face_model=args.face_model or settings.face_model, max_frames=args.max_frames,
+                              face_smoothing=args.face_smoothing,
                               modalities=args.modalities, voice_model=args.voice_model,
                               double_check=args.double_check, echo_mean=args.echo_mean,
                               make_graph=args.graph, csv=args.csv, annotate_video=args.annotate,

@@ -18,6 +18,7 @@ class AnalysisOptions:
     sample_fps: float | None = 5.0  # frames per second of media time; None with frame_step for every Nth frame
     frame_step: int | None = None  # the original project's "every 2nd frame" is sample_fps=None, frame_step=2
     face_model: str = "cnn"  # cnn | vit | auto
+    face_smoothing: float = 0.6  # seconds: per-face moving average kept beside the raw probabilities; 0 = off
     max_frames: int | None = None  # stop after this many analysed frames
     # auto: faces where the file has video, voice where it has audio; face / voice / both: required, an error
     # when the file lacks it.
@@ -48,6 +49,8 @@ class AnalysisOptions:
         if self.face_model not in FACE_MODEL_NAMES:
             raise InputError(f"face_model must be one of {', '.join(FACE_MODEL_NAMES)}, got '{self.face_model}'",
                              code="invalid_option")  # fmt: skip
+        if not 0 <= self.face_smoothing <= 10:
+            raise InputError(f"face_smoothing must be 0-10 s, got {self.face_smoothing}", code="invalid_option")
         if self.modalities not in MODALITIES:
             raise InputError(f"modalities must be one of {', '.join(MODALITIES)}, got '{self.modalities}'",
                              code="invalid_option")  # fmt: skip

@@ -29,7 +29,7 @@ from .faces.detector import FaceBox, get_detector
 from .faces.tracking import FaceTracker
 from .fusion import VoiceSegment, double_check, echo_mean
 from .options import AnalysisOptions
-from .results import FaceObservation, Result, VoiceRecord
+from .results import FaceObservation, Result, VoiceRecord, smooth_faces
 
 ProgressCallback = Callable[[str, float], None]
 FRAMES_PER_BATCH = 16
@@ -325,6 +325,7 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
                 warnings.append("transcribe_focus: the voice was not analysed, so words carry no voice emotion")
 
     observations = faces.observations if faces else []
+    smooth_faces(observations, options.face_smoothing)
     segments = voice.segments() if voice else []
     result = Result(
         input=info.to_dict(),

@@ -39,6 +39,10 @@ class FaceObservation:
     label: str
     confidence: float
     low_confidence: bool  # face too small (or not detected) for its label to be trusted
+    # Mean of this face's probabilities within the smoothing window around t (None when smoothing is off):
+    # a single-frame flicker (blink, motion blur) does not flip the label, a lasting change still shows.
+    smoothed_probabilities: dict[str, float] | None = None
+    smoothed_label: str | None = None
 
     @classmethod
     def build(cls, t: float, frame_index: int, face_id: int, box: list[int], detection_score: float | None,
@@ -58,6 +62,26 @@ class FaceObservation:
 
     def vector(self) -> np.ndarray:
         return np.array([self.probabilities[name] for name in EMOTIONS])
+
+
+def smooth_faces(observations: list[FaceObservation], window: float) -> None:
+    """Per face, a centred moving average over ``window`` seconds of media time (not frames, so the same window
+    means the same duration at any sampling rate); raw probabilities stay as they were."""
+    if window <= 0:
+        return
+    by_face: dict[int, list[FaceObservation]] = defaultdict(list)
+    for o in observations:
+        by_face[o.face_id].append(o)
+    for own in by_face.values():
+        own.sort(key=lambda o: o.t)
+        times = np.array([o.t for o in own])
+        vectors = np.array([o.vector() for o in own])
+        lo = np.searchsorted(times, times - window / 2, side="left")
+        hi = np.searchsorted(times, times + window / 2, side="right")
+        for o, a, b in zip(own, lo, hi):
+            mean = vectors[a:b].mean(axis=0)
+            o.smoothed_probabilities = probabilities_dict(mean)
+            o.smoothed_label = EMOTIONS[int(np.argmax(mean))]
 
 
 @dataclass

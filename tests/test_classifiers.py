@@ -89,3 +89,37 @@ def test_auto_falls_back_to_the_cnn_where_the_vit_is_unavailable():
 def test_an_unknown_classifier_name_is_an_input_error():
     with pytest.raises(InputError, match="unknown face model"):
         get_classifier("resnet", get_settings())
+
+
+def _fer_faces(shared_data, per_class: int = 20) -> list[np.ndarray]:
+    from PIL import Image
+
+    faces = []
+    for emotion in EMOTIONS:
+        for path in sorted((shared_data / "faces" / "fer2013" / "val" / emotion).glob("*.png"))[:per_class]:
+            gray = np.asarray(Image.open(path).convert("L"))
+            faces.append(np.repeat(gray[..., None], 3, axis=2))
+    return faces
+
+
+def _shifted(face: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    return np.roll(np.pad(face, ((2, 2), (2, 2), (0, 0)), mode="edge"), (dy, dx), axis=(0, 1))[2:-2, 2:-2]
+
+
+@pytest.mark.parametrize(
+    ("change", "transform"),
+    [
+        ("shift 2 px right", lambda f: _shifted(f, 2, 0)),
+        ("shift 2 px down", lambda f: _shifted(f, 0, 2)),
+        ("15 % brighter", lambda f: np.clip(f.astype(float) * 1.15, 0, 255).astype(np.uint8)),
+        ("15 % darker", lambda f: (f.astype(float) * 0.85).astype(np.uint8)),
+    ],
+)
+def test_cnn_label_is_stable_under_small_changes_of_the_same_face(shared_data, change, transform):
+    faces = _fer_faces(shared_data)
+    classifier = get_classifier("cnn", get_settings())
+    before = classifier.predict(faces).argmax(axis=1)
+    after = classifier.predict([transform(f) for f in faces]).argmax(axis=1)
+    stable = float((before == after).mean())
+    print(f"{change}: label unchanged for {stable:.1%} of {len(faces)} FER2013 val faces")
+    assert stable >= 0.85

@@ -9,7 +9,7 @@ import pytest
 
 from backend.emotions import EMOTIONS
 from backend.render.csv_export import COLUMNS, write_timeline_csv
-from backend.results import SCHEMA_PATH, FaceObservation, Result
+from backend.results import SCHEMA_PATH, FaceObservation, Result, smooth_faces
 
 
 def one_hot(emotion: str, confidence: float = 0.8) -> np.ndarray:
@@ -76,3 +76,25 @@ def test_csv_has_a_row_per_timeline_entry_with_every_emotion(result, tmp_path):
     assert list(rows[0].keys()) == COLUMNS
     assert len(rows) == len(result.timeline)
     assert rows[-1]["label"] == "sad" and float(rows[-1]["sad"]) == pytest.approx(0.8, abs=1e-3)
+
+
+def test_smoothing_ignores_a_one_frame_flicker_but_follows_a_lasting_change():
+    emotions = ["happy"] * 5 + ["angry"] + ["happy"] * 4 + ["sad"] * 10  # 5 fps: 0.2 s per observation
+    faces = [observe(i / 5, 0, emotion) for i, emotion in enumerate(emotions)]
+    smooth_faces(faces, window=0.6)
+    assert faces[5].label == "angry" and faces[5].smoothed_label == "happy"
+    assert [o.smoothed_label for o in faces[-8:]] == ["sad"] * 8
+    assert faces[0].probabilities["happy"] == pytest.approx(0.8)  # the raw record is kept
+
+
+def test_smoothing_window_zero_leaves_no_smoothed_values():
+    faces = [observe(i / 5, 0, "happy") for i in range(3)]
+    smooth_faces(faces, window=0)
+    assert all(o.smoothed_probabilities is None and o.smoothed_label is None for o in faces)
+
+
+def test_smoothing_never_mixes_two_faces():
+    faces = [observe(i / 5, 0, "happy") for i in range(5)] + [observe(i / 5, 1, "sad") for i in range(5)]
+    smooth_faces(faces, window=2.0)
+    assert {o.smoothed_label for o in faces if o.face_id == 0} == {"happy"}
+    assert {o.smoothed_label for o in faces if o.face_id == 1} == {"sad"}
