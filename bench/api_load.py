@@ -45,10 +45,15 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = os.environ | {"EMOCLASSIFY_DATA_DIR": str(data_dir), "EMOCLASSIFY_JOBS_PER_KEY": "1000",
-                        "EMOCLASSIFY_LOG_LEVEL": "WARNING", "OMP_NUM_THREADS": "1", "KERAS_BACKEND": "torch",
-                        "HF_HUB_OFFLINE": "1",
-                        "EMOCLASSIFY_RUNNER": os.environ.get("EMOCLASSIFY_RUNNER", "process")}  # as `make run` serves
+    env = os.environ | {
+        "EMOCLASSIFY_DATA_DIR": str(data_dir),
+        "EMOCLASSIFY_JOBS_PER_KEY": "1000",
+        "EMOCLASSIFY_LOG_LEVEL": "WARNING",
+        "OMP_NUM_THREADS": "1",
+        "KERAS_BACKEND": "torch",
+        "HF_HUB_OFFLINE": "1",
+        "EMOCLASSIFY_RUNNER": os.environ.get("EMOCLASSIFY_RUNNER", "process"),
+    }  # as `make run` serves
     command = [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", "--workers", "1",
                "--threads", "4", "--timeout", "0", "callback:create_app()"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
