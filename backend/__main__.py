@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--double-check", action="store_true", help="compare face and voice window by window")
     analyze.add_argument("--echo-mean", action="store_true", help="the whole file's mean emotion, face and voice")
     analyze.add_argument("--graph", action="store_true", help="write the timeline graph (timeline.png)")
+    analyze.add_argument("--face-thumbnails", action="store_true", help="write face-<id>.png: each face at its "
+                         "most confident moment")  # fmt: skip
     analyze.add_argument("--csv", action="store_true", help="write the per-second timeline (timeline.csv)")
     analyze.add_argument("--annotate", action="store_true",
                          help="write annotated.mp4: faces boxed and labelled, voice strip, original audio")  # fmt: skip
@@ -126,7 +128,7 @@ def _analyze(args: argparse.Namespace) -> int:
     sample_fps = None if args.frame_step else (args.sample_fps if args.sample_fps is not None else settings.sample_fps)
     options = AnalysisOptions(sample_fps=sample_fps, frame_step=args.frame_step,
                               face_model=args.face_model or settings.face_model, max_frames=args.max_frames,
-                              face_smoothing=args.face_smoothing,
+                              face_smoothing=args.face_smoothing, face_thumbnails=args.face_thumbnails,
                               modalities=args.modalities, voice_model=args.voice_model,
                               double_check=args.double_check, echo_mean=args.echo_mean,
                               make_graph=args.graph, csv=args.csv, annotate_video=args.annotate,

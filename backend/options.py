@@ -28,6 +28,7 @@ class AnalysisOptions:
     voice_hop: float = 1.0  # seconds between voice windows
     double_check: bool = False  # compare face and voice window by window
     echo_mean: bool = False  # the whole file's time-weighted mean emotion, for face and for voice
+    face_thumbnails: bool = False  # face-<id>.png: each face at its most confident moment
     make_graph: bool = False
     csv: bool = False
     annotate_video: bool = False  # annotated.mp4: boxes, labels, probability bars, voice strip, original audio

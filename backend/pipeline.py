@@ -39,6 +39,7 @@ RESULT_FILE = "result.json"
 CSV_FILE = "timeline.csv"
 GRAPH_FILE = "timeline.png"
 GRAPH_SVG_FILE = "timeline.svg"
+FACE_THUMBNAIL_FILE = "face-{face_id}.png"
 ANNOTATED_FILE = "annotated.mp4"
 REPORT_FILE = "report.{fmt}"
 TRANSCRIPT_CSV_FILE = "transcript.csv"
@@ -247,6 +248,11 @@ def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path,
                          options.report_format)  # fmt: skip
             if not options.make_graph:
                 graph.unlink()
+        if options.face_thumbnails:
+            from .render.report_model import face_thumbnails
+
+            for thumbnail in face_thumbnails(result, source):
+                (staging / FACE_THUMBNAIL_FILE.format(face_id=thumbnail.face_id)).write_bytes(thumbnail.png)
         result.artifacts = [_describe_artifact(item) for item in sorted(staging.iterdir())]
         result.write_json(staging / RESULT_FILE)  # last, so that it lists every other artifact
         written = []

@@ -21,7 +21,8 @@ from callback.client import EmoClient
 from tests.media_factory import video_from_image
 
 ROOT = Path(__file__).resolve().parent.parent
-VOLATILE = {"timings", "created_at", "path"}  # differ between two runs of the same analysis
+# Differ between two runs of the same analysis (artifacts: the SVG embeds its creation date; compared by name below).
+VOLATILE = {"timings", "created_at", "path", "artifacts"}
 
 
 class Gunicorn:
@@ -90,11 +91,13 @@ def _stable(value):
     return value
 
 
-def test_api_result_equals_the_engines(done, clip):
+def test_api_result_equals_the_engines(done, clip, tmp_path):
     client, job = done
-    expected = analyse(clip, AnalysisOptions(make_graph=True, echo_mean=True)).to_dict()
+    expected = analyse(clip, AnalysisOptions(make_graph=True, echo_mean=True), output_dir=tmp_path).to_dict()
     assert job["status"] == "succeeded"
-    assert _stable(client.result(job["id"])) == _stable(expected)
+    served = client.result(job["id"])
+    assert _stable(served) == _stable(expected)
+    assert [a["name"] for a in served["artifacts"]] == [a["name"] for a in expected["artifacts"]]
 
 
 def test_artifact_range_request_over_http(server, done):

@@ -170,3 +170,11 @@ def test_result_json_lists_every_other_artifact_with_type_size_and_checksum(tmp_
         data = (tmp_path / "out" / artifact["name"]).read_bytes()
         assert artifact["size"] == len(data) and artifact["sha256"] == hashlib.sha256(data).hexdigest()
     assert [a["media_type"] for a in listed] == ["text/csv", "image/png", "image/svg+xml"]
+
+
+def test_face_thumbnails_show_each_face_at_its_most_confident_moment(tmp_path, astronaut_video):
+    analyse(astronaut_video, AnalysisOptions(face_thumbnails=True, max_frames=4), output_dir=tmp_path / "out")
+    thumbnail = Image.open(tmp_path / "out" / "face-0.png")
+    assert thumbnail.height > 32 and thumbnail.width > 32
+    listed = json.loads((tmp_path / "out" / "result.json").read_text())["artifacts"]
+    assert [a["name"] for a in listed] == ["face-0.png"]

@@ -108,20 +108,29 @@ def screenshots(tmp_path) -> Path:
     return folder
 
 
-def test_upload_analyse_and_download_in_a_browser(page, servers, clip, screenshots, tmp_path):
-    _, web_url = servers
+def _open_and_upload(page, web_url: str, path: Path) -> None:
+    """Open the web app, wait until it is connected to the API, and drop ``path`` on the upload box."""
     page.goto(web_url)
     page.get_by_text("API connected").wait_for(timeout=60_000)
     page.get_by_text("Accepted files").wait_for()
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text(path.name).first.wait_for(timeout=60_000)
 
-    page.locator("input[type=file]").set_input_files(str(clip))
-    page.get_by_text(clip.name).first.wait_for(timeout=60_000)
+
+def _wait_idle(page) -> None:
+    """Streamlit has finished its rerun (no running-status widget)."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=30_000)
+
+
+def test_upload_analyse_and_download_in_a_browser(page, servers, clip, screenshots, tmp_path):
+    _, web_url = servers
+    _open_and_upload(page, web_url, clip)
     page.get_by_text("Annotated video (faces boxed and labelled)").click()
     page.get_by_text("Report", exact=True).click()
     expect(page.get_by_role("radio", name="PDF")).to_be_enabled(timeout=30_000)  # the rerun after the click is done
     analyse = page.get_by_role("button", name="Analyse", exact=True)
     analyse.wait_for()
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=30_000)
+    _wait_idle(page)
     page.screenshot(path=str(screenshots / "webapp-upload.png"))
     analyse.click()
 
@@ -170,11 +179,8 @@ def test_a_photo_gets_the_single_result_view(page, servers, astronaut, tmp_path,
     photo = tmp_path / "astronaut.jpg"
     Image.fromarray(astronaut).save(photo, quality=90)
     _, web_url = servers
-    page.goto(web_url)
-    page.get_by_text("API connected").wait_for(timeout=60_000)
-    page.locator("input[type=file]").set_input_files(str(photo))
-    page.get_by_text(photo.name).first.wait_for(timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=30_000)
+    _open_and_upload(page, web_url, photo)
+    _wait_idle(page)
     page.get_by_role("button", name="Analyse", exact=True).click()
 
     page.get_by_text("Faces in the photo", exact=True).wait_for(timeout=RESULT_TIMEOUT_MS)
@@ -193,11 +199,8 @@ def test_progress_and_cancel(page, servers, astronaut, tmp_path, screenshots):
     """A longer analysis shows its progress and stage and can be cancelled from the page."""
     clip = video_from_image(tmp_path, astronaut, seconds=8.0, fps=10, name="long.mp4")
     _, web_url = servers
-    page.goto(web_url)
-    page.get_by_text("API connected").wait_for(timeout=60_000)
-    page.locator("input[type=file]").set_input_files(str(clip))
-    page.get_by_text(clip.name).first.wait_for(timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=30_000)
+    _open_and_upload(page, web_url, clip)
+    _wait_idle(page)
     slider = page.get_by_role("slider", name=re.compile("Sampling rate"))
     slider.focus()
     slider.press("End")  # every frame: the slowest analysis

@@ -173,3 +173,20 @@ def test_a_transcript_is_shown_word_by_word_in_emotion_colours(monkeypatch, api_
     text = _texts(at)
     assert "Transcript" in text
     assert '<span style="color:' in text  # words coloured by the voice's emotion
+
+
+def test_a_video_result_shows_a_thumbnail_per_face(monkeypatch, api_url, tmp_path):
+    from media_factory import video_from_image
+    from skimage import data
+
+    clip = video_from_image(tmp_path, data.astronaut(), seconds=1.0, fps=5, name="face.mp4")
+    client = EmoClient(api_url)
+    job = client.wait(client.submit(clip, face_thumbnails=True)["id"], poll=0.5, timeout=240)
+    assert job["status"] == "succeeded", job
+    at = _app(monkeypatch, api_url)
+    at.query_params["job"] = job["id"]
+    at.run()
+    assert not at.exception and not at.error
+    assert "Faces" in _texts(at)
+    images = at.get("image")
+    assert any("face 0: mostly" in str(image.proto) for image in images)

@@ -124,7 +124,7 @@ def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
         "sample_fps": sample_fps,
     }
     if kind == "video":
-        options["double_check"] = double_check
+        options |= {"double_check": double_check, "face_thumbnails": True}
     if annotate and kind == "video":
         options["annotate_video"] = True
     if report:

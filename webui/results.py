@@ -167,7 +167,20 @@ def _disagreement_table(check: dict) -> pd.DataFrame:
     )
 
 
+def face_thumbnails(client: EmoClient, job_id: str, result: dict, artifacts: list[dict]) -> None:
+    """Who is who: each face at its most confident moment (the ``face-<id>.png`` artifacts), with its summary."""
+    names = {a["name"] for a in artifacts}
+    faces = [face for face in result.get("summary", {}).get("faces", []) if f"face-{face['face_id']}.png" in names]
+    if not faces:
+        return
+    st.subheader("Faces", anchor=False)
+    for column, face in zip(st.columns(min(len(faces), CARDS_PER_ROW)), faces[:CARDS_PER_ROW]):
+        image = _cached_artifact(client, client.base_url, job_id, f"face-{face['face_id']}.png")
+        column.image(image, caption=f"face {face['face_id']}: mostly {face['dominant_emotion']}", width=120)
+
+
 def video_view(client: EmoClient, job_id: str, result: dict, artifacts: list[dict], original: bytes | None) -> None:
+    face_thumbnails(client, job_id, result, artifacts)
     check = result.get("double_check")
     start_time = 0.0
     if check is not None:

@@ -398,9 +398,7 @@ def _frames_at(source: Path, indexes: set[int]) -> dict[int, np.ndarray]:
     return found
 
 
-def key_frames(result: Result, source: Path | None) -> list[KeyFrame]:
-    """Thumbnails of each face at its most confident moment per emotion; none without a readable source."""
-    chosen = key_observations(result)
+def _thumbnails(result: Result, source: Path | None, chosen: list[FaceObservation]) -> list[KeyFrame]:
     if not chosen or source is None or not Path(source).is_file():
         return []
     try:
@@ -412,6 +410,20 @@ def key_frames(result: Result, source: Path | None) -> list[KeyFrame]:
         return []
     return [KeyFrame(o.face_id, o.label, o.t, o.confidence, _thumbnail(images[o.frame_index], o.box))
             for o in chosen if o.frame_index in images]  # fmt: skip
+
+
+def key_frames(result: Result, source: Path | None) -> list[KeyFrame]:
+    """Thumbnails of each face at its most confident moment per emotion; none without a readable source."""
+    return _thumbnails(result, source, key_observations(result))
+
+
+def face_thumbnails(result: Result, source: Path | None) -> list[KeyFrame]:
+    """One thumbnail per face, at its most confident moment: how the web app shows who is who."""
+    best: dict[int, FaceObservation] = {}
+    for o in result.faces:
+        if o.face_id not in best or o.confidence > best[o.face_id].confidence:
+            best[o.face_id] = o
+    return _thumbnails(result, source, [best[face_id] for face_id in sorted(best)])
 
 
 def build_report(result: Result, source: Path | None = None, graph_png: Path | None = None) -> ReportContent:
