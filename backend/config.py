@@ -31,6 +31,7 @@ class Settings:
     cnn_model_name: str = field(default_factory=lambda: _env("CNN_MODEL", "cnn-v1"))
     voice_model_name: str = field(default_factory=lambda: _env("VOICE_MODEL", "voice-cnn-v1"))
     vit_model: str = field(default_factory=lambda: _env("VIT_MODEL", "trpakov/vit-face-expression"))
+    whisper_model: str = field(default_factory=lambda: _env("WHISPER_MODEL", "openai/whisper-tiny"))
     # Hub downloads are off unless asked for: the default run needs nothing from the network.
     allow_downloads: bool = field(default_factory=lambda: _env("ALLOW_DOWNLOADS", "0") == "1")
     sample_fps: float = field(default_factory=lambda: float(_env("SAMPLE_FPS", "5")))

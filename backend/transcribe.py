@@ -37,7 +37,6 @@ from backend.faces.classifiers.base import ModelInfo
 SAMPLE_RATE = 16_000
 ASR_MODELS = ("pocketsphinx", "whisper")  # whisper also as whisper:<hub id or folder>
 WHISPER_PREFIX = "whisper:"
-DEFAULT_WHISPER = "openai/whisper-tiny"
 POCKETSPHINX_LANGUAGES = ("en",)  # the wheel ships the US-English acoustic model, dictionary and language model
 # Languages Whisper was trained on (ISO 639-1 and the few codes Whisper uses), checked before any model loads.
 _WHISPER_CODES = (
@@ -222,10 +221,10 @@ def _package_version(name: str) -> str:
 # Whisper (transformers)
 
 
-def whisper_model_id(asr_model: str) -> str:
+def whisper_model_id(asr_model: str, settings: Settings) -> str:
     if asr_model.startswith(WHISPER_PREFIX):
         return asr_model[len(WHISPER_PREFIX) :]
-    return os.environ.get("EMOCLASSIFY_WHISPER_MODEL", DEFAULT_WHISPER)
+    return settings.whisper_model
 
 
 class WhisperTranscriber(Transcriber):
@@ -288,7 +287,7 @@ def get_transcriber(asr_model: str = "pocketsphinx", settings: Settings | None =
     if asr_model == "pocketsphinx":
         key: tuple = ("pocketsphinx",)
     else:
-        key = ("whisper", whisper_model_id(asr_model), settings.allow_downloads, settings.device)
+        key = ("whisper", whisper_model_id(asr_model, settings), settings.allow_downloads, settings.device)
     with _CACHE_LOCK:
         if key not in _CACHE:
             is_sphinx = key[0] == "pocketsphinx"
