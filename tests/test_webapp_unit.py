@@ -161,15 +161,21 @@ def test_timeline_chart_uses_the_project_colours(finished_audio_job, api_url):
     assert "no speech" in results.summary_sentence(result)
 
 
-def test_a_transcript_is_shown_word_by_word_in_emotion_colours(monkeypatch, api_url, shared_data):
-    clip = sorted((shared_data / "speech" / "ravdess" / "Actor_01").glob("03-01-05-02-*.flac"))[0]  # angry, strong
+def _result_page(monkeypatch, api_url: str, path, **options) -> AppTest:
+    """The web app showing the finished analysis of ``path`` (run through the real API with ``options``)."""
     client = EmoClient(api_url)
-    job = client.wait(client.submit(clip, transcribe_focus=True)["id"], poll=0.5, timeout=240)
+    job = client.wait(client.submit(path, **options)["id"], poll=0.5, timeout=240)
     assert job["status"] == "succeeded", job
     at = _app(monkeypatch, api_url)
     at.query_params["job"] = job["id"]
     at.run()
     assert not at.exception and not at.error
+    return at
+
+
+def test_a_transcript_is_shown_word_by_word_in_emotion_colours(monkeypatch, api_url, shared_data):
+    clip = sorted((shared_data / "speech" / "ravdess" / "Actor_01").glob("03-01-05-02-*.flac"))[0]  # angry, strong
+    at = _result_page(monkeypatch, api_url, clip, transcribe_focus=True)
     text = _texts(at)
     assert "Transcript" in text
     assert '<span style="color:' in text  # words coloured by the voice's emotion
@@ -180,13 +186,7 @@ def test_a_video_result_shows_a_thumbnail_per_face(monkeypatch, api_url, tmp_pat
     from skimage import data
 
     clip = video_from_image(tmp_path, data.astronaut(), seconds=1.0, fps=5, name="face.mp4")
-    client = EmoClient(api_url)
-    job = client.wait(client.submit(clip, face_thumbnails=True)["id"], poll=0.5, timeout=240)
-    assert job["status"] == "succeeded", job
-    at = _app(monkeypatch, api_url)
-    at.query_params["job"] = job["id"]
-    at.run()
-    assert not at.exception and not at.error
+    at = _result_page(monkeypatch, api_url, clip, face_thumbnails=True)
     assert "Faces" in _texts(at)
     images = at.get("image")
     assert any("face 0: mostly" in str(image.proto) for image in images)
