@@ -43,6 +43,7 @@ class ApiConfig:
     visibility_timeout: float = 600.0  # Celery/Redis: an unacknowledged job message is redelivered after this
     max_upload_bytes: int = 2 * 1024**3
     max_duration: float = 3 * 3600.0  # longest media accepted
+    job_timeout: float = 3 * 3600.0  # seconds an analysis may run before it is stopped and failed (`timeout`)
     jobs_per_key: int = 20  # queued + running jobs one API key (or the anonymous user) may have
     job_ttl: float = 7 * 24 * 3600.0  # finished jobs and their files are deleted this long after they ended
     cleanup_interval: float = 600.0

@@ -61,7 +61,7 @@ class AnalysisService:
         self.settings = settings or get_settings()
         self.paths = JobPaths(config.data_dir)
         self.store = JobStore(config.store_url)
-        self.executor = JobExecutor(self.store, self.paths, self.settings, self._finished)
+        self.executor = JobExecutor(self.store, self.paths, self.settings, self._finished, timeout=config.job_timeout)
         self.runner = runner or ThreadPoolRunner(self.executor, config.workers)
         self._stop = threading.Event()
 

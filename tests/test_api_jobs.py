@@ -305,3 +305,12 @@ def test_webhook_retries_with_backoff_and_records_each_failure(tmp_path, media):
         time.sleep(0.2)
         attempts = client.get(f"/api/v1/analyses/{job_id}").get_json()["webhooks"]
     assert [a["attempt"] for a in attempts] == [1, 2, 3] and not any(a["ok"] for a in attempts)
+
+
+def test_a_job_past_its_timeout_is_stopped_failed_and_its_files_removed(tmp_path, media):
+    app = create_app({"data_dir": tmp_path, "job_timeout": 0.5})
+    client = app.test_client()
+    job_id = submit(client, media["long"]).get_json()["id"]
+    job = wait_done(client, job_id, timeout=60)
+    assert (job["status"], job["error"]["code"]) == ("failed", "timeout")
+    assert not app.extensions["emoclassify"].paths.job_dir(job_id).exists()

@@ -33,17 +33,24 @@ class JobCancelled(Exception):
     """Raised from the progress callback to stop an analysis that was cancelled."""
 
 
+class JobTimedOut(Exception):
+    """Raised from the progress callback to stop an analysis that ran past the job timeout."""
+
+
 class _Progress:
     """The analysis's progress callback: throttled writes to the store, and the cancellation check."""
 
-    def __init__(self, store: JobStore, job_id: str, should_stop: Callable[[], bool]):
+    def __init__(self, store: JobStore, job_id: str, should_stop: Callable[[], bool], timeout: float):
         self._store, self._job_id, self._should_stop = store, job_id, should_stop
+        self._deadline = time.monotonic() + timeout
         self._stage: str | None = None
         self._written_at = 0.0
 
     def __call__(self, stage: str, percent: float) -> None:
         if self._should_stop():
             raise JobCancelled
+        if time.monotonic() > self._deadline:
+            raise JobTimedOut
         now = time.monotonic()
         if stage != self._stage or now - self._written_at >= PROGRESS_WRITE_INTERVAL:
             self._store.update(self._job_id, stage=stage, progress=float(percent))
@@ -52,9 +59,9 @@ class _Progress:
 
 class JobExecutor:
     def __init__(self, store: JobStore, paths: JobPaths, settings: Settings, on_finished: Callable[[str], None],
-                 worker: str = WORKER):  # fmt: skip
+                 worker: str = WORKER, timeout: float = float("inf")):  # fmt: skip
         self._store, self._paths, self._settings = store, paths, settings
-        self._on_finished, self._worker = on_finished, worker
+        self._on_finished, self._worker, self._timeout = on_finished, worker, timeout
 
     def __call__(self, job_id: str, should_stop: Callable[[], bool]) -> None:
         now = utcnow()
@@ -70,10 +77,14 @@ class JobExecutor:
         job = self._store.get(job_id)
         source = self._paths.job_dir(job_id) / job.input_name
         try:
-            analyse(source, AnalysisOptions(**job.options), _Progress(self._store, job_id, should_stop),
-                    output_dir=self._paths.output_dir(job_id), settings=self._settings)  # fmt: skip
+            progress = _Progress(self._store, job_id, should_stop, self._timeout)
+            analyse(source, AnalysisOptions(**job.options), progress, output_dir=self._paths.output_dir(job_id),
+                    settings=self._settings)  # fmt: skip
         except JobCancelled:
             return CANCELLED, None
+        except JobTimedOut:
+            message = f"the analysis ran longer than the job timeout ({self._timeout:g} s) and was stopped"
+            return FAILED, {"code": "timeout", "message": message, "details": {}, "status": 504}
         except EmoClassifyError as exc:
             return FAILED, exc.to_dict() | {"status": exc.http_status}
         except Exception as exc:  # a bug in the engine: the job fails, the server goes on
