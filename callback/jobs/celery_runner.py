@@ -121,8 +121,14 @@ class JobWorker:
     def __init__(self, service, config: ApiConfig, name: str | None = None):
         self.service, self.config = service, config
         self.name = name or worker_name()
-        self.executor = JobExecutor(service.store, service.paths, service.settings, service._finished, worker=self.name,
-                                    timeout=config.job_timeout)
+        self.executor = JobExecutor(
+            service.store,
+            service.paths,
+            service.settings,
+            service._finished,
+            worker=self.name,
+            timeout=config.job_timeout,
+        )
         self.storage = SharedFolder(service.paths)
 
     def __call__(self, job_id: str) -> bool:
