@@ -16,7 +16,7 @@ The kind of a file is decided by its content, never by its extension.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -118,7 +118,18 @@ def iter_frames(path: str | Path, sample_fps: float | None = 5.0, frame_step: in
     """
     _check_sampling(sample_fps, frame_step, max_frames)
     path = _checked_path(path)
-    return _frames(path, sample_fps, frame_step, max_frames)
+    return _frames(path, _frame_filter(sample_fps, frame_step), max_frames)
+
+
+def frames_at(path: str | Path, indexes: Iterable[int]) -> dict[int, np.ndarray]:
+    """The upright RGB images of the decoded frames numbered ``indexes`` (counted as :attr:`Frame.index` counts
+    them, so an analysis's frame numbers find their frames), in one streaming pass that converts only those
+    frames and stops after the last. A still image is frame 0."""
+    wanted = set(indexes)
+    if not wanted:
+        return {}
+    frames = _frames(_checked_path(path), lambda index, t: index in wanted, max_frames=len(wanted))
+    return {frame.index: frame.image for frame in frames}
 
 
 def iter_audio(path: str | Path, sample_rate: int = 16000, chunk_seconds: float = 1.0) -> Iterator[AudioChunk]:
@@ -367,7 +378,7 @@ def _frame_filter(sample_fps: float | None, frame_step: int | None) -> _Keep:
     return lambda index, t: sampler.keep(t)
 
 
-def _frames(path: Path, sample_fps: float | None, frame_step: int | None, max_frames: int | None) -> Iterator[Frame]:
+def _frames(path: Path, keep: _Keep, max_frames: int | None) -> Iterator[Frame]:
     if _probe_image(path) is not None:
         yield Frame(index=0, t=0.0, image=load_image(path))
         return
@@ -377,7 +388,7 @@ def _frames(path: Path, sample_fps: float | None, frame_step: int | None, max_fr
             raise MediaError(f"{path.name} has no video stream", code="no_video_stream")
         _check_pixels(path, stream.codec_context.width, stream.codec_context.height)
         stream.thread_type = "AUTO"
-        yield from _sampled(path, container, stream, _frame_filter(sample_fps, frame_step), max_frames)
+        yield from _sampled(path, container, stream, keep, max_frames)
 
 
 def _sampled(path: Path, container: av.container.InputContainer, stream: av.VideoStream, keep: _Keep,

@@ -553,3 +553,11 @@ def test_every_shared_video_probes(shared_data):
     clips = [p for p in sorted((shared_data / "video").iterdir()) if p.suffix in {".mp4", ".mov", ".flv", ".mpg"}]
     infos = [probe(p) for p in clips]
     assert all(info.kind == "video" and info.width and info.height and info.fps for info in infos)
+
+
+def test_frames_at_returns_exactly_the_frames_an_analysis_numbered(tmp_path):
+    video = make_video(tmp_path, "numbered.mp4", seconds=2.0, audio=False)
+    every = {frame.index: frame.image for frame in iter_frames(video, sample_fps=None)}
+    picked = media.frames_at(video, {3, 11, 17})
+    assert sorted(picked) == [3, 11, 17]
+    assert all(np.array_equal(picked[i], every[i]) for i in picked)

@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 from PIL import Image
@@ -382,31 +381,12 @@ def key_observations(result: Result) -> list[FaceObservation]:
     return chosen
 
 
-def _frames_at(source: Path, indexes: set[int]) -> dict[int, np.ndarray]:
-    """The upright RGB images of the decoded frames numbered ``indexes``, in one streaming pass that converts
-    only those frames (frame numbers count every decoded frame, as the analysis did)."""
-    found: dict[int, np.ndarray] = {}
-    last = max(indexes)
-    with av.open(str(source)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for index, frame in enumerate(container.decode(stream)):
-            if index in indexes:
-                found[index] = media._upright_rgb(frame)  # the analysis's own upright conversion
-            if index >= last:
-                break
-    return found
-
-
 def _thumbnails(result: Result, source: Path | None, chosen: list[FaceObservation]) -> list[KeyFrame]:
     if not chosen or source is None or not Path(source).is_file():
         return []
     try:
-        if result.input.get("kind") == "image":
-            images = {0: media.load_image(source)}
-        else:
-            images = _frames_at(Path(source), {o.frame_index for o in chosen})
-    except (av.error.FFmpegError, media.MediaError, OSError):
+        images = media.frames_at(source, {o.frame_index for o in chosen})
+    except (media.MediaError, OSError):
         return []
     return [KeyFrame(o.face_id, o.label, o.t, o.confidence, _thumbnail(images[o.frame_index], o.box))
             for o in chosen if o.frame_index in images]  # fmt: skip
