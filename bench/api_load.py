@@ -15,7 +15,6 @@ import io
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,10 @@ from PIL import Image
 from skimage import data as skdata
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import free_port  # noqa: E402 - the tests' helper, so one piece of code picks ports
+
 POLL_THREADS = 24
 
 
@@ -42,9 +45,7 @@ def tiny_photo() -> bytes:
 
 
 def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = os.environ | {
         "EMOCLASSIFY_DATA_DIR": str(data_dir),
         "EMOCLASSIFY_JOBS_PER_KEY": "1000",
