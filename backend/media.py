@@ -46,6 +46,9 @@ _MP4_BOXES_AT_4 = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 # lies exactly on the sampling grid.
 _TIME_EPSILON = 1e-3
 
+# libav's largest max_pixels (an int option).
+_INT_MAX = 2**31 - 1
+
 _Keep = Callable[[int, float], bool]  # (decoded-frame index, time) -> keep this frame?
 _StreamPair = tuple["av.VideoStream | None", "av.AudioStream | None"]
 
@@ -181,10 +184,15 @@ def _checked_path(path: str | Path) -> Path:
     return path
 
 
-def _open_av(path: Path) -> av.container.InputContainer:
-    """Open with libav, turning its refusal into not_media or corrupt_media (see _SIGNATURES_AT_0)."""
+def _open_av(path: Path, options: dict[str, str] | None = None) -> av.container.InputContainer:
+    """Open with libav, turning its refusal into not_media or corrupt_media (see _SIGNATURES_AT_0).
+
+    Opening decodes a first frame of streams whose header leaves the pixel format open (PNG or MJPEG in AVI,
+    MKV...), so the decoders get the pixel cap (``max_pixels``) from the start: without it a 6 KB AVI declaring
+    16000x16000 16-bit RGBA frames makes libav allocate 2 GB before any check of ours can run. A decoder that
+    refuses a frame size leaves the stream's size at 0x0; :func:`_check_video_size` then reads the declared one."""
     try:
-        return av.open(str(path), mode="r")
+        return av.open(str(path), mode="r", options=options or _decoder_cap())
     except av.error.FFmpegError as exc:
         if _looks_like_media(path):
             raise MediaError(f"{path.name} is a damaged media file that can't be opened ({exc.strerror})",
@@ -207,6 +215,24 @@ def _streams(path: Path, container: av.container.InputContainer) -> _StreamPair:
     if not videos and not audios:
         raise MediaError(f"{path.name} has no audio or video stream", code="not_media")
     return (videos[0] if videos else None), (audios[0] if audios else None)
+
+
+def _decoder_cap() -> dict[str, str]:
+    return {"max_pixels": str(min(get_settings().max_pixels, _INT_MAX))}
+
+
+def _check_video_size(path: Path, stream: av.VideoStream) -> None:
+    """Refuse a video whose declared frame size is above the cap, and keep its decoder under the cap (a frame may
+    declare a size of its own). A size of 0x0 after opening means libav did not learn it, often because the cap
+    stopped its decoder: then the size the container's header declares is read by opening the file again with
+    every decoder disabled (``codec_whitelist``), so nothing is decoded."""
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if not width or not height:
+        with _open_av(path, {"codec_whitelist": "none"}) as undecoded:
+            declared = undecoded.streams[stream.index]
+            width, height = declared.codec_context.width, declared.codec_context.height
+    _check_pixels(path, width, height)
+    stream.codec_context.options = {**(stream.codec_context.options or {}), **_decoder_cap()}
 
 
 def _check_pixels(path: Path, width: int, height: int) -> None:
@@ -292,7 +318,7 @@ def _probe_container(path: Path, container: av.container.InputContainer) -> Medi
     width = height = fps = None
     rotation = 0
     if video is not None:
-        _check_pixels(path, video.codec_context.width, video.codec_context.height)
+        _check_video_size(path, video)
         first = _first_frame(path, container, video)
         rotation = _rotation(first)
         width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
@@ -386,7 +412,7 @@ def _frames(path: Path, keep: _Keep, max_frames: int | None) -> Iterator[Frame]:
         stream, _ = _streams(path, container)
         if stream is None:
             raise MediaError(f"{path.name} has no video stream", code="no_video_stream")
-        _check_pixels(path, stream.codec_context.width, stream.codec_context.height)
+        _check_video_size(path, stream)
         stream.thread_type = "AUTO"
         yield from _sampled(path, container, stream, keep, max_frames)
 

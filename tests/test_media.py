@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import subprocess
+import sys
 import tracemalloc
 import weakref
 import zipfile
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bad_inputs import png_declaring, video_of_frames
 from media_factory import (
     FFMPEG,
     VFR_TIMES,
@@ -434,6 +436,38 @@ def test_an_image_above_max_pixels_is_too_large(monkeypatch, tmp_path, size, rea
     big = save_image(tmp_path, "big.png", np.zeros((size, size, 3), np.uint8))
     tiny_max_pixels(monkeypatch, 100 * 100)
     media_error("too_large", READERS[reader], big)
+
+
+_BOMB_CHILD = """
+import json, resource, sys
+from backend.errors import MediaError
+from backend.media import iter_frames, probe
+codes = {}
+for path in sys.argv[1:]:
+    for name, read in (("probe", probe), ("iter_frames", lambda p: list(iter_frames(p)))):
+        try:
+            read(path)
+        except MediaError as exc:
+            codes[f"{path} {name}"] = exc.code
+print(json.dumps({"codes": codes, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def test_video_frames_declaring_16000x16000_are_refused_before_libav_allocates_them(tmp_path):
+    """A few KB of AVI whose PNG frames declare 16000x16000 16-bit RGBA: libav decodes a first frame while
+    opening the file (to learn the pixel format) and, uncapped, allocates 2 GB for it. With the cap passed to its
+    decoders the file is refused as too_large, and frames that lie about their size behind a small container
+    header are not decoded at all (corrupt_media), both in a child process whose peak RSS stays small."""
+    frame = png_declaring(16000, 16000, "RGBA", 16)
+    declared = video_of_frames(tmp_path / "declared.avi", "png", frame, (16000, 16000), "rgba64be")
+    hidden = video_of_frames(tmp_path / "hidden.avi", "png", frame, (16, 16), "rgba64be")
+    done = subprocess.run([sys.executable, "-c", _BOMB_CHILD, str(declared), str(hidden)], capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[1], check=True)  # fmt: skip
+    outcome = json.loads(done.stdout)
+    expected = {declared: "too_large", hidden: "corrupt_media"}
+    assert outcome["codes"] == {f"{path} {reader}": code for path, code in expected.items()
+                                for reader in ("probe", "iter_frames")}  # fmt: skip
+    assert outcome["peak_rss"] < 400 * 1024**2
 
 
 # --- load_image --------------------------------------------------------------------------------------------------
