@@ -49,6 +49,8 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
     env = os.environ | {
         "EMOCLASSIFY_DATA_DIR": str(data_dir),
         "EMOCLASSIFY_JOBS_PER_KEY": "1000",
+        "EMOCLASSIFY_RATE_LIMIT_SUBMIT": "",  # the load is the point here: no per-client rate limits
+        "EMOCLASSIFY_RATE_LIMIT_READ": "",
         "EMOCLASSIFY_LOG_LEVEL": "WARNING",
         "OMP_NUM_THREADS": "1",
         "KERAS_BACKEND": "torch",

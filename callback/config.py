@@ -42,6 +42,8 @@ class ApiConfig:
     heartbeat_timeout: float = 60.0  # Celery: a running job whose heartbeat is older is taken over by a worker
     visibility_timeout: float = 600.0  # Celery/Redis: an unacknowledged job message is redelivered after this
     max_upload_bytes: int = 2 * 1024**3
+    disk_quota_bytes: int = 0  # total size uploads + job folders may take in data_dir (507 past it); 0: no quota
+    min_free_bytes: int = 256 * 1024**2  # free space data_dir's file system keeps: below it uploads get 503
     max_duration: float = 3 * 3600.0  # longest media accepted
     job_timeout: float = 3 * 3600.0  # seconds an analysis may run before it is stopped and failed (`timeout`)
     jobs_per_key: int = 20  # queued + running jobs one API key (or the anonymous user) may have
@@ -50,6 +52,10 @@ class ApiConfig:
     sync_wait: float = 60.0  # longest wait of POST /api/v1/analyze before it answers 202
     api_keys: tuple[str, ...] = ()  # SHA-256 hex digests; plain keys given by API_KEYS are hashed on load
     cors_origins: tuple[str, ...] = ()  # "*" or exact origins
+    # Requests per API key (per client address without a key), as "N/second|minute|hour|day"; empty: no limit.
+    rate_limit_submit: str = "30/minute"  # POST of an analysis (both submission routes together)
+    rate_limit_read: str = "600/minute"  # every other request to /api/v1/analyses... (status polls, downloads)
+    rate_limit_storage: str = ""  # where counts live (memory://, redis://...); empty: broker_url if Redis, else memory
     public_url: str = ""  # base URL used in webhook bodies; empty: the URL the job was submitted to
     webhook_secret: str = ""  # HMAC-SHA256 key of webhook signatures; webhooks are refused while it is empty
     webhook_allow_private: bool = False  # allow loopback/private/link-local targets (tests, trusted networks)

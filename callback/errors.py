@@ -30,9 +30,11 @@ HTTP_CODES = {
 class ApiError(EmoClassifyError):
     """An error of the service itself (not of the engine), with its HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None,
+                 headers: dict[str, str] | None = None):  # fmt: skip
         super().__init__(message, code=code, details=details)
         self.http_status = status
+        self.headers = headers or {}  # e.g. Retry-After of a 503 or 429
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:
@@ -40,7 +42,7 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 
 
 def _from_engine(error: EmoClassifyError):
-    return jsonify({"error": error.to_dict()}), error.http_status
+    return jsonify({"error": error.to_dict()}), error.http_status, getattr(error, "headers", {})
 
 
 def _from_http(error: HTTPException):

@@ -3,7 +3,8 @@
 State changes are atomic transitions in the store (queued -> running -> succeeded | failed | cancelled), so a
 cancel racing a start, or two processes racing for one job, can't both win. The analysis stops at its next
 progress report once ``should_stop()`` is true. Whatever the end, the uploaded input is removed (the artifacts
-are what a job keeps); a failed or cancelled job keeps no files at all.
+are what a job keeps); a failed or cancelled job keeps no files at all. A full disk (ENOSPC) fails the job with
+``disk_full``, and removing its files is what gives the space back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from backend.options import AnalysisOptions
 from backend.pipeline import analyse
 
 from ..logs import job_context
+from ..quota import is_disk_full
 from .models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, utcnow
 from .paths import JobPaths
 from .store import JobStore
@@ -85,13 +87,22 @@ class JobExecutor:
         except JobTimedOut:
             message = f"the analysis ran longer than the job timeout ({self._timeout:g} s) and was stopped"
             return FAILED, {"code": "timeout", "message": message, "details": {}, "status": 504}
-        except EmoClassifyError as exc:
-            return FAILED, exc.to_dict() | {"status": exc.http_status}
-        except Exception as exc:  # a bug in the engine: the job fails, the server goes on
-            log.exception("analysis crashed")
-            return FAILED, {"code": "internal_error", "message": f"the analysis crashed: {exc!r}", "details": {},
-                            "status": 500}  # fmt: skip
+        except Exception as exc:
+            return FAILED, self._error(exc)
         return SUCCEEDED, None
+
+    @staticmethod
+    def _error(exc: Exception) -> dict:
+        """The job's error: a full disk anywhere in the engine (``disk_full``: the job's files are removed, which
+        frees what it took), the engine's own error, or a crash, which is a bug in the engine."""
+        if is_disk_full(exc):
+            log.error("analysis stopped by a full disk: %s", exc)
+            return {"code": "disk_full", "message": "the server's disk filled up while the analysis wrote its "
+                    "files; submit it again later", "details": {}, "status": 507}  # fmt: skip
+        if isinstance(exc, EmoClassifyError):
+            return exc.to_dict() | {"status": exc.http_status}
+        log.exception("analysis crashed")  # called while handling exc, so its traceback is logged
+        return {"code": "internal_error", "message": f"the analysis crashed: {exc!r}", "details": {}, "status": 500}
 
     def _finish(self, job_id: str, status: str, error: dict | None) -> None:
         (self._paths.job_dir(job_id) / self._store.get(job_id).input_name).unlink(missing_ok=True)

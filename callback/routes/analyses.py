@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, g, request, send_file, url_for
 from flask_smorest import Blueprint
 
+from .. import quota, ratelimit
 from ..jobs.models import FAILED, SUCCEEDED
 from ..jobs.serialize import job_to_dict
 from ..logs import job_context
@@ -20,7 +21,10 @@ from ..submission import read_submission
 from . import service
 
 blp = Blueprint("analyses", __name__, url_prefix="/api/v1", description="Analysis jobs")
-SUBMIT_ERRORS = (400, 401, 413, 415, 422, 429)
+blp.record_once(lambda state: ratelimit.install(state.app, blp))  # per-key request rates (429)
+blp.before_request(quota.check_submission)  # disk quota and free space (507, 503), after the API key check
+SUBMIT_ERRORS = (400, 401, 413, 415, 422, 429, 503, 507)
+READ_ERRORS = (401, 429)
 
 
 def _multipart(sync: bool) -> dict:
@@ -56,7 +60,7 @@ def submit():
 @blp.route("/analyses", methods=["GET"], endpoint="list")
 @blp.arguments(ListQuerySchema, location="query")
 @blp.response(200, JobListSchema)
-@_errors(401, 422)
+@_errors(*READ_ERRORS, 422)
 def list_jobs(query: dict):
     """This key's jobs, newest first, ``limit`` at a time from ``offset``; optionally of one ``status``."""
     jobs, total = service().page(g.owner, query["limit"], query["offset"], query.get("status"))
@@ -65,7 +69,7 @@ def list_jobs(query: dict):
 
 @blp.route("/analyses/<string:job_id>", methods=["GET"], endpoint="status")
 @blp.response(200, JobSchema)
-@_errors(401, 404)
+@_errors(*READ_ERRORS, 404)
 def status(job_id: str):
     """Status, progress (0-100) and stage, timings and error of one job."""
     return job_to_dict(service().get(job_id, g.owner))
@@ -74,7 +78,7 @@ def status(job_id: str):
 @blp.route("/analyses/<string:job_id>", methods=["DELETE"], endpoint="cancel")
 @blp.response(202, JobSchema, description="cancelled, or asked to stop (it ends 'cancelled' soon)")
 @blp.alt_response(204, description="the finished job and its files were deleted")
-@_errors(401, 404)
+@_errors(*READ_ERRORS, 404)
 def cancel(job_id: str):
     """Cancel a queued or running job (its files are removed), or delete a finished one with its files."""
     with job_context(job_id):
@@ -84,7 +88,7 @@ def cancel(job_id: str):
 
 @blp.route("/analyses/<string:job_id>/result", methods=["GET"], endpoint="result")
 @blp.response(200, description="the result JSON, exactly as the CLI writes result.json")
-@_errors(401, 404, 409)
+@_errors(*READ_ERRORS, 404, 409)
 def result(job_id: str):
     """The result JSON of a job that succeeded."""
     path = service().result_path(service().get(job_id, g.owner))
@@ -93,7 +97,7 @@ def result(job_id: str):
 
 @blp.route("/analyses/<string:job_id>/artifacts", methods=["GET"], endpoint="artifacts")
 @blp.response(200, ArtifactListSchema)
-@_errors(401, 404, 409)
+@_errors(*READ_ERRORS, 404, 409)
 def artifacts(job_id: str):
     """The files a job produced: name, size, content type and download URL."""
     return {"items": service().artifacts(service().get(job_id, g.owner))}
@@ -101,7 +105,7 @@ def artifacts(job_id: str):
 
 @blp.route("/analyses/<string:job_id>/artifacts/<string:name>", methods=["GET"], endpoint="artifact")
 @blp.response(200, description="the file (range requests supported)")
-@_errors(401, 404, 409)
+@_errors(*READ_ERRORS, 404, 409)
 def artifact(job_id: str, name: str):
     """One artifact by its listed name; ``Range`` requests work (seeking in a video)."""
     item = service().artifact(service().get(job_id, g.owner), name)
@@ -112,7 +116,7 @@ def artifact(job_id: str, name: str):
 @blp.doc(**_multipart(sync=True))
 @blp.response(200, description="the result JSON, as GET .../result gives it")
 @blp.alt_response(202, schema=JobSchema, description="not done within the wait limit: poll the job")
-@_errors(*SUBMIT_ERRORS, 503)
+@_errors(*SUBMIT_ERRORS)
 def analyze():
     """Synchronous convenience for short files: submit and wait (up to the server's limit) for the result."""
     submission = read_submission(request, allow_wait=True)
