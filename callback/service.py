@@ -80,7 +80,9 @@ class AnalysisService:
     def recover(self) -> None:
         """Jobs of a process of this host that is gone: a queued one is queued again here (its upload is on disk,
         nothing had started); a running one is failed with ``interrupted`` (it may be what killed the process,
-        so it is not run again blindly). Jobs of live processes and of other hosts are left alone."""
+        so it is not run again blindly). Jobs of live processes and of other hosts are left alone, and so are
+        their uploads; those of dead processes of this host are removed."""
+        self.paths.clear_incoming_of(lambda owner: not _owner_alive(owner))
         for job in self.store.unfinished():
             if job.worker and (job.worker == WORKER or _owner_alive(job.worker)):
                 continue

@@ -10,7 +10,6 @@ service moved it into a job folder, so a refused upload leaves nothing on disk.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import IO
 
@@ -18,6 +17,7 @@ from flask import Request, current_app, g
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import quota
+from .jobs.executor import WORKER
 
 FORM_OVERHEAD = 1024 * 1024  # room for the non-file form fields in MAX_CONTENT_LENGTH
 
@@ -59,7 +59,7 @@ class UploadRequest(Request):
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
                          filename: str | None = None, content_length: int | None = None) -> IO[bytes]:  # fmt: skip
         service = current_app.extensions["emoclassify"]
-        path = service.paths.incoming / f"{uuid.uuid4().hex}.part"
+        path = service.paths.new_incoming(WORKER)
         g.setdefault("incoming_files", []).append(path)
         room = g.get("upload_room")  # set by quota.check_submission on the submission routes
         return _CappedFile(path, service.config.max_upload_bytes, room)  # type: ignore[return-value]

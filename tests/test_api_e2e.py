@@ -45,7 +45,7 @@ class Gunicorn:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=1).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still importing the app
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("gunicorn did not come up in 60 s")

@@ -157,6 +157,12 @@ class JobWorker:
         beat = _aware(job.heartbeat_at or job.started_at)
         if beat is not None and (utcnow() - beat).total_seconds() < self.config.heartbeat_timeout:
             return False  # its owner is alive
+        return self.recover_lost(job)
+
+    def recover_lost(self, job: Job) -> bool:
+        """``job`` was running in a process that is gone. True: it is queued again (its partial output removed,
+        so no artifact is written twice) and the caller runs it; False: it ended (``too_many_attempts`` after
+        ``max_attempts`` starts, ``cancelled`` if a cancel was asked) or someone else changed it first."""
         condition = [Job.id == job.id, Job.status == RUNNING, Job.worker == job.worker]
         seen = job.heartbeat_at
         condition.append(Job.heartbeat_at.is_(None) if seen is None else Job.heartbeat_at == seen)

