@@ -18,7 +18,7 @@ from ..schemas import (
     submission_schema,
 )
 from ..submission import read_submission
-from . import service
+from . import links, service
 
 blp = Blueprint("analyses", __name__, url_prefix="/api/v1", description="Analysis jobs")
 blp.record_once(lambda state: ratelimit.install(state.app, blp))  # per-key request rates (429)
@@ -49,6 +49,7 @@ def _queued(job) -> tuple[dict, int, dict]:
 
 @blp.route("/analyses", methods=["POST"], endpoint="submit")
 @blp.doc(**_multipart(sync=False))
+@blp.doc(**links.on(202, links.NEW_JOB))
 @blp.response(202, JobSchema)
 @_errors(*SUBMIT_ERRORS)
 def submit():
@@ -58,6 +59,7 @@ def submit():
 
 
 @blp.route("/analyses", methods=["GET"], endpoint="list")
+@blp.doc(**links.on(200, links.FIRST_LISTED_JOB))
 @blp.arguments(ListQuerySchema, location="query")
 @blp.response(200, JobListSchema)
 @_errors(*READ_ERRORS, 422)
@@ -68,6 +70,7 @@ def list_jobs(query: dict):
 
 
 @blp.route("/analyses/<string:job_id>", methods=["GET"], endpoint="status")
+@blp.doc(**links.on(200, links.SAME_JOB))
 @blp.response(200, JobSchema)
 @_errors(*READ_ERRORS, 404)
 def status(job_id: str):
@@ -76,6 +79,7 @@ def status(job_id: str):
 
 
 @blp.route("/analyses/<string:job_id>", methods=["DELETE"], endpoint="cancel")
+@blp.doc(**links.on(202, links.SAME_JOB))
 @blp.response(202, JobSchema, description="cancelled, or asked to stop (it ends 'cancelled' soon)")
 @blp.alt_response(204, description="the finished job and its files were deleted")
 @_errors(*READ_ERRORS, 404)
@@ -96,6 +100,7 @@ def result(job_id: str):
 
 
 @blp.route("/analyses/<string:job_id>/artifacts", methods=["GET"], endpoint="artifacts")
+@blp.doc(**links.on(200, links.FIRST_ARTIFACT))
 @blp.response(200, ArtifactListSchema)
 @_errors(*READ_ERRORS, 404, 409)
 def artifacts(job_id: str):
@@ -114,6 +119,7 @@ def artifact(job_id: str, name: str):
 
 @blp.route("/analyze", methods=["POST"], endpoint="analyze")
 @blp.doc(**_multipart(sync=True))
+@blp.doc(**links.on(202, links.NEW_JOB))
 @blp.response(200, description="the result JSON, as GET .../result gives it")
 @blp.alt_response(202, schema=JobSchema, description="not done within the wait limit: poll the job")
 @_errors(*SUBMIT_ERRORS)
