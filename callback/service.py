@@ -138,17 +138,22 @@ class AnalysisService:
             submission.file.stream.close()
             os.replace(incoming, job_dir / stored)
             info = self._checked_media(job_dir / stored)
+            job = Job(id=job_id, owner=owner, status=QUEUED, filename=display_name(filename), input_name=stored,
+                      size=size, options=submission.options.to_dict(), media=info.to_dict() | {"path": None},
+                      callback_url=submission.callback_url, base_url=self.config.public_url or base_url,
+                      worker=WORKER, webhooks=[])  # fmt: skip
+            self.store.add(job)  # a busy store (503) leaves no folder without a row
         except BaseException:
             self.paths.remove(job_id)
             raise
-        job = Job(id=job_id, owner=owner, status=QUEUED, filename=display_name(filename), input_name=stored,
-                  size=size, options=submission.options.to_dict(), media=info.to_dict() | {"path": None},
-                  callback_url=submission.callback_url, base_url=self.config.public_url or base_url,
-                  worker=WORKER, webhooks=[])  # fmt: skip
-        self.store.add(job)
+        try:
+            self.runner.submit(job_id)
+        except BaseException:  # e.g. the broker is down (503): the job was never queued, so it does not exist
+            self.store.delete(job_id)
+            self.paths.remove(job_id)
+            raise
         with job_context(job_id):
             log.info("job queued", extra={"bytes": size, "kind": info.kind, "duration": info.duration})
-        self.runner.submit(job_id)
         return job
 
     def _check_callback(self, url: str) -> None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -126,10 +129,17 @@ def clip(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def thread_api_restarted(tmp_path_factory, clip):
-    """One crash of a thread-runner API holding a running job and a half-received upload, then a restart."""
+def thread_api(tmp_path_factory):
     api = Api(tmp_path_factory.mktemp("thread-api"), runner="thread")
     api.start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="module")
+def thread_api_restarted(thread_api, clip):
+    """One crash of a thread-runner API holding a running job and a half-received upload, then a restart."""
+    api = thread_api
     upload = None
     try:
         response = api.submit(clip)
@@ -146,7 +156,6 @@ def thread_api_restarted(tmp_path_factory, clip):
     finally:
         if upload is not None:
             upload.close()
-        api.stop()
 
 
 def test_a_job_running_when_the_api_died_fails_interrupted_without_files(thread_api_restarted):
@@ -170,6 +179,58 @@ def test_the_restarted_api_runs_new_jobs(thread_api_restarted, clip):
     response = api.submit(clip)
     assert response.status_code == 202, response.text
     assert api.wait_done(response.json()["id"])["status"] == "succeeded"
+
+
+# -- the SQLite file locked by another process ---------------------------------------------------------------
+
+LOCK_HELD = 8.0  # seconds: longer than the store's busy timeout (5 s), so that waiting alone can't hide it
+
+
+@pytest.fixture(scope="module")
+def lock_outcome(thread_api, tmp_path_factory):
+    """Job A running; another process holds SQLite's write lock for LOCK_HELD s while a client polls A and
+    submits B; then the lock is released and B is submitted again."""
+    api = thread_api
+    clip = video_from_image(tmp_path_factory.mktemp("lock-media"), skdata.astronaut(), seconds=2.0, fps=5)
+    first = api.submit(clip)
+    assert first.status_code == 202, first.text
+    job_a = first.json()["id"]
+    wait_for(lambda: api.job(job_a)["stage"] == "faces", 120, "job A analysing faces", interval=0.1)
+    holder = sqlite3.connect(api.data_dir / "jobs.sqlite3", timeout=10, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    taken = time.monotonic()
+    with ThreadPoolExecutor(1) as pool:
+        during_submit = pool.submit(api.submit, clip)
+        polls = []
+        while time.monotonic() - taken < LOCK_HELD:
+            polls.append(requests.get(f"{api.url}{ANALYSES}/{job_a}", timeout=30).status_code)
+            time.sleep(0.5)
+        holder.rollback()
+        holder.close()
+        refused = during_submit.result()
+    again = api.submit(clip)
+    assert again.status_code == 202, again.text
+    return {"api": api, "a": job_a, "polls": polls, "refused": refused, "b": again.json()["id"]}
+
+
+def test_a_submission_while_the_store_is_locked_is_503_with_retry_after(lock_outcome):
+    refused = lock_outcome["refused"]
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "store_busy"
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_status_polls_answer_while_the_store_is_locked(lock_outcome):
+    assert set(lock_outcome["polls"]) == {200}
+
+
+def test_after_the_lock_no_job_is_lost_and_no_file_is_orphaned(lock_outcome):
+    api = lock_outcome["api"]
+    jobs = [api.wait_done(lock_outcome[name]) for name in ("a", "b")]
+    assert [job["status"] for job in jobs] == ["succeeded", "succeeded"], jobs
+    listed = {item["id"] for item in requests.get(f"{api.url}{ANALYSES}?limit=100", timeout=30).json()["items"]}
+    assert set(job_folders(api.data_dir)) <= listed  # the refused submission left no folder
+    assert partial_uploads(api.data_dir) == []
 
 
 # -- the process runner: a job's child process killed, then the API itself killed ----------------------------
