@@ -3,16 +3,19 @@ that an option added to the engine is accepted (and documented in the OpenAPI sc
 
 Form fields arrive as strings: booleans take true/false/1/0/yes/no, numbers their usual spelling, and an optional
 field takes ``""``/``null``/``none`` for None. Unknown names are refused (``unknown_option``), bad values too
-(``invalid_option``); the dataclass then checks the combination. One value is the CLI's only: a ``legacy:PATH``
-voice model, since it names a file on the server.
+(``invalid_option``); the dataclass then checks the combination. Model options that would make the server read
+a path the client chose are the CLI's only: a ``legacy:PATH`` voice model, a voice model name that is not a plain
+folder name of the shipped models, and a Whisper model that names a server folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from functools import cache
+from pathlib import Path
 
 import marshmallow as ma
 
@@ -60,9 +63,24 @@ def options_schema() -> type[ma.Schema]:
     return ma.Schema.from_dict(declared, name="AnalysisOptionsSchema")
 
 
+# A shipped voice model is a folder of voice_model/models: its name has no separator and no leading dot.
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 def _names_a_path(model: str) -> bool:
-    """A hub id (``openai/whisper-tiny``) is fine; a server path (absolute, relative, home) is not."""
-    return model.startswith(("/", ".", "~")) or ".." in model
+    """A hub id (``openai/whisper-tiny``) is fine; a server path (absolute, relative, home) is not, nor a hub id
+    that is also a folder under the server's working directory (transformers would load that folder)."""
+    return model.startswith(("/", ".", "~")) or ".." in model or Path(model).exists()
+
+
+def _path_option(options: AnalysisOptions) -> str | None:
+    """The name of an option that names a file or folder of the server, if any."""
+    voice = options.voice_model
+    if voice.startswith(LEGACY_PREFIX) or not _MODEL_NAME.fullmatch(voice) or ".." in voice:
+        return "voice_model"
+    if options.asr_model.startswith(WHISPER_PREFIX) and _names_a_path(options.asr_model.removeprefix(WHISPER_PREFIX)):
+        return "asr_model"
+    return None
 
 
 def parse_options(values: dict) -> AnalysisOptions:
@@ -78,8 +96,8 @@ def parse_options(values: dict) -> AnalysisOptions:
         raise InputError(f"invalid option value(s): {', '.join(sorted(exc.messages))}", code="invalid_option",
                          details={"fields": exc.messages}) from None  # fmt: skip
     options = AnalysisOptions(**loaded)
-    if options.voice_model.startswith(LEGACY_PREFIX) or _names_a_path(options.asr_model.removeprefix(WHISPER_PREFIX)):
-        name = "voice_model" if options.voice_model.startswith(LEGACY_PREFIX) else "asr_model"
+    name = _path_option(options)
+    if name is not None:
         raise InputError(f"{name} names a file or folder of the server: use it from the CLI, not the API",
                          code="invalid_option", details={"fields": {name: ["not allowed"]}})  # fmt: skip
     return options

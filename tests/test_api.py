@@ -154,8 +154,12 @@ def test_unknown_option_name_is_refused(client, data_dir, clip):
     assert leftover_files(data_dir) == []
 
 
-@pytest.mark.parametrize(("name", "value"), [("sample_fps", "fast"), ("sample_fps", "500"), ("make_graph", "maybe"),
-                                             ("face_model", "gpt"), ("voice_model", "legacy:/etc/passwd")])  # fmt: skip
+BAD_VALUES = [("sample_fps", "fast"), ("sample_fps", "500"), ("make_graph", "maybe"), ("face_model", "gpt"),
+              ("face_model", "/tmp/model.pt"), ("voice_model", "legacy:/etc/passwd"), ("voice_model", "/tmp/model"),
+              ("voice_model", "../../../tmp/model"), ("voice_model", "models/x")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
 def test_bad_option_value_is_invalid_option(client, data_dir, clip, name, value):
     response = post(client, clip.read_bytes(), **{name: value})
     assert (response.status_code, error_code(response)) == (422, "invalid_option")
@@ -210,3 +214,11 @@ def test_a_whisper_model_given_as_a_server_path_is_refused(client, tmp_path):
         response = client.post("/api/v1/analyses", data={"file": (handle, "tone.wav"), "asr_model": "whisper:/etc"},
                                content_type="multipart/form-data")  # fmt: skip
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_option"
+
+
+def test_a_whisper_hub_id_that_is_also_a_server_folder_is_refused(client, clip, tmp_path, monkeypatch):
+    """transformers loads a folder of that name before looking in the hub cache: a client must not pick one."""
+    (tmp_path / "models" / "whisper").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    response = post(client, clip.read_bytes(), transcribe="true", asr_model="whisper:models/whisper")
+    assert (response.status_code, error_code(response)) == (422, "invalid_option")
