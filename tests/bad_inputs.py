@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import resource
 import struct
 import sys
 import wave
@@ -27,6 +26,7 @@ from pathlib import Path
 import av
 import numpy as np
 from media_factory import damaged_copy, make_audio, make_video, truncated_copy
+from memory import peak_rss_bytes, reset_peak_rss
 from PIL import Image
 
 Maker = Callable[[Path], Path]
@@ -261,32 +261,17 @@ CORPUS: list[Case] = [
 # The CLI side, run in a child process
 
 
-def _reset_peak_rss() -> None:
-    """Reset the kernel's peak-RSS mark of this process (VmHWM; Linux >= 4.0), so each file's peak is its own."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_rss() -> int:
-    """Bytes: VmHWM from /proc/self/status, else ru_maxrss (then a peak over the process's whole life)."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def run_cli(plan: list[dict]) -> Iterator[dict]:
     """Run the command line (``python -m backend`` without the interpreter start) on each ``{"name", "args"}`` of
     the plan in turn: exit status, what it printed on stderr and the peak RSS while it ran."""
     from backend.__main__ import main
 
     for item in plan:
-        _reset_peak_rss()
+        reset_peak_rss()
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):
             code = main(item["args"])
-        yield {"name": item["name"], "exit": code, "stderr": stderr.getvalue(), "peak_rss": _peak_rss()}
+        yield {"name": item["name"], "exit": code, "stderr": stderr.getvalue(), "peak_rss": peak_rss_bytes()}
 
 
 if __name__ == "__main__":

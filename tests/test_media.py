@@ -439,9 +439,10 @@ def test_an_image_above_max_pixels_is_too_large(monkeypatch, tmp_path, size, rea
 
 
 _BOMB_CHILD = """
-import json, resource, sys
+import json, sys
 from backend.errors import MediaError
 from backend.media import iter_frames, probe
+from tests.memory import peak_rss_bytes
 codes = {}
 for path in sys.argv[1:]:
     for name, read in (("probe", probe), ("iter_frames", lambda p: list(iter_frames(p)))):
@@ -449,7 +450,7 @@ for path in sys.argv[1:]:
             read(path)
         except MediaError as exc:
             codes[f"{path} {name}"] = exc.code
-print(json.dumps({"codes": codes, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+print(json.dumps({"codes": codes, "peak_rss": peak_rss_bytes()}))
 """
 
 
