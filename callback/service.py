@@ -24,6 +24,7 @@ from .errors import ApiError
 from .jobs import webhooks
 from .jobs.executor import WORKER, JobExecutor
 from .jobs.models import ACTIVE, CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, SUCCEEDED, Job, utcnow
+from .jobs.owners import owner_alive
 from .jobs.paths import JobPaths, display_name, safe_suffix
 from .jobs.runner import Runner, ThreadPoolRunner
 from .jobs.serialize import job_to_dict, job_url
@@ -36,23 +37,6 @@ log = logging.getLogger("callback.service")
 RESULT_FILE = "result.json"
 WAIT_POLL = 0.2  # seconds between store reads while waiting for a job
 INCOMING_MAX_AGE = 3600.0  # an upload in progress writes all the time; one untouched this long was abandoned
-
-
-def _owner_alive(worker: str) -> bool:
-    """Whether the process named ``host:pid`` may still run its jobs. One of another host can't be checked and is
-    not ours to resolve, so it counts as alive; an unreadable name counts as gone."""
-    host, _, pid = worker.rpartition(":")
-    if host != WORKER.rpartition(":")[0]:
-        return True
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class AnalysisService:
@@ -82,9 +66,9 @@ class AnalysisService:
         nothing had started); a running one is failed with ``interrupted`` (it may be what killed the process,
         so it is not run again blindly). Jobs of live processes and of other hosts are left alone, and so are
         their uploads; those of dead processes of this host are removed."""
-        self.paths.clear_incoming_of(lambda owner: not _owner_alive(owner))
+        self.paths.clear_incoming_of(lambda owner: not owner_alive(owner))
         for job in self.store.unfinished():
-            if job.worker and (job.worker == WORKER or _owner_alive(job.worker)):
+            if job.worker and (job.worker == WORKER or owner_alive(job.worker)):
                 continue
             with job_context(job.id):
                 if job.status == QUEUED and self.store.update(job.id, only_if=[QUEUED], worker=WORKER):

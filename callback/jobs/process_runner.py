@@ -29,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from ..config import ApiConfig
 from .celery_runner import JobWorker
 from .models import QUEUED, RUNNING
+from .owners import wait_gone
 
 log = logging.getLogger("callback.jobs.process")
 PARENT_CHECK_INTERVAL = 0.2  # seconds between a child's checks that its API process is still there
@@ -63,24 +64,6 @@ def _start_child(config: ApiConfig, parent: int) -> None:
 def _run(job_id: str) -> None:
     assert _worker is not None, "the pool's initializer builds the worker"
     _worker(job_id)
-
-
-def _gone(worker: str | None, timeout: float) -> bool:
-    """Whether the process named ``host:pid`` has ended (waiting up to ``timeout`` s for it to be reaped)."""
-    host, _, pid = (worker or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
 
 
 class ProcessPoolRunner:
@@ -129,7 +112,7 @@ class ProcessPoolRunner:
             if job is None:
                 return
             never_started = job.status == QUEUED
-            lost = job.status == RUNNING and _gone(job.worker, OWNER_EXIT_WAIT) and recovery.recover_lost(job)
+            lost = job.status == RUNNING and wait_gone(job.worker or "", OWNER_EXIT_WAIT) and recovery.recover_lost(job)
             if never_started or lost:
                 self.submit(job_id)
         except Exception:  # this thread is the job's only way out of `running`: say so loudly
