@@ -19,9 +19,10 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from servers import RedisServer
 from skimage import data as skdata
 from test_api_e2e import Gunicorn
-from test_celery_runner import row, wait_for
+from test_celery_runner import FAST, REDIS, Workers, row, wait_for
 
 from callback.jobs.models import RUNNING
 from tests.media_factory import video_from_image
@@ -125,6 +126,13 @@ def clip(tmp_path_factory) -> Path:
     return video_from_image(tmp_path_factory.mktemp("media"), skdata.astronaut(), seconds=1.0, fps=5)
 
 
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory) -> Path:
+    """A job that runs for seconds once its models are loaded (150 frames with a face), so that it is still
+    running when a fault hits it: with the 1 s clip, a warm process can finish before the signal lands."""
+    return video_from_image(tmp_path_factory.mktemp("media"), skdata.astronaut(), seconds=30.0, fps=5, name="long.mp4")
+
+
 # -- the API killed mid-upload and mid-job (thread runner), then restarted on the same data folder ------------
 
 
@@ -137,12 +145,12 @@ def thread_api(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def thread_api_restarted(thread_api, clip):
+def thread_api_restarted(thread_api, long_clip):
     """One crash of a thread-runner API holding a running job and a half-received upload, then a restart."""
     api = thread_api
     upload = None
     try:
-        response = api.submit(clip)
+        response = api.submit(long_clip)
         assert response.status_code == 202, response.text
         job_id = response.json()["id"]
         api.wait_status(job_id, "running")
@@ -161,7 +169,7 @@ def thread_api_restarted(thread_api, clip):
 def test_a_job_running_when_the_api_died_fails_interrupted_without_files(thread_api_restarted):
     api, job_id = thread_api_restarted
     job = api.job(job_id)
-    assert (job["status"], job["error"]["code"]) == ("failed", "interrupted"), job
+    assert (job["status"], (job["error"] or {}).get("code")) == ("failed", "interrupted"), job
     assert job_id not in job_folders(api.data_dir)
 
 
@@ -244,9 +252,9 @@ def process_api(tmp_path_factory):
     api.stop()
 
 
-def test_a_job_whose_process_is_killed_runs_again_then_fails_after_max_attempts(process_api, clip):
+def test_a_job_whose_process_is_killed_runs_again_then_fails_after_max_attempts(process_api, long_clip):
     api = process_api
-    job_id = api.submit(clip).json()["id"]
+    job_id = api.submit(long_clip).json()["id"]
     first = running_owner(api.data_dir, job_id)
     os.kill(owner_pid(first), signal.SIGKILL)
     second = running_owner(api.data_dir, job_id, other_than=first)  # queued again, in a new process
@@ -260,10 +268,10 @@ def test_a_job_whose_process_is_killed_runs_again_then_fails_after_max_attempts(
 
 
 @pytest.fixture(scope="module")
-def process_api_restarted(process_api, clip):
+def process_api_restarted(process_api, long_clip):
     """The process-runner API killed while a child runs a job (the child itself is not signalled), restarted."""
     api = process_api
-    job_id = api.submit(clip).json()["id"]
+    job_id = api.submit(long_clip).json()["id"]
     child = owner_pid(running_owner(api.data_dir, job_id))
     api.kill()
     api.start()
@@ -278,5 +286,69 @@ def test_the_child_of_a_killed_api_stops_with_it(process_api_restarted):
 def test_a_job_running_in_a_child_when_the_api_died_fails_interrupted(process_api_restarted):
     api, job_id, _ = process_api_restarted
     job = api.job(job_id)
-    assert (job["status"], job["error"]["code"]) == ("failed", "interrupted"), job
+    assert (job["status"], (job["error"] or {}).get("code")) == ("failed", "interrupted"), job
     assert job_id not in job_folders(api.data_dir)
+
+
+# -- Redis stopped and started again under the Celery runner ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redis_restart_outcome(tmp_path_factory, clip, long_clip):
+    """A real Redis (append-only, as deployed), one real Celery worker and the API: job A running when Redis
+    stops; job B submitted while it is down; Redis back on the same port; job C submitted after."""
+    if REDIS is None:
+        pytest.skip("redis-server not installed (Debian: apt-get install -y redis-server)")
+    data_dir = tmp_path_factory.mktemp("celery-data")
+    broker = RedisServer(tmp_path_factory.mktemp("redis"))
+    broker.start()
+    workers = Workers(broker.url, data_dir, tmp_path_factory.mktemp("worker-logs"))
+    api = Api(data_dir, runner="celery", broker_url=broker.url, **FAST)
+    try:
+        workers.start("w1")
+        api.start()
+        workers.wait_ready("w1")
+        job_a = api.submit(long_clip).json()["id"]
+        running_owner(data_dir, job_a)
+        broker.stop()
+        started = time.monotonic()
+        refused = api.submit(clip)
+        refused_after = time.monotonic() - started
+        poll = requests.get(f"{api.url}{ANALYSES}/{job_a}", timeout=30)
+        broker.start()
+        outcome = {"api": api, "workers": workers, "a": job_a, "refused": refused, "refused_after": refused_after,
+                   "poll": poll.status_code}  # fmt: skip
+        outcome["a_done"] = api.wait_done(job_a)
+        accepted = api.submit(clip)
+        assert accepted.status_code == 202, accepted.text
+        outcome["c_done"] = api.wait_done(accepted.json()["id"])
+        yield outcome
+    finally:
+        api.stop()
+        workers.stop()
+        broker.stop()
+
+
+def test_a_submission_while_redis_is_down_is_503_and_leaves_nothing(redis_restart_outcome):
+    refused = redis_restart_outcome["refused"]
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "broker_unavailable"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert redis_restart_outcome["refused_after"] < 15  # a bounded wait, not a hang
+    api = redis_restart_outcome["api"]
+    listed = {item["id"] for item in requests.get(f"{api.url}{ANALYSES}?limit=100", timeout=30).json()["items"]}
+    assert len(listed) == 2  # A and C: the refused submission is no job
+    assert set(job_folders(api.data_dir)) <= listed and partial_uploads(api.data_dir) == []
+
+
+def test_status_polls_answer_while_redis_is_down(redis_restart_outcome):
+    assert redis_restart_outcome["poll"] == 200
+
+
+def test_a_job_running_while_redis_restarts_ends_truthfully(redis_restart_outcome):
+    job = redis_restart_outcome["a_done"]
+    assert job["status"] == "succeeded", job
+
+
+def test_the_worker_reconnects_and_runs_the_next_job(redis_restart_outcome):
+    assert redis_restart_outcome["c_done"]["status"] == "succeeded"

@@ -23,9 +23,11 @@ import threading
 from datetime import UTC, datetime
 
 from celery import Celery
+from kombu.exceptions import KombuError
 from sqlalchemy import update
 
 from ..config import ApiConfig
+from ..errors import ApiError
 from ..logs import job_context
 from .executor import JobExecutor
 from .models import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, SUCCEEDED, Job, utcnow
@@ -34,6 +36,9 @@ from .storage import SharedFolder
 log = logging.getLogger("callback.jobs.celery")
 TASK = "emoclassify.run_job"
 QUEUE = "emoclassify"
+# Publishing retries at 0, 0.5, 1.5, 3 s (then gives up), so a submission waits at most ~3 s for a lost broker.
+PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1.5}
+BROKER_RETRY_AFTER = 10  # seconds a client told 503 broker_unavailable should wait
 
 
 def worker_name() -> str:
@@ -74,7 +79,15 @@ class CeleryRunner:
         self.app = make_celery(config)
 
     def submit(self, job_id: str) -> None:
-        self.app.send_task(TASK, args=[job_id], queue=QUEUE)
+        """Publish the job, riding out a broker blip of a few seconds; past that, 503 ``broker_unavailable``
+        (the service then removes the job: it was never queued, the client submits it again)."""
+        try:
+            self.app.send_task(TASK, args=[job_id], queue=QUEUE, retry=True, retry_policy=PUBLISH_RETRY)
+        except (KombuError, OSError) as exc:
+            log.error("could not queue a job: broker unreachable (%s)", exc, extra={"job_id": job_id})
+            wait = {"Retry-After": str(BROKER_RETRY_AFTER)}
+            raise ApiError(503, "broker_unavailable", "the job queue can't be reached; try again shortly",
+                           {"retry_after": BROKER_RETRY_AFTER}, wait) from None  # fmt: skip
 
     def cancel(self, job_id: str) -> None:
         """Nothing to send: the service has set the store's ``cancel_requested``, which the owner reads."""
