@@ -1,6 +1,6 @@
 """Cost of the annotated video against decoding + encoding the same video without drawing (target: at most 2x).
 
-    python bench/annotate_throughput.py [--seconds 14] [--repeat 2] [--clip FILE]
+    python bench/annotate_throughput.py [--quick] [--seconds 14] [--repeat 2] [--clip FILE]
 
 The clip is ~14 s of 640x360 video with sound: the shared CREMA-D clips joined and scaled when they are present
 (``<data_dir>/video``), else a generated test pattern with a pasted face. The faces come from a real analysis
@@ -11,19 +11,17 @@ The clip is ~14 s of 640x360 video with sound: the shared CREMA-D clips joined a
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from benchlib import emit
 
-from backend import media  # noqa: E402
-from backend.config import get_settings  # noqa: E402
-from backend.options import AnalysisOptions  # noqa: E402
-from backend.pipeline import analyse  # noqa: E402
-from backend.render.annotate import encode_video, write_annotated_video  # noqa: E402
+from backend import media
+from backend.config import get_settings
+from backend.options import AnalysisOptions
+from backend.pipeline import analyse
+from backend.render.annotate import encode_video, write_annotated_video
 
 SIZE = (640, 360)
 
@@ -68,7 +66,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=14.0)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each step; the fastest counts")
     parser.add_argument("--clip", type=Path, help="benchmark this file instead")
+    parser.add_argument("--quick", action="store_true", help="3 s, one run of each step: a smoke run")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.repeat = 3.0, 1
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         clip, what = (args.clip, "given") if args.clip else make_clip(work, args.seconds)
@@ -80,10 +81,16 @@ def main() -> None:
         decode = timed(lambda: sum(1 for _ in media.iter_frames(clip, sample_fps=None)), args.repeat)
         plain = timed(lambda: encode_video(clip, work / "plain.mp4"), args.repeat)
         annotate = timed(lambda: write_annotated_video(clip, result, work / "annotated.mp4"), args.repeat)
-        for name, seconds in (("decode (RGB)", decode), ("decode + encode", plain), ("annotate", annotate)):
+        steps = {"decode": decode, "decode_encode": plain, "annotate": annotate}
+        for name, seconds in steps.items():
             speed = f"{frames / seconds:7.1f} frames/s  {info.duration / seconds:5.2f}x realtime"
             print(f"{name:16s} {seconds:7.2f} s  {speed}")
         print(f"annotate / (decode + encode) = {annotate / plain:.2f}x  (target <= 2x)")
+    emit({"benchmark": "annotate_throughput", "clip": what, "size": f"{info.width}x{info.height}",
+          "media_seconds": round(info.duration, 1), "frames": frames,
+          "seconds": {name: round(value, 2) for name, value in steps.items()},
+          "frames_per_s": {name: round(frames / value, 1) for name, value in steps.items()},
+          "ratio": round(annotate / plain, 2)})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ analysed in the background. Prints errors, status latency percentiles (target: p
 Bounded and local: it starts its own server on 127.0.0.1 with a throw-away data folder, sends a fixed number of
 requests for a fixed time, and stops the server.
 
-    .venv/bin/python bench/api_load.py [--submissions 50] [--rate 200] [--seconds 30]
+    .venv/bin/python bench/api_load.py [--quick] [--submissions 50] [--rate 200] [--seconds 30]
 """
 
 from __future__ import annotations
@@ -26,13 +26,10 @@ from pathlib import Path
 import numpy as np
 import psutil
 import requests
+from benchlib import ROOT, emit
 from PIL import Image
+from servers import free_port  # the tests' helper, so one piece of code picks ports
 from skimage import data as skdata
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from servers import free_port  # noqa: E402 - the tests' helper, so one piece of code picks ports
 
 POLL_THREADS = 24
 
@@ -63,9 +60,9 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
-            if requests.get(f"{url}/healthz", timeout=1).ok:
+            if requests.get(f"{url}/healthz", timeout=5).ok:
                 return process, url
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still importing the app
             time.sleep(0.2)
     process.kill()
     raise SystemExit("the server did not start")
@@ -134,7 +131,10 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=50)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--quick", action="store_true", help="2 submissions, 50 polls/s for 3 s: a smoke run")
     args = parser.parse_args()
+    if args.quick:
+        args.submissions, args.rate, args.seconds = 2, 50.0, 3.0
 
     with tempfile.TemporaryDirectory(prefix="emoclassify-load-") as folder:
         process, url = start_server(Path(folder))
@@ -155,7 +155,15 @@ def main() -> None:
             finished = sum(requests.get(f"{url}/api/v1/analyses/{i}", timeout=10).json()["status"] == "succeeded"
                            for i in job_ids)  # fmt: skip
             print(f"jobs succeeded meanwhile: {finished}/{len(job_ids)}")
-            print(f"server RSS: {rss_start:.0f} MB at start, {server_rss_mb(process):.0f} MB at the end")
+            rss_end = server_rss_mb(process)
+            print(f"server RSS: {rss_start:.0f} MB at start, {rss_end:.0f} MB at the end")
+            emit({"benchmark": "api_load", "submissions": args.submissions, "accepted": len(job_ids),
+                  "submit_errors": len(submit_errors), "submit_p50_ms": round(percentile(submit_times, 50), 1),
+                  "polls": len(latencies), "poll_rate": round(len(latencies) / took, 1),
+                  "poll_errors": len(poll_errors),
+                  "p50_ms": round(percentile(latencies, 50), 1), "p99_ms": round(percentile(latencies, 99), 1),
+                  "max_ms": round(max(latencies) * 1000, 1), "jobs_succeeded": finished,
+                  "rss_start_mb": round(rss_start), "rss_end_mb": round(rss_end)})  # fmt: skip
         finally:
             process.send_signal(signal.SIGTERM)
             try:

@@ -5,7 +5,7 @@ Starts its own ``redis-server`` on a free 127.0.0.1 port and solo-pool Celery wo
 SQLite store), and times from the first submission to the last job's end, once per worker count. Models load
 before the clock starts (workers report ready first).
 
-    .venv/bin/python bench/scale_workers.py [--jobs 6] [--seconds 8] [--threads 1]
+    .venv/bin/python bench/scale_workers.py [--quick] [--jobs 6] [--seconds 8] [--threads 1]
 """
 
 from __future__ import annotations
@@ -19,17 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the tests' server helpers import each other by module name
-os.environ.setdefault("KERAS_BACKEND", "torch")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from benchlib import emit  # puts the project and tests/ (whose server helpers this uses) on the path
+from media_factory import video_from_image
+from servers import free_port
+from skimage import data as skdata
+from test_celery_runner import Workers, wait_for
 
-from media_factory import video_from_image  # noqa: E402
-from servers import free_port  # noqa: E402
-from skimage import data as skdata  # noqa: E402
-from test_celery_runner import Workers, wait_for  # noqa: E402
-
-from callback import create_app  # noqa: E402
+from callback import create_app
 
 
 def run(workers: int, jobs: int, clip: Path, seconds: float, threads: int, redis_url: str, folder: Path) -> float:
@@ -75,7 +71,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each clip")
     parser.add_argument("--threads", type=int, default=1, help="torch/OpenMP threads per worker")
+    parser.add_argument("--quick", action="store_true", help="2 jobs of 2 s: a smoke run")
     args = parser.parse_args()
+    if args.quick:
+        args.jobs, args.seconds = 2, 2.0
     redis = shutil.which("redis-server")
     if redis is None:
         sys.exit("redis-server not found (apt-get install -y redis-server)")
@@ -92,6 +91,9 @@ def main() -> None:
         one = run(1, args.jobs, clip, args.seconds, args.threads, url, folder)
         two = run(2, args.jobs, clip, args.seconds, args.threads, url, folder)
         print(f"ratio 2 workers / 1 worker: {two / one:.2f}")
+        emit({"benchmark": "scale_workers", "cpus": os.cpu_count(), "jobs": args.jobs, "clip_seconds": args.seconds,
+              "threads_per_worker": args.threads, "media_min_per_min": {"1": round(one, 2), "2": round(two, 2)},
+              "ratio": round(two / one, 2)})  # fmt: skip
     finally:
         server.terminate()
         server.wait()

@@ -1,64 +1,27 @@
-"""Video throughput and memory of the face pipeline at sample_fps=5 with the `cnn` model.
+"""Video throughput and memory by resolution and length: the real-time factor (processing time / media
+duration) and the peak RSS of ``analyse`` at sample_fps=5 with the ``cnn`` model, faces and voice.
 
-Makes a 60 s 720p clip from the shared CREMA-D clips (or, without ../shared, from scikit-image's astronaut),
-and a 10 min clip by repeating it; analyses each in a fresh process and prints frames/s decoded, faces/s
-classified, the real-time factor (processing time / media duration) and the peak RSS.
-Targets on the 2-core CPU: real-time factor <= 0.3, peak RSS <= 1.5 GB and the same for both lengths.
+The clips are talking heads (benchlib.talking_head): 30 s at 480p, 720p and 1080p, and each looped to 120 s;
+``--full`` adds 10 min at 720p. Each file is analysed in a fresh process, so each peak RSS is its own, and the
+time includes loading the models (a few seconds, also shown apart). Targets on the 2-core CPU: real-time
+factor <= 0.3 at 720p, peak RSS <= 1.5 GB and not growing with the length.
 
-    .venv/bin/python bench/video_throughput.py [--keep DIR]
+    .venv/bin/python bench/video_throughput.py [--quick | --full] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import imageio_ffmpeg
+from benchlib import emit, in_child, looped, peak_rss_mb, talking_head
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from backend.config import get_settings  # noqa: E402
-
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-SCALE_720P = "scale=-2:720,pad=1280:720:(ow-iw)/2:0,setsar=1,fps=30"
-
-
-def _ffmpeg(*args: str) -> None:
-    subprocess.run([FFMPEG, "-y", "-loglevel", "error", *args], check=True)
-
-
-def make_minute_clip(folder: Path) -> Path:
-    """60 s of 1280x720 30 fps H.264 + AAC from the CREMA-D clips, looped."""
-    target = folder / "clip-60s-720p.mp4"
-    clips = sorted((get_settings().data_dir / "video").glob("1001_DFA_*_XX.mp4"))
-    if clips:
-        listing = folder / "clips.txt"
-        listing.write_text("".join(f"file '{c}'\n" for c in clips))
-        source = ["-stream_loop", "-1", "-f", "concat", "-safe", "0", "-i", str(listing)]
-    else:
-        from PIL import Image
-        from skimage import data
-
-        still = folder / "astronaut.png"
-        Image.fromarray(data.astronaut()).save(still)
-        source = ["-loop", "1", "-i", str(still), "-f", "lavfi", "-i", "sine=frequency=220"]
-        print("shared clips not found: using the astronaut photo as a still video", file=sys.stderr)
-    _ffmpeg(*source, "-t", "60", "-vf", SCALE_720P, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
-            "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", str(target))  # fmt: skip
-    return target
-
-
-def make_long_clip(minute: Path, minutes: int) -> Path:
-    target = minute.with_name(f"clip-{minutes}min-720p.mp4")
-    _ffmpeg("-stream_loop", str(minutes - 1), "-i", str(minute), "-c", "copy", str(target))
-    return target
+MATRIX = {"quick": ([480], 3.0, []), "default": ([480, 720, 1080], 30.0, [4]), "full": ([480, 720, 1080], 30.0, [4])}
+FULL_EXTRA = (720, 20)  # --full: the 720p clip looped 20 times (10 min)
 
 
 def measure(path: Path) -> dict:
@@ -71,46 +34,56 @@ def measure(path: Path) -> dict:
     started = time.perf_counter()
     result = analyse(path, AnalysisOptions(sample_fps=5.0, face_model="cnn"))
     elapsed = time.perf_counter() - started
-    decoded = round(info.duration * (info.fps or 0))
     return {
-        "file": path.name,
+        "resolution": f"{info.width}x{info.height}",
+        "height": info.height,
         "media_seconds": round(info.duration, 1),
-        "processing_seconds": round(elapsed, 1),
+        "processing_seconds": round(elapsed, 2),
+        "model_loading_seconds": result.timings.get("load_models", 0.0),
         "real_time_factor": round(elapsed / info.duration, 3),
-        "frames_decoded_per_s": round(decoded / elapsed, 1),
+        "frames_decoded_per_s": round(info.duration * (info.fps or 0) / elapsed, 1),
         "frames_analysed": result.frames_analysed,
-        "faces_classified_per_s": round(len(result.faces) / max(result.timings["face_classification"], 1e-9), 1),
-        "faces_found_share": round(result.summary["frames_with_faces"] / max(1, result.frames_analysed), 3),
-        "timings": result.timings,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "faces_classified": len(result.faces),
+        "frames_with_faces_share": round(result.summary["frames_with_faces"] / max(1, result.frames_analysed), 3),
+        "peak_rss_mb": peak_rss_mb(),
     }
-
-
-def run_child(path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--measure", str(path)], check=True, capture_output=True,
-                         text=True)  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="one short 480p clip: a smoke run")
+    mode.add_argument("--full", action="store_true", help="also 10 min at 720p")
     parser.add_argument("--keep", type=Path, help="folder to keep the generated clips in")
-    parser.add_argument("--long-minutes", type=int, default=10)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure)))
+        emit(measure(args.measure))
         return 0
+    name = "quick" if args.quick else "full" if args.full else "default"
+    heights, seconds, loops = MATRIX[name]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="emoclassify-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    minute = make_minute_clip(folder)
-    runs = [run_child(minute), run_child(make_long_clip(minute, args.long_minutes))]
-    print(f"{'file':<24}{'media s':>9}{'proc s':>9}{'RTF':>7}{'dec fps':>9}{'faces/s':>9}{'faces%':>8}{'RSS MB':>9}")
+    runs, source = [], ""
+    try:
+        for height in heights:
+            clip, source = talking_head(folder, height, seconds)
+            files = [clip, *(looped(clip, times) for times in loops)]
+            if args.full and height == FULL_EXTRA[0]:
+                files.append(looped(clip, FULL_EXTRA[1]))
+            runs += [in_child(__file__, "--measure", path) for path in files]
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    print(f"clips: {source}; sample_fps=5, face model cnn, faces + voice; time includes model loading")
+    print(
+        f"{'resolution':<11}{'media s':>8}{'proc s':>8}{'RTF':>7}{'load s':>7}{'dec fps':>9}{'faces':>7}{'RSS MB':>8}"
+    )
     for r in runs:
-        print(f"{r['file']:<24}{r['media_seconds']:>9}{r['processing_seconds']:>9}{r['real_time_factor']:>7}"
-              f"{r['frames_decoded_per_s']:>9}{r['faces_classified_per_s']:>9}{r['faces_found_share']:>8.0%}"
-              f"{r['peak_rss_mb']:>9}")  # fmt: skip
-    print(json.dumps({"video_throughput": runs}))
+        print(f"{r['resolution']:<11}{r['media_seconds']:>8}{r['processing_seconds']:>8}{r['real_time_factor']:>7}"
+              f"{r['model_loading_seconds']:>7}{r['frames_decoded_per_s']:>9}{r['faces_classified']:>7}"
+              f"{r['peak_rss_mb']:>8}")  # fmt: skip
+    emit({"benchmark": "video_throughput", "mode": name, "source": source, "runs": runs})
     return 0
 
 

@@ -1,0 +1,243 @@
+"""Run every benchmark and write their figures, beside their targets, into docs/BENCHMARKS.md (``make bench``).
+
+Each script under bench/ runs as its own process (so none inherits another's memory or loaded models), prints
+its human-readable figures, and ends with one machine-readable line (benchlib.emit) that this file turns into
+a table. The scripts run one after the other so that they do not slow each other down; ``--quick`` runs
+small versions of them all at once, as a smoke test of the whole chain (its figures mean nothing).
+
+    .venv/bin/python bench/collect.py [--quick | --full] [--output docs/BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+from benchlib import ROOT, read_result
+
+MB_FLAT = 1.10  # "flat memory": the longest file's peak RSS within 10 % of the shortest's
+
+
+@dataclass
+class Outcome:
+    """One script's run: its figures, or why there are none."""
+
+    name: str
+    seconds: float
+    figures: dict | None
+    error: str | None = None
+
+
+def run(name: str, mode: str) -> Outcome:
+    command = [sys.executable, str(ROOT / "bench" / f"{name}.py"), *([f"--{mode}"] if mode != "default" else [])]
+    # Quick runs share the CPU with each other: one thread each, rather than all spinning on every core.
+    env = os.environ | ({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"} if mode == "quick" else {})
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = round(time.monotonic() - started, 1)
+    sys.stdout.write(f"== {name} ({seconds:g} s)\n{done.stdout}")
+    try:
+        return Outcome(name, seconds, read_result(done.stdout))
+    except ValueError:
+        sys.stdout.write(done.stderr[-3000:])
+        return Outcome(name, seconds, None, f"exit code {done.returncode}: {done.stderr.strip()[-600:]}")
+
+
+def table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def growth(rows: list[dict], rss: Callable[[dict], float]) -> float:
+    """Peak RSS of the longest run over that of the shortest."""
+    ordered = sorted(rows, key=lambda r: r["media_seconds"])
+    return rss(ordered[-1]) / rss(ordered[0])
+
+
+# Each renderer returns (the section's lines, the summary rows: what, figure, target, verdict).
+Section = tuple[list[str], list[list[str]]]
+
+
+def video_section(f: dict) -> Section:
+    runs = f["runs"]
+    lines = [f"Clips: {f['source']}; 30 fps H.264 + AAC; `sample_fps=5`, `cnn`, faces + voice. Each file analysed",
+             "in a fresh process; processing time includes loading the models (shown apart).", ""]  # fmt: skip
+    lines += table(["resolution", "media s", "processing s", "real-time factor", "model loading s", "frames analysed",
+                    "peak RSS MB"],
+                   [[r["resolution"], r["media_seconds"], r["processing_seconds"], r["real_time_factor"],
+                     r["model_loading_seconds"], r["frames_analysed"], r["peak_rss_mb"]] for r in runs])  # fmt: skip
+    summary = []
+    at_720 = [r for r in runs if r["height"] == 720]
+    if at_720:
+        worst = max(r["real_time_factor"] for r in at_720)
+        summary.append(["video real-time factor, 720p (worst length)", f"{worst}", "≤ 0.3", verdict(worst <= 0.3)])
+    peak = max(r["peak_rss_mb"] for r in runs)
+    summary.append(["video peak RSS (any resolution, length)", f"{peak:.0f} MB", "≤ 1536 MB", verdict(peak <= 1536)])
+    for height in sorted({r["height"] for r in runs}):
+        same = [r for r in runs if r["height"] == height]
+        if len(same) > 1:
+            ratio = growth(same, lambda r: r["peak_rss_mb"])
+            lengths = f"{min(r['media_seconds'] for r in same):g} s → {max(r['media_seconds'] for r in same):g} s"
+            summary.append([f"video memory growth, {height}p, {lengths}", f"×{ratio:.2f}", f"flat (≤ ×{MB_FLAT})",
+                            verdict(ratio <= MB_FLAT)])  # fmt: skip
+    return lines, summary
+
+
+def voice_section(f: dict) -> Section:
+    lines = [f"{f['audio_seconds'] / 60:g} min of 16 kHz speech ({f['source']}) through `backend.voice.analyse_signal`"
+             f" with `{f['model']}` (2 s windows, 1 s hop), model loaded and warmed first.", ""]  # fmt: skip
+    lines += table(["audio s", "windows", "speech windows", "seconds", "real-time factor", "seconds per 10 min"],
+                   [[f["audio_seconds"], f["windows"], f["speech_windows"], f["seconds"], f["real_time_factor"],
+                     f["seconds_per_10_min"]]])  # fmt: skip
+    per10 = f["seconds_per_10_min"]
+    return lines, [["voice, 10 min of audio", f"{per10} s", "< 10 s", verdict(per10 < 10)]]
+
+
+def api_section(f: dict) -> Section:
+    lines = [f"A real gunicorn (1 worker × 4 threads, as `make run` serves) on loopback: {f['submissions']} "
+             f"concurrent submissions of a small photo, then status polls at {f['poll_rate']:g}/s while the jobs run.",
+             ""]  # fmt: skip
+    lines += table(["accepted", "submit errors", "submit p50 ms", "polls", "poll errors", "p50 ms", "p99 ms", "max ms",
+                    "jobs done", "server RSS MB (start → end)"],
+                   [[f"{f['accepted']}/{f['submissions']}", f["submit_errors"], f["submit_p50_ms"], f["polls"],
+                     f["poll_errors"], f["p50_ms"], f["p99_ms"], f["max_ms"], f["jobs_succeeded"],
+                     f"{f['rss_start_mb']} → {f['rss_end_mb']}"]])  # fmt: skip
+    ok = f["p99_ms"] < 50 and f["poll_errors"] == 0 and f["submit_errors"] == 0
+    return lines, [["API status latency under load, p99", f"{f['p99_ms']} ms", "< 50 ms, no errors", verdict(ok)]]
+
+
+def scaling_section(f: dict) -> Section:
+    rates = f["media_min_per_min"]
+    lines = [f"Celery runner, solo-pool workers with {f['threads_per_worker']} thread(s) each, on {f['cpus']} CPUs: "
+             f"{f['jobs']} jobs of {f['clip_seconds']:g} s, timed from the first submission to the last job's end.",
+             ""]  # fmt: skip
+    lines += table(["workers", "media-minutes per minute"], [[count, rate] for count, rate in rates.items()])
+    ratio = f["ratio"]
+    return lines, [["worker scaling, 2 workers / 1", f"×{ratio}", "≥ ×1.5 (2 cores)", verdict(ratio >= 1.5)]]
+
+
+def original_section(f: dict) -> Section:
+    runs = f["runs"]
+    lines = [f"{f['height']}p talking head ({f['source']}); both sides: every 2nd decoded frame, faces only, our `cnn`",
+             "classifier (one call per face in the original, so the difference is the pipeline, not the model),",
+             "models loaded and run once before the clock, each side in its own process. See",
+             "`bench/original_pipeline.py` for what the re-implementation does and leaves out.", ""]  # fmt: skip
+
+    def row(r: dict) -> list:
+        original, ours = r["original"], r["ours"]
+        faces = f"{original['frames_with_faces']} / {ours['frames_with_faces']}"
+        return [r["media_seconds"], ours["processed_frames"], faces, original["seconds"], ours["seconds"],
+                f"×{r['speedup']}", original["peak_rss_mb"], ours["peak_rss_mb"]]  # fmt: skip
+
+    lines += table(["media s", "frames processed", "frames with a face (original / ours)", "original s", "ours s",
+                    "speed-up", "original peak RSS MB", "our peak RSS MB"], [row(r) for r in runs])  # fmt: skip
+    slowest = min(r["speedup"] for r in runs)
+    summary = [["speed-up over the original pipeline (smallest)", f"×{slowest}", "≥ ×10", verdict(slowest >= 10)]]
+    if len(runs) > 1:
+        ours = growth(runs, lambda r: r["ours"]["peak_rss_mb"])
+        original = growth(runs, lambda r: r["original"]["peak_rss_mb"])
+        summary.append(["memory growth with length, ours (original)", f"×{ours:.2f} (×{original:.2f})",
+                        f"flat (≤ ×{MB_FLAT})", verdict(ours <= MB_FLAT)])  # fmt: skip
+    return lines, summary
+
+
+def annotate_section(f: dict) -> Section:
+    lines = [f"Annotated video ({f['size']}, {f['media_seconds']:g} s, {f['clip']}) against decoding + encoding the "
+             "same video without drawing; the fastest of the runs counts.", ""]  # fmt: skip
+    steps = {"decode": "decode (RGB)", "decode_encode": "decode + encode", "annotate": "annotate"}
+    lines += table(["step", "seconds", "frames/s"],
+                   [[label, f["seconds"][key], f["frames_per_s"][key]] for key, label in steps.items()])  # fmt: skip
+    return lines, [["annotated video cost / (decode + encode)", f"×{f['ratio']}", "≤ ×2", verdict(f["ratio"] <= 2)]]
+
+
+BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
+    "video_throughput": ("Video: real-time factor and peak RSS by resolution and length", video_section),
+    "voice_throughput": ("Voice: real-time factor", voice_section),
+    "api_load": ("API latency under load", api_section),
+    "scale_workers": ("Worker scaling", scaling_section),
+    "original_pipeline": ("Against the original pipeline", original_section),
+    "annotate_throughput": ("Annotated video", annotate_section),
+}
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown CPU")  # fmt: skip
+    ram = psutil.virtual_memory().total / 2**30
+    versions = f"Python {sys.version.split()[0]}, torch {metadata.version('torch')}"
+    return f"{cpu}, {os.cpu_count()} cores, {ram:.0f} GB RAM; {versions}"
+
+
+def commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def render(outcomes: list[Outcome], mode: str, started: dt.datetime, minutes: float, loads: tuple[float, float]) -> str:
+    command = {"quick": "make bench BENCH_ARGS=--quick", "full": "make bench BENCH_ARGS=--full"}.get(mode, "make bench")
+    lines = ["# Benchmarks", "",
+             f"Generated by `{command}` (`bench/collect.py`; each script also runs alone, see its docstring).", "",
+             f"- Date: {started:%Y-%m-%d %H:%M} UTC; took {minutes:.1f} min",
+             f"- Machine: {machine()}",
+             f"- Load average (1 min) at start / end: {loads[0]:.1f} / {loads[1]:.1f}",
+             f"- Commit: {commit()}",
+             f"- Mode: {mode}"]  # fmt: skip
+    if mode == "quick":
+        lines += ["", "**Quick smoke run**: tiny inputs, all scripts at once. These figures only show that every "
+                  "benchmark runs; they are not measurements."]  # fmt: skip
+    sections, summary = [], []
+    for outcome in outcomes:
+        title, section = BENCHMARKS[outcome.name]
+        sections += ["", f"## {title}", "", f"`bench/{outcome.name}.py`, {outcome.seconds:g} s.", ""]
+        if outcome.figures is None:
+            sections += [f"**Failed** ({outcome.error})"]
+            summary.append([title, "failed", "", "**not met**"])
+            continue
+        body, rows = section(outcome.figures)
+        sections += body
+        summary += rows
+    lines += ["", "## Targets", ""] + table(["what", "figure", "target", "verdict"], summary)
+    return "\n".join(lines + sections) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="small inputs, all at once: a smoke run (< 1 min idle)")
+    mode.add_argument("--full", action="store_true", help="also the long inputs (10 min of 720p video)")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    args = parser.parse_args()
+    name = "quick" if args.quick else "full" if args.full else "default"
+    started, clock, load = dt.datetime.now(dt.UTC), time.monotonic(), os.getloadavg()[0]
+    if args.quick:
+        with ThreadPoolExecutor(max_workers=len(BENCHMARKS)) as pool:
+            outcomes = list(pool.map(lambda bench: run(bench, "quick"), BENCHMARKS))
+    else:
+        outcomes = [run(bench, "full" if args.full and bench == "video_throughput" else "default")
+                    for bench in BENCHMARKS]  # fmt: skip
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    minutes = (time.monotonic() - clock) / 60
+    args.output.write_text(render(outcomes, name, started, minutes, (load, os.getloadavg()[0])), encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0 if all(o.figures is not None for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
