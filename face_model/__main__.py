@@ -1,4 +1,5 @@
-"""``python -m face_model train|evaluate``: train the face CNN on FER2013, or score a model on a folder."""
+"""``python -m face_model train|ensemble|evaluate``: train the face CNN on FER2013, combine trained models into one
+ensemble model, or score a model (card on ``val``, or one line on any folder)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--widths", default=",".join(map(str, TrainConfig.widths)), help="channels per stage")
     t.add_argument("--seed", type=int, default=TrainConfig.seed)
     t.add_argument("--threads", type=int, default=TrainConfig.threads, help="torch CPU threads (1 beside other work)")
+    c = commands.add_parser("ensemble", help="combine trained models of one shape into one model (logits averaged)")
+    c.add_argument("--name", required=True)
+    c.add_argument("--members", required=True, help="comma-separated names of trained models")
+    c.add_argument("--no-flip", action="store_true", help="no test-time flip (halves the time per face)")
     e = commands.add_parser("evaluate", help="score a model on FER2013 val (writes its card) or on --data DIR")
     e.add_argument("--name", default=TrainConfig.name)
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
@@ -36,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
         )
         print(f"model written to {train(config, log=lambda line: print(line, flush=True))}")
+    elif args.command == "ensemble":
+        from .store import combine
+
+        print(f"model written to {combine(args.name, args.members.split(','), flip_average=not args.no_flip)}")
     elif args.command == "evaluate":
         from .evaluate import score_folder, write_card
 

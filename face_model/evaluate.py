@@ -62,7 +62,7 @@ def evaluate_model(name: str, data_dir: Path | None = None) -> dict:
     torch.set_num_threads(2)
     model, meta = store.load(name)
     faces = load_folder(data_dir or fer_dir("val"))
-    logits = predict_logits_batched(model, faces.images)
+    logits = predict_logits_batched(model, faces.images, flip_average=meta.flip_average)
     calibrate, report = np.arange(len(faces.labels)) % 2 == 0, np.arange(len(faces.labels)) % 2 == 1
     temperature = fit_temperature(logits[calibrate], faces.labels[calibrate])
     scores = _scores(faces.labels, softmax(logits, temperature))
@@ -75,7 +75,7 @@ def evaluate_model(name: str, data_dir: Path | None = None) -> dict:
     scores["temperature"] = round(temperature, 3)
     with torch.no_grad():
         scores["ms_per_face_batch32"] = ms_per_face(
-            lambda b: predict_logits_batched(model, b, batch=TIMING_BATCH), faces.images
+            lambda b: predict_logits_batched(model, b, TIMING_BATCH, meta.flip_average), faces.images
         )
     return {"model": name, "data": str(data_dir or fer_dir("val")), "counts": faces.counts(), "scores": scores}
 
@@ -133,20 +133,55 @@ def write_card(name: str) -> Path:
     folder = store.model_dir(name)
     (folder / "metrics.json").write_text(json.dumps({"ours": ours, "reference": reference}, indent=2) + "\n")
     confusion_png(ours["scores"]["confusion"], folder / "confusion.png", f"{name} on FER2013 val")
-    training = json.loads((folder / "training.json").read_text())
     rows = [(f"**{name}** (ours)", ours["scores"])] + ([(reference["model"], reference["scores"])] if reference else [])
     recall = " · ".join(f"{k} {v:.2f}" for k, v in ours["scores"]["per_class_recall"].items())
-    seconds = sum(h["seconds"] for h in training["history"])
     card = CARD.format(
         name=name, table=_table(rows), recall=recall, counts=ours["counts"], n=ours["scores"]["n"],
-        epochs=len(training["history"]), selected=meta.notes.get("selected_epoch"), minutes=seconds / 60,
-        config=json.dumps(training["config"]), widths=meta.widths,
-        params=sum(p.numel() for p in meta.build().parameters()),
-        temperature=meta.temperature, ece_before=ours["scores"]["ece_before_scaling_heldout_half"],
+        architecture=_architecture(meta), training=_training(meta, json.loads((folder / "training.json").read_text())),
+        ece_before=ours["scores"]["ece_before_scaling_heldout_half"],
         ece_after=ours["scores"]["ece_after_scaling_heldout_half"],
     )  # fmt: skip
     (folder / "card.md").write_text(card)
     return folder
+
+
+def _architecture(meta: store.ModelMeta) -> str:
+    params = sum(p.numel() for p in meta.build().parameters())
+    network = (
+        "VGG-style CNN (`face_model/network.py`): stages of two 3x3 conv + batch-norm + ReLU with widths "
+        f"{tuple(meta.widths)}, max-pooling between stages, global average pooling, dropout, one linear layer"
+    )
+    if meta.members > 1:
+        network = (
+            f"An ensemble of {meta.members} networks of one shape, trained alike from different seeds "
+            f"({', '.join(meta.notes['members'])}), whose logits are averaged. Each is a {network}"
+        )
+    flip = (
+        "At run time the prediction is averaged with the mirrored face (test-time flip, included in the timing "
+        "below) and the "
+        if meta.flip_average
+        else "At run time the "
+    )
+    return (
+        f"{network}; {params:,} parameters in all. Input: 48x48 grayscale, each image standardised to zero mean "
+        f"and unit variance inside the network. {flip}logits are divided by the fitted temperature "
+        f"{meta.temperature}."
+    )
+
+
+def _training(meta: store.ModelMeta, training: dict) -> str:
+    runs = training["members"] if meta.members > 1 else {meta.name: training}
+    lines = []
+    for run, record in runs.items():
+        history = record["history"]
+        best = max(history, key=lambda h: (h["val_accuracy"] + h["val_macro_f1"]) / 2)
+        minutes = sum(h["seconds"] for h in history) / 60
+        lines.append(
+            f"- `{run}`: {len(history)} epochs, best epoch {best['epoch']} (val accuracy {best['val_accuracy']:.3f}, "
+            f"macro-F1 {best['val_macro_f1']:.3f}), {minutes:.0f} min of CPU training; configuration "
+            f"`{json.dumps(record['config'])}`."
+        )
+    return "\n".join(lines)
 
 
 def score_folder(name: str, data_dir: Path) -> str:
@@ -159,17 +194,14 @@ CARD = """# Face model card: `{name}`
 **What it does.** Classifies a face crop into the 7 FER2013 expressions (angry, disgust, fear, happy, neutral,
 sad, surprise). It is the default `cnn` face model of EmoClassify and runs on a CPU.
 
-**Architecture.** VGG-style CNN (`face_model/network.py`): stages of two 3x3 conv + batch-norm + ReLU with
-widths {widths}, max-pooling between stages, global average pooling, dropout, one linear layer; {params:,}
-parameters. Input: 48x48 grayscale, each image standardised to zero mean and unit variance inside the
-network. At run time the prediction is averaged with the mirrored face (test-time flip, included in the
-timing below) and the logits are divided by the fitted temperature {temperature}.
+**Architecture.** {architecture}
 
-**Training.** `python -m face_model train` on FER2013 `train` ({epochs} epochs, CPU; best epoch {selected}
-selected on `val` by (accuracy + macro-F1) / 2; {minutes:.0f} min of training in all). SGD with Nesterov
-momentum, cosine schedule with one warm-up epoch, label smoothing 0.1, class weights (inverse frequency)^0.5,
-augmentation: flips, rotation ±12°, scale, shifts, brightness/contrast, random erasing.
-Configuration: `{config}`.
+**Training.** `python -m face_model train` on FER2013 `train`; the epoch with the best (accuracy + macro-F1) / 2
+on `val` is kept. SGD with Nesterov momentum, cosine schedule with one warm-up epoch, label smoothing 0.1, class
+weights (inverse frequency)^0.5, augmentation: flips, rotation ±12°, scale, shifts, brightness/contrast, random
+erasing.
+
+{training}
 
 ## Results on FER2013 `val` ({n} images: half of the official test set)
 

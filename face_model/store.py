@@ -13,7 +13,7 @@ import torch
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
 
-from .network import INPUT_SIZE, EmotionCNN
+from .network import INPUT_SIZE, EmotionCNN, EmotionEnsemble
 
 
 @dataclass
@@ -24,18 +24,21 @@ class ModelMeta:
     input_size: int = INPUT_SIZE
     labels: tuple[str, ...] = EMOTIONS
     temperature: float = 1.0
+    members: int = 1  # > 1: an ensemble of that many same-shaped networks (``python -m face_model ensemble``)
+    flip_average: bool = True  # average each prediction with the mirrored face's (test-time flip)
     version: str = "1"
     notes: dict = field(default_factory=dict)
 
-    def build(self) -> EmotionCNN:
-        return EmotionCNN(tuple(self.widths), len(self.labels), self.dropout)
+    def build(self) -> EmotionCNN | EmotionEnsemble:
+        make = lambda: EmotionCNN(tuple(self.widths), len(self.labels), self.dropout)  # noqa: E731
+        return make() if self.members == 1 else EmotionEnsemble([make() for _ in range(self.members)])
 
 
 def model_dir(name: str, root: Path | None = None) -> Path:
     return (root or get_settings().face_model_dir) / name
 
 
-def save(model: EmotionCNN, meta: ModelMeta, root: Path | None = None) -> Path:
+def save(model: EmotionCNN | EmotionEnsemble, meta: ModelMeta, root: Path | None = None) -> Path:
     folder = model_dir(meta.name, root)
     folder.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, folder / "weights.pt")
@@ -55,7 +58,7 @@ def read_meta(name: str, root: Path | None = None) -> ModelMeta:
     return ModelMeta(**data)
 
 
-def load(name: str, root: Path | None = None) -> tuple[EmotionCNN, ModelMeta]:
+def load(name: str, root: Path | None = None) -> tuple[EmotionCNN | EmotionEnsemble, ModelMeta]:
     """The model in eval mode with its metadata; raises FileNotFoundError naming the folder it looked in."""
     folder = model_dir(name, root)
     if not (folder / "weights.pt").exists() or not (folder / "model.json").exists():
@@ -71,3 +74,19 @@ def load(name: str, root: Path | None = None) -> tuple[EmotionCNN, ModelMeta]:
 
 def weights_sha256(name: str, root: Path | None = None) -> str:
     return hashlib.sha256((model_dir(name, root) / "weights.pt").read_bytes()).hexdigest()
+
+
+def combine(name: str, member_names: list[str], flip_average: bool, root: Path | None = None) -> Path:
+    """Ship trained models of one shape as one ensemble model ``name`` (one weights file, one loader)."""
+    loaded = [load(member, root) for member in member_names]
+    shapes = {(tuple(meta.widths), meta.dropout, meta.input_size, tuple(meta.labels)) for _, meta in loaded}
+    if len(shapes) != 1:
+        raise ValueError(f"ensemble members must share widths, dropout, input size and labels; got {shapes}")
+    first = loaded[0][1]
+    meta = ModelMeta(name=name, widths=first.widths, dropout=first.dropout, input_size=first.input_size,
+                     labels=first.labels, members=len(loaded), flip_average=flip_average,
+                     notes={"members": {member: m.notes for member, (_, m) in zip(member_names, loaded)}})  # fmt: skip
+    folder = save(EmotionEnsemble([model for model, _ in loaded]), meta, root)
+    histories = {member: json.loads((model_dir(member, root) / "training.json").read_text()) for member in member_names}
+    (folder / "training.json").write_text(json.dumps({"members": histories}, indent=2) + "\n")
+    return folder

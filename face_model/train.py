@@ -45,10 +45,15 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).float().div_(255).unsqueeze(1)
 
 
-def predict_logits_batched(model: torch.nn.Module, images: np.ndarray, batch: int = 512) -> np.ndarray:
-    """Flip-averaged logits of uint8 (N, 48, 48) faces, in batches to bound memory."""
+def predict_logits_batched(
+    model: torch.nn.Module, images: np.ndarray, batch: int = 512, flip_average: bool = True
+) -> np.ndarray:
+    """Logits of uint8 (N, 48, 48) faces (flip-averaged by default), in batches to bound memory."""
     return np.concatenate(
-        [predict_logits(model, to_tensor(images[s : s + batch])).numpy() for s in range(0, len(images), batch)]
+        [
+            predict_logits(model, to_tensor(images[s : s + batch]), flip_average).numpy()
+            for s in range(0, len(images), batch)
+        ]
     )
 
 

@@ -33,3 +33,21 @@ def test_evaluate_scores_a_labelled_folder_in_one_line(tmp_path, shared_data, ca
     assert main(["evaluate", "--data", str(tmp_path)]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("accuracy=") and " macro_f1=" in line and line.endswith(" n=21")
+
+
+def test_an_ensemble_of_shipped_models_loads_as_one_model_and_averages_its_members(tmp_path):
+    from face_model import store
+    from face_model.network import predict_logits
+
+    shipped = store.model_dir("cnn-v1").parent
+    for member in ("a", "b"):
+        shutil.copytree(shipped / "cnn-v1", tmp_path / member)
+        (tmp_path / member / "model.json").write_text(
+            (shipped / "cnn-v1" / "model.json").read_text().replace('"cnn-v1"', f'"{member}"')
+        )
+    store.combine("pair", ["a", "b"], flip_average=False, root=tmp_path)
+    ensemble, meta = store.load("pair", tmp_path)
+    single, _ = store.load("a", tmp_path)
+    faces = torch.rand(4, 1, 48, 48)
+    assert meta.members == 2 and not meta.flip_average
+    assert torch.allclose(predict_logits(ensemble, faces, False), predict_logits(single, faces, False), atol=1e-5)

@@ -15,12 +15,11 @@ from .base import FaceClassifier, ModelInfo
 
 
 class CnnClassifier(FaceClassifier):
-    def __init__(self, settings: Settings, flip_average: bool = True):
+    def __init__(self, settings: Settings):
         try:
             self._model, self._meta = store.load(settings.cnn_model_name, settings.face_model_dir)
         except FileNotFoundError as exc:
             raise ModelUnavailableError(str(exc), details={"model": "cnn"}) from exc
-        self._flip_average = flip_average
         self.info = ModelInfo(
             role="face_classifier",
             name=f"cnn/{self._meta.name}",
@@ -38,5 +37,5 @@ class CnnClassifier(FaceClassifier):
         if not faces:
             return np.zeros((0, len(self._meta.labels)), dtype=np.float32)
         x = torch.from_numpy(np.stack([self._to_input(face) for face in faces])).float().div_(255).unsqueeze(1)
-        logits = predict_logits(self._model, x, self._flip_average)
+        logits = predict_logits(self._model, x, self._meta.flip_average)
         return torch.softmax(logits / self._meta.temperature, dim=1).numpy()
