@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,22 @@ def test_evaluate_manifest_prints_the_two_summary_lines(shared_data, tmp_path):
     number = r"\d\.\d{4}"
     assert re.fullmatch(rf"accuracy={number} macro_f1={number} uar={number} n={len(files)}", last[0])
     assert re.fullmatch(rf"collapsed6 accuracy={number} macro_f1={number} uar={number} n={len(files)}", last[1])
+
+
+def test_an_ensemble_of_trained_models_loads_as_one_model_and_averages_their_probabilities(tmp_path):
+    from voice_model import store
+    from voice_model.network import predict
+
+    shipped = store.model_dir(store.DEFAULT_NAME)
+    for member in ("a", "b"):
+        shutil.copytree(shipped, tmp_path / member)
+        (tmp_path / member / "model.json").write_text(
+            (shipped / "model.json").read_text().replace(f'"{store.DEFAULT_NAME}"', f'"{member}"')
+        )
+    store.combine("pair", ["a", "b"], root=tmp_path)
+    ensemble, meta = store.load("pair", tmp_path)
+    single, _ = store.load("a", tmp_path)
+    windows = np.random.default_rng(0).standard_normal((3, 200, 40)).astype(np.float32)
+    assert set(meta.notes["members"]) == {"a", "b"}
+    assert np.allclose(predict(ensemble, windows), predict(single, windows), atol=1e-6)
+    assert ensemble.count_params() == 2 * single.count_params()

@@ -1,5 +1,6 @@
-"""``python -m voice_model train|evaluate|export``: train the voice CNN on the speech manifest, score a model on
-the held-out speakers (writes its card) or on any manifest, or export a trained run's best checkpoint."""
+"""``python -m voice_model train|evaluate|ensemble|export``: train the voice CNN on the speech manifest, score a
+model on the held-out speakers (writes its card) or on any manifest, average trained models into one, or export a
+trained run's best checkpoint."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--name", default=DEFAULT_NAME)
     e.add_argument("--manifest", type=Path, help="a CSV with the speech manifest's columns; prints two summary lines")
     e.add_argument("--no-reference", action="store_true", help="skip seed_model3.h5 in the card")
+    n = commands.add_parser("ensemble", help="save one model averaging the probabilities of trained models")
+    n.add_argument("--name", required=True, help="the ensemble's model name")
+    n.add_argument("--members", required=True, help="comma-separated names of models in voice_model/models")
     x = commands.add_parser("export", help="copy a run's best checkpoint from the cache into voice_model/models")
     x.add_argument("--name", default=DEFAULT_NAME)
     args = parser.parse_args(argv)
@@ -66,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(line)
         else:
             print(f"card written to {write_card(args.name, reference=not args.no_reference) / 'card.md'}")
+    elif args.command == "ensemble":
+        from .store import combine
+
+        print(f"ensemble written to {combine(args.name, args.members.split(','))}")
     elif args.command == "export":
         from .evaluate import export
 

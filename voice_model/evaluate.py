@@ -165,6 +165,34 @@ def _recipe(config: dict) -> str:
     return "; ".join(parts) + "."
 
 
+def _architecture(meta: store.ModelMeta, members: int) -> str:
+    text = f"`voice_model/network.py` architecture `{meta.architecture}`: {ARCHITECTURE_TEXT[meta.architecture]}"
+    if members == 1:
+        return text
+    return f"the mean of the probabilities of {members} networks of the same {text}"
+
+
+def _training(name: str, members: dict[str, dict]) -> str:
+    """How the model (or each member of an ensemble) was trained and selected, from its training records."""
+
+    def run(record: dict) -> str:
+        selected = max(record["history"], key=lambda epoch: epoch["val_macro_f1_6"])["epoch"]
+        return (f"seed {record['config']['seed']}, {len(record['history'])} epochs, {record['seconds'] / 60:.1f} min, "
+                f"epoch {selected} selected")  # fmt: skip
+
+    common = ("on the train speakers, on a 2-core CPU often shared with other work; the epoch with the best "
+              "validation-speaker 6-way macro-F1 is kept")  # fmt: skip
+    if len(members) == 1:
+        return f"`python -m voice_model train` {common} ({run(next(iter(members.values())))})."
+    listed = "; ".join(f"`{member}` ({run(record)})" for member, record in members.items())
+    return (
+        f"{len(members)} models trained by `python -m voice_model train --seed N` with one recipe, {common}: "
+        f"{listed}; then `python -m voice_model ensemble --name {name} --members ...` averages their "
+        "probabilities. The members and their number were fixed before any of them was scored on the test "
+        "speakers."
+    )
+
+
 def _counts_table(counts: dict) -> str:
     lines = ["| split | speakers | files | " + " | ".join(EMOTIONS) + " |", "|---" * (3 + len(EMOTIONS)) + "|"]
     for part, c in counts.items():
@@ -183,6 +211,8 @@ def write_card(name: str, reference: bool = True) -> Path:
     confusion_png(test["all"]["labels7"]["confusion"], folder / "confusion.png", f"{name}: held-out speakers")
     meta = store.read_meta(name)
     training = json.loads((folder / "training.json").read_text())
+    members = training.get("members", {name: training})  # an ensemble keeps each member's training record
+    first = next(iter(members.values()))
     rows = [(f"**{name}** · test ({corpus})", s) for corpus, s in test.items() if corpus != "all"]
     if len(test) > 2:
         rows.append((f"**{name}** · test (all corpora)", test["all"]))
@@ -194,12 +224,11 @@ def write_card(name: str, reference: bool = True) -> Path:
     counts = result["counts"]
     card = CARD.format(
         name=name, table=_table(rows), split=json.dumps(result["split"]), counts=_counts_table(counts),
-        architecture=meta.architecture, architecture_text=ARCHITECTURE_TEXT[meta.architecture],
-        recipe=_recipe(training["config"]),
+        architecture=_architecture(meta, len(members)), training=_training(name, members),
+        recipe=_recipe(first["config"]),
         n_train=counts["train"]["files"], n_val=counts["val"]["files"], n_test=counts["test"]["files"],
-        test_fraction=TEST_FRACTION, val_fraction=VAL_FRACTION, minutes=training["seconds"] / 60,
-        epochs=len(training["history"]), selected=meta.notes.get("selected_epoch"), params=params,
-        config=json.dumps(training["config"]), features=json.dumps(meta.features.to_dict()),
+        test_fraction=TEST_FRACTION, val_fraction=VAL_FRACTION, params=params,
+        config=json.dumps(first["config"]), features=json.dumps(meta.features.to_dict()),
         recall=" · ".join(f"{k} {v:.2f}" for k, v in test["all"]["labels7"]["per_class_recall"].items()),
         recall6=" · ".join(f"{k} {v:.2f}" for k, v in test["all"]["collapsed6"]["per_class_recall"].items()),
         f1_6=test["all"]["collapsed6"]["macro_f1"], ms=result["timing"]["ms_per_window_batch64"],
@@ -249,13 +278,12 @@ trailing silence trimmed (30 dB below peak), each model input normalised to zero
 coefficient over its own frames (per utterance in evaluation, per window at run time). Cached once under
 `<cache_dir>/voice_features` (key: file list + sizes + parameters + augmentation variant): `{features}`.
 
-**Architecture.** `{name}` = `voice_model/network.py` architecture `{architecture}`: {architecture_text};
-{params:,} parameters, Keras 3 (torch backend), saved as `model.keras`.
+**Architecture.** `{name}` = {architecture}; {params:,} parameters, Keras 3 (torch backend), saved as
+`model.keras`.
 
-**Training.** `python -m voice_model train` on the train speakers ({epochs} epochs on a 2-core CPU shared with
-another training job, {minutes:.1f} min; epoch {selected} selected on the validation speakers' 6-way macro-F1).
-{recipe} Seeds fixed; retraining with the same command gives close but not bit-identical weights (CPU kernel
-order), so the metrics below belong to the shipped `model.keras`. Configuration: `{config}`.
+**Training.** {training} {recipe} Seeds fixed; retraining with the same command gives close but not
+bit-identical weights (CPU kernel order), so the metrics below belong to the shipped `model.keras`.
+Configuration: `{config}`.
 
 ## Split (by speaker; no speaker in two splits)
 
