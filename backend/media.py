@@ -163,6 +163,13 @@ def load_image(path: str | Path) -> np.ndarray:
             raise MediaError(f"{path.name} is a damaged image ({exc})", code="corrupt_media") from None
 
 
+def open_container(path: str | Path) -> av.container.InputContainer:
+    """The file opened with libav with the pixel cap on its decoders, for modules that read it again after
+    :func:`probe` accepted it (the annotated video copies its audio): opening decodes a first frame of every
+    stream, and only the main video stream's size was checked by the probe."""
+    return _open_av(_checked_path(path))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Files and opening
 

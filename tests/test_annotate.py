@@ -1,13 +1,17 @@
 """Annotated video: every frame of the input at its size and rate, faces boxed in their emotion's colour between
 samples, the original audio kept, H.264 + AAC in a faststart mp4 that browsers play."""
 
+import json
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from media_factory import make_video, video_from_image
+from bad_inputs import png_declaring, video_of_frames
+from media_factory import make_video, run_ffmpeg, video_from_image
 
 from backend.__main__ import main
 from backend.emotions import colour_rgb
@@ -168,3 +172,30 @@ def test_a_crema_d_clip_end_to_end_keeps_its_frames_and_sound(capsys, tmp_path, 
     with av.open(str(tmp_path / "annotated.mp4")) as container:
         assert container.streams.audio[0].codec_context.name == "aac"
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+_SECOND_STREAM_CHILD = """
+import json, sys
+sys.path.insert(0, "tests")
+from pathlib import Path
+from memory import peak_rss_bytes
+from test_annotate import a_result
+from backend.render.annotate import write_annotated_video
+write_annotated_video(Path(sys.argv[1]), a_result(), Path(sys.argv[2]))
+print(json.dumps({"peak_rss": peak_rss_bytes()}))
+"""
+
+
+def test_a_second_video_stream_declaring_16000x16000_is_not_decoded_while_copying_the_audio(gray_clip, tmp_path):
+    """The analysis checks the main video stream's size only; opening the file again to copy its audio decodes a
+    first frame of every stream, so that opening too goes through the pixel cap, or a few KB of PNG stream
+    declaring 16000x16000 would make it allocate 2 GB."""
+    bomb = png_declaring(16000, 16000, "RGBA", 16)
+    hidden = video_of_frames(tmp_path / "bomb.avi", "png", bomb, (16000, 16000), "rgba64be")
+    source = tmp_path / "two-videos.mkv"
+    run_ffmpeg("-i", gray_clip, "-i", hidden, "-map", "0", "-map", "1:v", "-c", "copy", source)
+    target = tmp_path / "annotated.mp4"
+    done = subprocess.run([sys.executable, "-c", _SECOND_STREAM_CHILD, str(source), str(target)], check=True,
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    assert json.loads(done.stdout.splitlines()[-1])["peak_rss"] < 400 * 1024**2
+    assert len(frames_of(target)) == 10

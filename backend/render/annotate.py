@@ -189,7 +189,7 @@ class _AudioCopy:
     remuxed when it is AAC already, else decoded and re-encoded to AAC."""
 
     def __init__(self, source: Path, output: av.container.OutputContainer, origin: float):
-        self._input = av.open(str(source))
+        self._input = media.open_container(source)
         self._in = self._input.streams.audio[0]
         self._origin = origin  # the video's start in source time: output time 0
         self.remux = self._in.codec_context.name == "aac"
@@ -260,7 +260,7 @@ class _AudioCopy:
 
 
 def _video_origin(source: Path) -> float:
-    with av.open(str(source)) as container:
+    with media.open_container(source) as container:
         stream = container.streams.video[0]
         return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
 
