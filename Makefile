@@ -8,7 +8,7 @@ API_PORT ?= 8000
 WEB_PORT ?= 8501
 export KERAS_BACKEND := torch
 
-.PHONY: run test lint bench venv clean
+.PHONY: run test lint bench audit venv clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,11 @@ lint: $(STAMP)
 # BENCH_ARGS=--quick: a one-minute smoke run; BENCH_ARGS=--full: adds 10 min of 720p video.
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/collect.py $(BENCH_ARGS)
+
+# Known vulnerabilities of the pinned packages (needs PyPI's JSON API or OSV: not reachable from every network).
+audit: $(STAMP)
+	$(BIN)/pip install -q pip-audit==2.10.1
+	$(BIN)/pip-audit --disable-pip --no-deps -r requirements.txt -r requirements-dev.txt
 
 clean:
 	rm -rf $(VENV) .cache
