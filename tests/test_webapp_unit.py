@@ -6,8 +6,10 @@ calls go through the real routes, job runner and result files, as in production.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -26,16 +28,24 @@ WEBAPP = str(Path(__file__).resolve().parents[1] / "webapp.py")
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.fixture(scope="module")
-def api_url(tmp_path_factory):
-    """The real API on 127.0.0.1:<free port>, with its own data folder."""
-    app = create_app({"data_dir": tmp_path_factory.mktemp("api-data"), "log_level": "WARNING"})
+@contextlib.contextmanager
+def serving(data_dir: Path, **config: object) -> Iterator[str]:
+    """The real API on 127.0.0.1:<free port>, with its own data folder and ``config``; yields its URL."""
+    app = create_app({"data_dir": data_dir, "log_level": "WARNING", **config})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    app.extensions["emoclassify"].stop()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        app.extensions["emoclassify"].stop()
+
+
+@pytest.fixture(scope="module")
+def api_url(tmp_path_factory):
+    with serving(tmp_path_factory.mktemp("api-data")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +155,26 @@ def test_bad_file_is_explained_without_a_traceback(api_url, tmp_path):
         api.submit(EmoClient(api_url), bad, {})
     message = api.explain(caught.value, api_url)
     assert message.startswith("The file or the options were refused")
+
+
+def test_a_full_server_is_explained_as_no_room_for_the_file(tmp_path):
+    clip = make_audio(tmp_path, "tone.wav", seconds=2.0)
+    with serving(tmp_path / "data", disk_quota_bytes=1000) as url, pytest.raises(Exception) as caught:
+        api.submit(EmoClient(url), clip, {})
+    assert api.explain(caught.value, url).startswith("The server has no room left for this file")
+
+
+def test_too_many_requests_is_explained_as_wait_and_try_again(tmp_path):
+    refused = tmp_path / "notes.mp4"  # refused at once (so no analysis runs), but counted all the same
+    refused.write_text("this is not a video")
+    with serving(tmp_path / "data", rate_limit_submit="1/minute") as url:
+        with pytest.raises(Exception) as first:
+            api.submit(EmoClient(url), refused, {})
+        with pytest.raises(Exception) as caught:
+            api.submit(EmoClient(url), refused, {})
+    assert first.value.status == 415
+    message = api.explain(caught.value, url)
+    assert message.startswith("The server is receiving too many requests") and "try again in" in message
 
 
 def test_timeline_chart_uses_the_project_colours(finished_audio_job, api_url):

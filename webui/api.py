@@ -55,8 +55,16 @@ def explain(exc: Exception, url: str = "") -> str:
         return f"The file is too large for this server. {exc.message}"
     if exc.status in (400, 415, 422):
         return f"The file or the options were refused: {exc.message}"
+    if exc.status == 429 and exc.code == "rate_limited":
+        wait = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+        return (f"The server is receiving too many requests from this web app: try again in "
+                f"{f'{wait} s' if wait else 'a minute'}.")  # fmt: skip
     if exc.status == 429:
         return f"Too many analyses are waiting: {exc.message}"
+    if exc.status == 507:
+        return f"The server has no room left for this file ({exc.message}). Try a shorter file, or try again later."
+    if exc.status == 503:
+        return f"The server can't take this right now ({exc.message}). Try again in a minute."
     if exc.status == 404:
         return f"This analysis does not exist (any more): {exc.message}"
     return f"The API answered with an error ({exc.status} {exc.code}): {exc.message}"
