@@ -20,6 +20,16 @@ import requests
 
 FINISHED = ("succeeded", "failed", "cancelled")
 CHUNK = 1024 * 1024
+READ_RETRIES = 3  # a read refused with Retry-After is tried again this many times
+MAX_RETRY_WAIT = 60.0  # seconds: a longer Retry-After is cut to this
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds to wait before asking again, for a 429 or 503 that says (in seconds) when to; else None."""
+    value = response.headers.get("Retry-After", "")
+    if response.status_code not in (429, 503) or not value.isdigit():
+        return None
+    return min(float(value), MAX_RETRY_WAIT)
 
 
 class EmoApiError(Exception):
@@ -37,10 +47,19 @@ class EmoClient:
             self._session.headers["X-API-Key"] = api_key
 
     def _request(self, method: str, path: str, **kwargs) -> requests.Response:
-        try:
-            response = self._session.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
-        except requests.RequestException as exc:
-            raise EmoApiError(0, "unreachable", f"cannot reach {self.base_url}: {exc}") from exc
+        """One request; a read answered 429 or 503 with ``Retry-After`` (rate limit, busy store, low disk) is
+        tried again after the wait the server asked for, up to READ_RETRIES times, so that polling rides out
+        a busy moment. A submission is never repeated: the caller decides."""
+        for attempt in range(READ_RETRIES + 1):
+            try:
+                response = self._session.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+            except requests.RequestException as exc:
+                raise EmoApiError(0, "unreachable", f"cannot reach {self.base_url}: {exc}") from exc
+            wait = _retry_after(response) if method == "GET" and attempt < READ_RETRIES else None
+            if wait is None:
+                break
+            response.close()
+            time.sleep(wait)
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]

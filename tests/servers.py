@@ -6,7 +6,9 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -56,3 +58,21 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process, timeout=10)
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, **config: object) -> Iterator[str]:
+    """The real API on 127.0.0.1:<free port>, with its own data folder and ``config``; yields its URL."""
+    from werkzeug.serving import make_server
+
+    from callback import create_app
+
+    app = create_app({"data_dir": data_dir, "log_level": "WARNING", **config})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        app.extensions["emoclassify"].stop()

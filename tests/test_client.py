@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
+from servers import serving
 from skimage import data as skdata
-from werkzeug.serving import make_server
 
-from callback import create_app
 from callback.client import EmoApiError, EmoClient
 from tests.media_factory import save_image, video_from_image
 
@@ -17,12 +14,8 @@ KEY = "client-key"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    app = create_app({"data_dir": tmp_path_factory.mktemp("api"), "api_keys": KEY})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serving(tmp_path_factory.mktemp("api"), api_keys=KEY) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +90,12 @@ def test_wait_times_out(client, media):
     with pytest.raises(TimeoutError):
         client.wait(job["id"], poll=0.1, timeout=0.2)
     client.cancel(job["id"])
+
+
+def test_polling_faster_than_the_rate_limit_waits_as_told_instead_of_failing(tmp_path, media):
+    with serving(tmp_path / "data", rate_limit_read="2/second") as url:
+        client = EmoClient(url)
+        polls = []
+        job = client.wait(client.submit(media["photo"])["id"], on_progress=polls.append, poll=0.01, timeout=120)
+    assert job["status"] == "succeeded"
+    assert len(polls) >= 3  # more polls than one second's limit: some were refused, waited out, then answered

@@ -6,40 +6,21 @@ calls go through the real routes, job runner and result files, as in production.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
-from servers import free_port
+from servers import free_port, serving
 from streamlit.testing.v1 import AppTest  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
-from callback import create_app  # noqa: E402
 from callback.client import EmoClient  # noqa: E402
 from tests.media_factory import make_audio  # noqa: E402
 from webui import api, charts, results  # noqa: E402
 
 WEBAPP = str(Path(__file__).resolve().parents[1] / "webapp.py")
 pytestmark = pytest.mark.timeout(300)
-
-
-@contextlib.contextmanager
-def serving(data_dir: Path, **config: object) -> Iterator[str]:
-    """The real API on 127.0.0.1:<free port>, with its own data folder and ``config``; yields its URL."""
-    app = create_app({"data_dir": data_dir, "log_level": "WARNING", **config})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        app.extensions["emoclassify"].stop()
 
 
 @pytest.fixture(scope="module")
