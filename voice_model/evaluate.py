@@ -34,6 +34,7 @@ from .legacy import LegacyModel
 from .train import collapsed_scores, predict_utterances
 
 LEGACY_PREFIX = "legacy:"
+TARGET_F1_6 = 0.60  # issue 4: 6-way macro-F1 on speakers the model never heard
 
 
 def reference_path() -> Path:
@@ -193,6 +194,14 @@ def _training(name: str, members: dict[str, dict]) -> str:
     )
 
 
+def _against_target(f1_6: float) -> str:
+    verdict = "Meets" if f1_6 >= TARGET_F1_6 else "Below"
+    return (
+        f"{verdict} the issue's target: 6-way macro-F1 {f1_6:.3f} on held-out speakers against the target "
+        f"{TARGET_F1_6:.2f}, on 4 actors only (see the margin of error below)."
+    )
+
+
 def _counts_table(counts: dict) -> str:
     lines = ["| split | speakers | files | " + " | ".join(EMOTIONS) + " |", "|---" * (3 + len(EMOTIONS)) + "|"]
     for part, c in counts.items():
@@ -231,7 +240,7 @@ def write_card(name: str, reference: bool = True) -> Path:
         config=json.dumps(first["config"]), features=json.dumps(meta.features.to_dict()),
         recall=" · ".join(f"{k} {v:.2f}" for k, v in test["all"]["labels7"]["per_class_recall"].items()),
         recall6=" · ".join(f"{k} {v:.2f}" for k, v in test["all"]["collapsed6"]["per_class_recall"].items()),
-        f1_6=test["all"]["collapsed6"]["macro_f1"], ms=result["timing"]["ms_per_window_batch64"],
+        target=_against_target(test["all"]["collapsed6"]["macro_f1"]), ms=result["timing"]["ms_per_window_batch64"],
         experiments=_experiments(folder), collapsed=", ".join(COLLAPSED6),
     )  # fmt: skip
     (folder / "card.md").write_text(card)
@@ -316,7 +325,7 @@ some of these very files: its scores here are inflated** and are not a speaker-i
 
 ## Limits and caveats
 
-- Below the issue's target: 6-way macro-F1 {f1_6:.3f} on held-out speakers against the target 0.60.
+- {target}
 - Trained on RAVDESS only today (14 North American actors, two sentences, acted emotions). Acted speech is
   more exaggerated than everyday speech; expect lower scores on spontaneous speech, other languages, children,
   noisy or far-field recordings. Scores on 4 held-out actors (240 files) have a wide margin of error
