@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VOICE_MODEL = "voice-ens-v1"  # a shipped folder of voice_model/models: the runtime's and evaluate's default
 
 
 def _env(name: str, default: str) -> str:
@@ -29,7 +30,7 @@ class Settings:
     device: str = field(default_factory=lambda: _env("DEVICE", "cpu"))
     face_model: str = field(default_factory=lambda: _env("FACE_MODEL", "cnn"))
     cnn_model_name: str = field(default_factory=lambda: _env("CNN_MODEL", "cnn-v1"))
-    voice_model_name: str = field(default_factory=lambda: _env("VOICE_MODEL", "voice-cnn-v1"))
+    voice_model_name: str = field(default_factory=lambda: _env("VOICE_MODEL", DEFAULT_VOICE_MODEL))
     vit_model: str = field(default_factory=lambda: _env("VIT_MODEL", "trpakov/vit-face-expression"))
     whisper_model: str = field(default_factory=lambda: _env("WHISPER_MODEL", "openai/whisper-tiny"))
     # Hub downloads are off unless asked for: the default run needs nothing from the network.

@@ -88,11 +88,11 @@ def test_an_ensemble_of_trained_models_loads_as_one_model_and_averages_their_pro
     from voice_model import store
     from voice_model.network import predict
 
-    shipped = store.model_dir(store.DEFAULT_NAME)
+    shipped = store.model_dir("voice-cnn-v1")
     for member in ("a", "b"):
         shutil.copytree(shipped, tmp_path / member)
         (tmp_path / member / "model.json").write_text(
-            (shipped / "model.json").read_text().replace(f'"{store.DEFAULT_NAME}"', f'"{member}"')
+            (shipped / "model.json").read_text().replace('"voice-cnn-v1"', f'"{member}"')
         )
     store.combine("pair", ["a", "b"], root=tmp_path)
     ensemble, meta = store.load("pair", tmp_path)

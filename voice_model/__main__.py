@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m voice_model", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train a model on the train speakers (selected on the val speakers)")
-    t.add_argument("--name", default=None, help=f"model name (default {DEFAULT_NAME}, or voice-baseline)")
+    t.add_argument("--name", default=None, help="model name (default voice-cnn-v1, or voice-baseline)")
     t.add_argument(
         "--architecture",
         choices=("improved", "baseline"),

@@ -8,12 +8,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from backend.config import get_settings
+from backend.config import DEFAULT_VOICE_MODEL, get_settings
 from backend.emotions import EMOTIONS
 
 from .features import FeatureParams
 
-DEFAULT_NAME = "voice-cnn-v1"
+DEFAULT_NAME = DEFAULT_VOICE_MODEL  # what evaluate scores and backend.voice loads unless told otherwise
 
 
 @dataclass
