@@ -310,6 +310,9 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
         models += faces.models()
         if faces.frames_analysed and not faces.observations:
             warnings.append("no face was found in any analysed frame")
+        if options.max_frames is not None and faces.frames_analysed >= options.max_frames and info.kind == "video":
+            warnings.append(f"faces were analysed in the first {faces.frames_analysed} sampled frames only "
+                            f"(max_frames): later frames were not looked at")  # fmt: skip
     if voice is not None:
         progress("voice", 70.0)
         with timer("voice"):

@@ -45,6 +45,7 @@ class ApiConfig:
     disk_quota_bytes: int = 0  # total size uploads + job folders may take in data_dir (507 past it); 0: no quota
     min_free_bytes: int = 256 * 1024**2  # free space data_dir's file system keeps: below it uploads get 503
     max_duration: float = 3 * 3600.0  # longest media accepted
+    max_frames: int = 100_000  # frames one job analyses at most (5.5 h at the default 5 fps); 0: no cap
     job_timeout: float = 3 * 3600.0  # seconds an analysis may run before it is stopped and failed (`timeout`)
     jobs_per_key: int = 20  # queued + running jobs one API key (or the anonymous user) may have
     job_ttl: float = 7 * 24 * 3600.0  # finished jobs and their files are deleted this long after they ended

@@ -6,6 +6,7 @@ calls here. One instance per app, kept in ``app.extensions["emoclassify"]``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import mimetypes
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from backend import media
 from backend.config import Settings, get_settings
 from backend.errors import EmoClassifyError
+from backend.options import AnalysisOptions
 
 from .config import ApiConfig
 from .errors import ApiError
@@ -122,8 +124,9 @@ class AnalysisService:
             submission.file.stream.close()
             os.replace(incoming, job_dir / stored)
             info = self._checked_media(job_dir / stored)
+            options = self._capped(submission.options).to_dict()
             job = Job(id=job_id, owner=owner, status=QUEUED, filename=display_name(filename), input_name=stored,
-                      size=size, options=submission.options.to_dict(), media=info.to_dict() | {"path": None},
+                      size=size, options=options, media=info.to_dict() | {"path": None},
                       callback_url=submission.callback_url, base_url=self.config.public_url or base_url,
                       worker=WORKER, webhooks=[])  # fmt: skip
             self.store.add(job)  # a busy store (503) leaves no folder without a row
@@ -145,6 +148,13 @@ class AnalysisService:
             raise ApiError(422, "webhooks_disabled", "this server has no webhook secret configured "
                            "(EMOCLASSIFY_WEBHOOK_SECRET), so it sends no webhooks")  # fmt: skip
         webhooks.check_url(url, self.config.webhook_allow_private)
+
+    def _capped(self, options: AnalysisOptions) -> AnalysisOptions:
+        """The options with the server's cap on analysed frames (``max_frames``): a client may ask for fewer."""
+        cap = self.config.max_frames
+        if cap <= 0 or (options.max_frames is not None and options.max_frames <= cap):
+            return options
+        return dataclasses.replace(options, max_frames=cap)
 
     def _checked_media(self, path: Path) -> media.MediaInfo:
         info = media.probe(path)

@@ -207,6 +207,20 @@ def test_a_job_that_fills_the_disk_fails_with_disk_full_and_its_files_go(small_d
 # -- request rates ------------------------------------------------------------------------------------------------
 
 
+def test_a_job_analyses_at_most_the_servers_max_frames_and_says_so(tmp_path, clip):
+    client = make_app(tmp_path / "api", tmp_path, max_frames=2).test_client()
+    job = wait_ended(client, submit(client, clip, max_frames="4").get_json()["id"])  # asks for more than allowed
+    assert (job["status"], job["options"]["max_frames"]) == ("succeeded", 2)
+    result = client.get(f"/api/v1/analyses/{job['id']}/result").get_json()
+    assert result["frames_analysed"] == 2
+    assert any("max_frames" in warning for warning in result["warnings"])
+
+
+def test_a_client_may_ask_for_fewer_frames_than_the_cap(tmp_path, clip):
+    client = make_app(tmp_path / "api", tmp_path, runner=NoRunner(), max_frames=2).test_client()
+    assert submit(client, clip, max_frames="1").get_json()["options"]["max_frames"] == 1
+
+
 def test_submissions_over_the_rate_limit_get_429_with_retry_after(tmp_path):
     client = make_app(tmp_path / "api", tmp_path, rate_limit_submit="2/minute").test_client()
     answers = [post_bytes(client, 100) for _ in range(3)]
