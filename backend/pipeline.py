@@ -26,6 +26,7 @@ from .errors import MediaError
 from .faces.align import aligned_crop
 from .faces.classifiers import get_classifier
 from .faces.detector import FaceBox, get_detector
+from .faces.following import FollowingDetector
 from .faces.tracking import FaceTracker
 from .fusion import VoiceSegment, double_check, echo_mean
 from .options import AnalysisOptions
@@ -93,6 +94,7 @@ class _FaceStage:
         self.classifier = get_classifier(options.face_model, settings)
         self._settings = settings
         self._tracker = FaceTracker()
+        self._following = FollowingDetector(self.detector, settings.redetect_seconds)
         self.observations: list[FaceObservation] = []
         self.frames_analysed = 0
         self.detect_seconds = 0.0
@@ -105,7 +107,7 @@ class _FaceStage:
 
     def add(self, frames: list[media.Frame], fallback_whole_image: bool = False) -> None:
         started = time.perf_counter()
-        detections = self.detector.detect([f.image for f in frames])
+        detections = self._following.detect(frames)
         self.detect_seconds += time.perf_counter() - started
         pending: list[tuple[media.Frame, FaceBox, int]] = []
         crops: list[np.ndarray] = []

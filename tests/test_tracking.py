@@ -1,5 +1,5 @@
-from backend.faces.detector import FaceBox
-from backend.faces.tracking import FaceTracker, iou
+from backend.faces.detector import FaceBox, iou
+from backend.faces.tracking import FaceTracker
 
 
 def box(x: float, y: float, size: float = 100) -> FaceBox:

@@ -4,6 +4,10 @@ Frames are detected on a downscaled copy (long side <= ``detect_max_side``) beca
 pixels while faces worth classifying stay well above its minimum size; boxes are mapped back to the full frame
 so crops keep full resolution. The minimum face size is a fraction of the frame, not a fixed pixel count: the
 original 200 px found nothing in 640x360 video.
+
+:meth:`FaceDetector.follow` looks for known faces again with MTCNN's last stage alone (O-Net on a square around
+each previous box): in video most of the detector's cost is its first stage scanning the whole frame, which a face
+that moved a few pixels does not need (``backend.faces.following`` decides when a full detection is due).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class FaceBox:
 
 
 MTCNN_MIN_SIDE = 12  # P-Net's input window
+ONET_SIDE = 48  # O-Net's input window
+FOLLOW_PASSES = 2  # O-Net on the previous box, then on the box it moved to (it is trained on nearly-aligned boxes)
 
 
 class FaceDetector:
@@ -66,7 +72,7 @@ class FaceDetector:
         for i, frame in enumerate(frames):
             by_size.setdefault(frame.shape[:2], []).append(i)
         for (height, width), indices in by_size.items():
-            scale = min(1.0, self._settings.detect_max_side / max(height, width))
+            scale = self._detect_scale(height, width)
             if min(height, width) * scale < MTCNN_MIN_SIDE:
                 continue  # smaller than MTCNN's first-stage window: no face can be found (and MTCNN would raise)
             small = [self._downscale(frames[i], scale) for i in indices]
@@ -77,6 +83,33 @@ class FaceDetector:
                 faces = _to_face_boxes(boxes[j], probs[j], points[j], 1 / scale, width, height)
                 results[i] = [f for f in faces if (f.score or 0.0) >= self._settings.min_face_score]
         return results
+
+    def follow(self, frame: np.ndarray, faces: list[FaceBox]) -> list[FaceBox]:
+        """``faces`` (found in an earlier frame) looked for again in ``frame`` by O-Net alone: each comes back
+        moved to where the face now is, with its new probability and landmarks, or is dropped when O-Net no
+        longer sees a face there; faces that end up on the same person are merged."""
+        import torch  # as in __init__: importing this module must not start torch
+        height, width = frame.shape[:2]
+        scale = self._detect_scale(height, width)
+        if not faces or min(height, width) * scale < MTCNN_MIN_SIDE:
+            return []
+        small = self._downscale(frame, scale)
+        boxes = np.array([[f.x1, f.y1, f.x2, f.y2] for f in faces], dtype=np.float32) * scale
+        for _ in range(FOLLOW_PASSES):
+            boxes = _square(boxes)
+            crops = np.stack([_crop_resized(small, box, ONET_SIDE) for box in boxes])
+            batch = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() - 127.5) * 0.0078125
+            with torch.inference_mode():
+                moves, points, probs = (t.numpy() for t in self._mtcnn.onet(batch))
+            sides = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
+            landmarks = np.stack([sides * points[:, :5] + boxes[:, :1] - 1,
+                                  sides * points[:, 5:] + boxes[:, 1:2] - 1], axis=-1)  # fmt: skip
+            boxes = boxes + moves * sides
+        found = _to_face_boxes(boxes, probs[:, 1], landmarks, 1 / scale, width, height)
+        return _merge_overlapping([f for f in found if (f.score or 0.0) >= self._settings.min_face_score])
+
+    def _detect_scale(self, height: int, width: int) -> float:
+        return min(1.0, self._settings.detect_max_side / max(height, width))
 
     @staticmethod
     def _downscale(frame: np.ndarray, scale: float) -> np.ndarray:
@@ -100,6 +133,41 @@ def _to_face_boxes(boxes, probs, points, upscale: float, width: int, height: int
         if x2 - x1 >= 2 and y2 - y1 >= 2:
             faces.append(FaceBox(x1, y1, x2, y2, float(prob), landmarks))
     return sorted(faces, key=lambda f: -(f.score or 0.0))
+
+
+def _square(boxes: np.ndarray) -> np.ndarray:
+    """Each box widened to a square around its centre, as MTCNN feeds its later stages."""
+    side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])[:, None]
+    centre = np.stack([boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]], axis=1) / 2
+    return np.concatenate([centre - side / 2, centre + side / 2], axis=1)
+
+
+def _crop_resized(image: np.ndarray, box: np.ndarray, side: int) -> np.ndarray:
+    """The box's pixels at ``side`` x ``side``; parts outside the image are black, as in MTCNN's training."""
+    x1, y1, x2, y2 = (int(v) for v in np.round(box))
+    x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
+    canvas = np.zeros((y2 - y1, x2 - x1, 3), dtype=np.uint8)
+    ix1, iy1, ix2, iy2 = max(x1, 0), max(y1, 0), min(x2, image.shape[1]), min(y2, image.shape[0])
+    if ix2 > ix1 and iy2 > iy1:
+        canvas[iy1 - y1 : iy2 - y1, ix1 - x1 : ix2 - x1] = image[iy1:iy2, ix1:ix2]
+    return cv2.resize(canvas, (side, side), interpolation=cv2.INTER_AREA)
+
+
+def _merge_overlapping(faces: list[FaceBox], max_iou: float = 0.5) -> list[FaceBox]:
+    """The best-scoring of faces that overlap by more than ``max_iou`` (``faces`` come best first)."""
+    kept: list[FaceBox] = []
+    for face in faces:
+        if all(iou(face, other) <= max_iou for other in kept):
+            kept.append(face)
+    return kept
+
+
+def iou(a: FaceBox, b: FaceBox) -> float:
+    ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
+    iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
+    inter = ix * iy
+    union = a.width * a.height + b.width * b.height - inter
+    return inter / union if union > 0 else 0.0
 
 
 _detectors: dict[Settings, FaceDetector] = {}

@@ -9,15 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .detector import FaceBox
-
-
-def iou(a: FaceBox, b: FaceBox) -> float:
-    ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    inter = ix * iy
-    union = a.width * a.height + b.width * b.height - inter
-    return inter / union if union > 0 else 0.0
+from .detector import FaceBox, iou
 
 
 def _centre_distance(a: FaceBox, b: FaceBox) -> float:

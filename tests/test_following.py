@@ -1,0 +1,93 @@
+"""Faces followed between key frames (O-Net alone) must land where a full detection would have found them."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from backend import media
+from backend.config import get_settings
+from backend.faces.detector import FaceBox, get_detector, iou
+from backend.faces.following import FollowingDetector
+
+
+class CountingDetector:
+    """The real detector, counting the frames it detects in full."""
+
+    def __init__(self, real):
+        self.real = real
+        self.full_frames = 0
+
+    def detect(self, images: list[np.ndarray]) -> list[list[FaceBox]]:
+        self.full_frames += len(images)
+        return self.real.detect(images)
+
+    def follow(self, image: np.ndarray, faces: list[FaceBox]) -> list[FaceBox]:
+        return self.real.follow(image, faces)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return get_detector(get_settings())
+
+
+def panning_frames(astronaut: np.ndarray, seconds: float, fps: float = 10.0, visible=lambda t: True):
+    """640x360 frames with the astronaut (face about 70 px) moving right by 4 px a frame; black where not
+    ``visible(t)``."""
+    portrait = cv2.resize(astronaut, (240, 240), interpolation=cv2.INTER_AREA)
+    frames = []
+    for i in range(round(seconds * fps)):
+        t = i / fps
+        canvas = np.zeros((360, 640, 3), dtype=np.uint8)
+        if visible(t):
+            canvas[60:300, 100 + 4 * i : 340 + 4 * i] = portrait
+        frames.append(media.Frame(index=i, t=t, image=canvas))
+    return frames
+
+
+def test_full_detection_runs_only_on_key_frames_while_a_face_is_followed(detector, astronaut):
+    counting = CountingDetector(detector)
+    frames = panning_frames(astronaut, seconds=3.0)
+    found = FollowingDetector(counting, redetect_seconds=1.0).detect(frames)
+    assert [len(faces) for faces in found] == [1] * len(frames)
+    assert counting.full_frames == 3  # t = 0, 1 and 2 s of 30 frames
+
+
+def test_a_followed_face_moves_with_the_person(detector, astronaut):
+    frames = panning_frames(astronaut, seconds=2.0)
+    followed = FollowingDetector(detector, redetect_seconds=10.0).detect(frames)
+    full = detector.detect([frame.image for frame in frames])
+    overlaps = [iou(a[0], b[0]) for a, b in zip(followed, full)]
+    assert min(overlaps) > 0.75
+    assert followed[-1][0].x1 - followed[0][0].x1 == pytest.approx(4 * (len(frames) - 1), abs=12)
+
+
+def test_a_face_that_leaves_is_dropped_and_one_that_arrives_is_found_on_its_first_frame(detector, astronaut):
+    frames = panning_frames(astronaut, seconds=3.0, visible=lambda t: 0.95 < t < 2.05)
+    found = FollowingDetector(detector, redetect_seconds=10.0).detect(frames)
+    assert [len(faces) for faces in found] == [1 if 0.95 < frame.t < 2.05 else 0 for frame in frames]
+
+
+def test_redetect_zero_detects_every_frame_in_full(detector, astronaut):
+    counting = CountingDetector(detector)
+    frames = panning_frames(astronaut, seconds=1.0)
+    FollowingDetector(counting, redetect_seconds=0).detect(frames)
+    assert counting.full_frames == len(frames)
+
+
+def test_a_faceless_video_is_detected_in_full_on_every_frame_and_finds_nothing(detector):
+    counting = CountingDetector(detector)
+    frames = [media.Frame(index=i, t=i / 10, image=np.full((360, 640, 3), 90, np.uint8)) for i in range(20)]
+    found = FollowingDetector(counting, redetect_seconds=1.0).detect(frames)
+    assert found == [[]] * 20
+    assert counting.full_frames == 20
+
+
+@pytest.mark.parametrize("clip", ["video/1001_DFA_ANG_XX.mp4", "video/grid_lwbsza.mpg", "video/pyfeat_single_face.mp4"])
+def test_followed_faces_of_real_talking_heads_match_full_detection_frame_by_frame(detector, shared_data, clip):
+    frames = list(media.iter_frames(shared_data / clip, sample_fps=None, frame_step=2))
+    followed = FollowingDetector(detector, redetect_seconds=1.0).detect(frames)
+    full = detector.detect([frame.image for frame in frames])
+    assert [len(faces) for faces in followed] == [len(faces) for faces in full]
+    assert min(iou(a[0], b[0]) for a, b in zip(followed, full) if a) > 0.75
