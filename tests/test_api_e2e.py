@@ -18,6 +18,7 @@ from skimage import data as skdata
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
 from callback.client import EmoClient
+from callback.config import ApiConfig
 from tests.media_factory import video_from_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,8 +93,10 @@ def _stable(value):
 
 
 def test_api_result_equals_the_engines(done, clip, tmp_path):
+    """The same result as the engine given the same options, the server's frame cap included."""
     client, job = done
-    expected = analyse(clip, AnalysisOptions(make_graph=True, echo_mean=True), output_dir=tmp_path).to_dict()
+    options = AnalysisOptions(make_graph=True, echo_mean=True, max_frames=ApiConfig().max_frames)
+    expected = analyse(clip, options, output_dir=tmp_path).to_dict()
     assert job["status"] == "succeeded"
     served = client.result(job["id"])
     assert _stable(served) == _stable(expected)

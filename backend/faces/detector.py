@@ -72,7 +72,7 @@ class FaceDetector:
         for i, frame in enumerate(frames):
             by_size.setdefault(frame.shape[:2], []).append(i)
         for (height, width), indices in by_size.items():
-            scale = self._detect_scale(height, width)
+            scale = min(1.0, self._settings.detect_max_side / max(height, width))
             if min(height, width) * scale < MTCNN_MIN_SIDE:
                 continue  # smaller than MTCNN's first-stage window: no face can be found (and MTCNN would raise)
             small = [self._downscale(frames[i], scale) for i in indices]
@@ -87,17 +87,16 @@ class FaceDetector:
     def follow(self, frame: np.ndarray, faces: list[FaceBox]) -> list[FaceBox]:
         """``faces`` (found in an earlier frame) looked for again in ``frame`` by O-Net alone: each comes back
         moved to where the face now is, with its new probability and landmarks, or is dropped when O-Net no
-        longer sees a face there; faces that end up on the same person are merged."""
+        longer sees a face there; faces that end up on the same person are merged. Crops come from the full
+        frame: O-Net sees every face at 48x48 whatever the frame's size, so the frame is not downscaled."""
         import torch  # as in __init__: importing this module must not start torch
-        height, width = frame.shape[:2]
-        scale = self._detect_scale(height, width)
-        if not faces or min(height, width) * scale < MTCNN_MIN_SIDE:
+
+        if not faces:
             return []
-        small = self._downscale(frame, scale)
-        boxes = np.array([[f.x1, f.y1, f.x2, f.y2] for f in faces], dtype=np.float32) * scale
+        boxes = np.array([[f.x1, f.y1, f.x2, f.y2] for f in faces], dtype=np.float32)
         for _ in range(FOLLOW_PASSES):
             boxes = _square(boxes)
-            crops = np.stack([_crop_resized(small, box, ONET_SIDE) for box in boxes])
+            crops = np.stack([_crop_resized(frame, box, ONET_SIDE) for box in boxes])
             batch = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() - 127.5) * 0.0078125
             with torch.inference_mode():
                 moves, points, probs = (t.numpy() for t in self._mtcnn.onet(batch))
@@ -105,11 +104,8 @@ class FaceDetector:
             landmarks = np.stack([sides * points[:, :5] + boxes[:, :1] - 1,
                                   sides * points[:, 5:] + boxes[:, 1:2] - 1], axis=-1)  # fmt: skip
             boxes = boxes + moves * sides
-        found = _to_face_boxes(boxes, probs[:, 1], landmarks, 1 / scale, width, height)
+        found = _to_face_boxes(boxes, probs[:, 1], landmarks, 1.0, frame.shape[1], frame.shape[0])
         return _merge_overlapping([f for f in found if (f.score or 0.0) >= self._settings.min_face_score])
-
-    def _detect_scale(self, height: int, width: int) -> float:
-        return min(1.0, self._settings.detect_max_side / max(height, width))
 
     @staticmethod
     def _downscale(frame: np.ndarray, scale: float) -> np.ndarray:
