@@ -34,10 +34,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/collect.py $(BENCH_ARGS)
 
-# Known vulnerabilities of the pinned packages (needs PyPI's JSON API or OSV: not reachable from every network).
+# Known vulnerabilities of the pinned packages: pip-audit (needs each release's page on PyPI or OSV, not reachable
+# from every network), then what PyPI's project pages tell into docs/AUDIT.md.
 audit: $(STAMP)
 	$(BIN)/pip install -q pip-audit==2.10.1
 	$(BIN)/pip-audit --disable-pip --no-deps -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python scripts/pypi_advisories.py > docs/AUDIT.md
 
 clean:
 	rm -rf $(VENV) .cache
