@@ -40,14 +40,15 @@ def scaled_config() -> dict:
 
 def test_the_compose_file_has_every_service_with_healthchecks(default_config):
     services = default_config["services"]
-    assert set(services) == {"api", "worker", "webapp", "redis", "postgres"}
+    assert set(services) == {"api", "worker", "webapp", "proxy", "redis", "postgres"}
     assert all("healthcheck" in service for service in services.values())
     assert set(default_config["volumes"]) >= {"emoclassify-data", "redis-data", "postgres-data"}
 
 
 def test_the_start_order_is_gated_by_health(default_config):
     services = default_config["services"]
-    gates = {"api": {"redis", "postgres"}, "worker": {"api", "redis", "postgres"}, "webapp": {"api"}}
+    gates = {"api": {"redis", "postgres"}, "worker": {"api", "redis", "postgres"}, "webapp": {"api"},
+             "proxy": {"webapp"}}  # fmt: skip
     for name, needs in gates.items():
         depends = services[name]["depends_on"]
         assert set(depends) == needs
@@ -70,6 +71,16 @@ def test_alone_the_api_runs_jobs_itself_and_the_example_env_scales_out(default_c
     assert scaled["EMOCLASSIFY_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert scaled_config["services"]["worker"]["environment"]["EMOCLASSIFY_DATABASE_URL"] == scaled[
         "EMOCLASSIFY_DATABASE_URL"]  # fmt: skip
+
+
+def test_the_web_app_is_published_only_through_the_proxy(default_config):
+    services = default_config["services"]
+    assert "ports" not in services["webapp"]
+    assert [str(port["published"]) for port in services["proxy"]["ports"]] == ["8501"]
+    mounts = [(v["source"], v["target"]) if isinstance(v, dict) else tuple(v.split(":")[:2])
+              for v in services["proxy"]["volumes"]]  # fmt: skip
+    template = ROOT / "Docker" / "nginx" / "webapp.conf.template"
+    assert (str(template), "/etc/nginx/templates/default.conf.template") in mounts
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)

@@ -8,9 +8,11 @@ test's temporary folder.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -79,6 +81,36 @@ def servers(tmp_path_factory):
     finally:
         stop_process(web)
         stop_process(api)
+
+
+NGINX_WRAPPER = """daemon off; user {user}; pid {d}/nginx.pid; error_log {d}/error.log; worker_processes 1;
+events {{ worker_connections 256; }}
+http {{ access_log off; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+       uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi; include {d}/webapp.conf; }}
+"""
+
+
+@pytest.fixture(scope="module")
+def proxied(servers, tmp_path_factory):
+    """The web app's URL behind nginx with the compose file's configuration (Docker/nginx/webapp.conf.template,
+    rendered as the nginx image renders it: only the variables it names are replaced)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.skip("no nginx (apt-get install nginx)")
+    folder = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    template = (ROOT / "Docker" / "nginx" / "webapp.conf.template").read_text()
+    upstream = servers[1].removeprefix("http://")
+    (folder / "webapp.conf").write_text(template.replace("${PROXY_PORT}", f"127.0.0.1:{port}")
+                                        .replace("${WEBAPP_UPSTREAM}", upstream))  # fmt: skip
+    # its workers run as this user (not nginx's default "nobody") so they can write uploads into the test's folder
+    (folder / "nginx.conf").write_text(NGINX_WRAPPER.format(d=folder, user=getpass.getuser()))
+    proxy = _start([nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")], dict(os.environ), folder / "out.log")
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/_stcore/health", proxy, folder / "error.log", seconds=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(proxy)
 
 
 @pytest.fixture(scope="session")
@@ -216,3 +248,27 @@ def test_progress_and_cancel(page, servers, astronaut, tmp_path, screenshots):
     outcome.first.wait_for(timeout=60_000)
     if page.get_by_text("Summary", exact=True).count():
         pytest.skip("the analysis ended before the cancel arrived (a fast machine); progress was shown")
+
+
+def test_behind_the_proxy_the_page_has_security_headers_and_works_within_its_policy(page, proxied, astronaut,
+                                                                                    tmp_path):  # fmt: skip
+    """Streamlit cannot set headers, so deployments put nginx in front (docker-compose's ``proxy``): the page
+    comes with the headers, and the whole round trip (WebSocket, upload, charts, the thumbnail) works without
+    a single Content-Security-Policy violation."""
+    from PIL import Image
+
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    response = page.goto(proxied)
+    headers = response.headers
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    photo = tmp_path / "astronaut.jpg"
+    Image.fromarray(astronaut).save(photo, quality=90)
+    _open_and_upload(page, proxied, photo)
+    _wait_idle(page)
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    page.get_by_text("Faces in the photo", exact=True).wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.locator("[data-testid=stImage] img").first.wait_for(timeout=30_000)
+    page.locator("[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg").first.wait_for()
+    assert not [text for text in console if "Content Security Policy" in text]

@@ -46,7 +46,6 @@ class FaceBox:
 
 MTCNN_MIN_SIDE = 12  # P-Net's input window
 ONET_SIDE = 48  # O-Net's input window
-FOLLOW_PASSES = 2  # O-Net on the previous box, then on the box it moved to (it is trained on nearly-aligned boxes)
 
 
 class FaceDetector:
@@ -94,16 +93,15 @@ class FaceDetector:
         if not faces:
             return []
         boxes = np.array([[f.x1, f.y1, f.x2, f.y2] for f in faces], dtype=np.float32)
-        for _ in range(FOLLOW_PASSES):
-            boxes = _square(boxes)
-            crops = np.stack([_crop_resized(frame, box, ONET_SIDE) for box in boxes])
-            batch = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() - 127.5) * 0.0078125
-            with torch.inference_mode():
-                moves, points, probs = (t.numpy() for t in self._mtcnn.onet(batch))
-            sides = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
-            landmarks = np.stack([sides * points[:, :5] + boxes[:, :1] - 1,
-                                  sides * points[:, 5:] + boxes[:, 1:2] - 1], axis=-1)  # fmt: skip
-            boxes = boxes + moves * sides
+        boxes = _square(boxes)
+        crops = np.stack([_crop_resized(frame, box, ONET_SIDE) for box in boxes])
+        batch = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() - 127.5) * 0.0078125
+        with torch.inference_mode():
+            moves, points, probs = (t.numpy() for t in self._mtcnn.onet(batch))
+        sides = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
+        landmarks = np.stack([sides * points[:, :5] + boxes[:, :1] - 1,
+                              sides * points[:, 5:] + boxes[:, 1:2] - 1], axis=-1)  # fmt: skip
+        boxes = boxes + moves * sides
         found = _to_face_boxes(boxes, probs[:, 1], landmarks, 1.0, frame.shape[1], frame.shape[0])
         return _merge_overlapping([f for f in found if (f.score or 0.0) >= self._settings.min_face_score])
 
