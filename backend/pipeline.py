@@ -283,8 +283,11 @@ class _Timer:
 
 
 def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progress: ProgressCallback | None = None,
-            output_dir: Path | None = None, settings: Settings | None = None) -> Result:  # fmt: skip
-    """Analyse one media file; with ``output_dir``, also write result.json (+ CSV and graph when asked)."""
+            output_dir: Path | None = None, settings: Settings | None = None,
+            input_name: str | None = None) -> Result:  # fmt: skip
+    """Analyse one media file; with ``output_dir``, also write result.json (+ CSV and graph when asked).
+    ``input_name`` is what the result calls the file (default: ``path``): the API gives the uploaded file's name,
+    so a served result does not tell the server's own paths."""
     options = options or AnalysisOptions()
     settings = settings or get_settings()
     progress = on_progress or _no_progress
@@ -339,7 +342,7 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
     smooth_faces(observations, options.face_smoothing)
     segments = voice.segments() if voice else []
     result = Result(
-        input=info.to_dict(),
+        input=info.to_dict() | ({"path": input_name} if input_name else {}),
         options=options.to_dict(),
         models=models,
         faces=observations,

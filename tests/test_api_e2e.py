@@ -4,6 +4,7 @@ and jobs survive a restart of the server."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -115,6 +116,13 @@ def test_a_path_traversal_filename_is_only_metadata(data_dir, done):
     outside = [p for p in data_dir.rglob("*") if p.is_file() and "jobs" not in p.relative_to(data_dir).parts[:1]]
     assert job["filename"] == "passwd.mp4"
     assert [p.name for p in outside if not p.name.startswith("jobs.sqlite3")] == []
+
+
+def test_the_served_result_names_the_upload_not_the_servers_path(data_dir, done):
+    client, job = done
+    served = client.result(job["id"])
+    assert served["input"]["path"] == "passwd.mp4"
+    assert str(data_dir) not in json.dumps(served)
 
 
 def test_jobs_survive_a_server_restart(server, done):

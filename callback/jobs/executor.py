@@ -81,7 +81,7 @@ class JobExecutor:
         try:
             progress = _Progress(self._store, job_id, should_stop, self._timeout)
             analyse(source, AnalysisOptions(**job.options), progress, output_dir=self._paths.output_dir(job_id),
-                    settings=self._settings)  # fmt: skip
+                    settings=self._settings, input_name=job.filename)  # fmt: skip
         except JobCancelled:
             return CANCELLED, None
         except JobTimedOut:
