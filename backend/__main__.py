@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--max-frames", type=int, help="stop after this many analysed frames")
     analyze.add_argument("--face-smoothing", type=float, default=0.6,
                          help="seconds of per-face smoothing kept beside the raw probabilities (0: off)")  # fmt: skip
+    analyze.add_argument("--face-redetect", type=float, default=1.0,
+                         help="seconds between full face detections in video; between, faces are followed "
+                              "(0: detect every frame in full)")  # fmt: skip
     analyze.add_argument("--modalities", choices=MODALITIES, default="auto",
                          help="auto (default): faces if there is video, voice if there is audio; "
                          "face / voice / both: only those, an error if the file lacks one")  # fmt: skip
@@ -128,7 +131,8 @@ def _analyze(args: argparse.Namespace) -> int:
     sample_fps = None if args.frame_step else (args.sample_fps if args.sample_fps is not None else settings.sample_fps)
     options = AnalysisOptions(sample_fps=sample_fps, frame_step=args.frame_step,
                               face_model=args.face_model or settings.face_model, max_frames=args.max_frames,
-                              face_smoothing=args.face_smoothing, face_thumbnails=args.face_thumbnails,
+                              face_smoothing=args.face_smoothing, face_redetect=args.face_redetect,
+                              face_thumbnails=args.face_thumbnails,
                               modalities=args.modalities, voice_model=args.voice_model,
                               double_check=args.double_check, echo_mean=args.echo_mean,
                               make_graph=args.graph, csv=args.csv, annotate_video=args.annotate,

@@ -46,9 +46,6 @@ class Settings:
     min_face_px: int = 20
     # Frames are detected on a copy whose long side is at most this; crops come from the full frame.
     detect_max_side: int = field(default_factory=lambda: int(_env("DETECT_MAX_SIDE", "640")))
-    # In video, a full detection runs at least this often (seconds); between, known faces are followed by MTCNN's
-    # last stage alone (backend.faces.following). 0: every sampled frame is detected in full.
-    redetect_seconds: float = field(default_factory=lambda: float(_env("REDETECT_SECONDS", "1.0")))
     face_batch_size: int = 32
     # Faces smaller than this (short side, px) are classified but flagged low-confidence.
     small_face_px: int = 24

@@ -9,6 +9,7 @@ from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
 from .transcribe import check_asr_model, check_language
 
 MAX_SAMPLE_FPS = 60.0
+MAX_FACE_REDETECT = 60.0  # seconds: a person who walks in is found within this
 MODALITIES = ("auto", "face", "voice", "both")
 REPORT_FORMATS = ("pdf", "docx")
 
@@ -19,6 +20,9 @@ class AnalysisOptions:
     frame_step: int | None = None  # the original project's "every 2nd frame" is sample_fps=None, frame_step=2
     face_model: str = "cnn"  # cnn | vit | auto
     face_smoothing: float = 0.6  # seconds: per-face moving average kept beside the raw probabilities; 0 = off
+    # seconds: in video, a full face detection runs at least this often (and whenever a face is lost); between,
+    # known faces are followed by MTCNN's last stage alone (backend.faces.following); 0 = every frame in full
+    face_redetect: float = 1.0
     max_frames: int | None = None  # stop after this many analysed frames
     # auto: faces where the file has video, voice where it has audio; face / voice / both: required, an error
     # when the file lacks it.
@@ -52,6 +56,9 @@ class AnalysisOptions:
                              code="invalid_option")  # fmt: skip
         if not 0 <= self.face_smoothing <= 10:
             raise InputError(f"face_smoothing must be 0-10 s, got {self.face_smoothing}", code="invalid_option")
+        if not 0 <= self.face_redetect <= MAX_FACE_REDETECT:
+            raise InputError(f"face_redetect must be 0-{MAX_FACE_REDETECT:g} s, got {self.face_redetect}",
+                             code="invalid_option")  # fmt: skip
         if self.modalities not in MODALITIES:
             raise InputError(f"modalities must be one of {', '.join(MODALITIES)}, got '{self.modalities}'",
                              code="invalid_option")  # fmt: skip

@@ -94,7 +94,7 @@ class _FaceStage:
         self.classifier = get_classifier(options.face_model, settings)
         self._settings = settings
         self._tracker = FaceTracker()
-        self._following = FollowingDetector(self.detector, settings.redetect_seconds)
+        self._following = FollowingDetector(self.detector, options.face_redetect)
         self.observations: list[FaceObservation] = []
         self.frames_analysed = 0
         self.detect_seconds = 0.0

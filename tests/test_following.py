@@ -8,8 +8,12 @@ import pytest
 
 from backend import media
 from backend.config import get_settings
-from backend.faces.detector import FaceBox, get_detector, iou
+from backend.errors import InputError
+from backend.faces.detector import FaceBox, FaceDetector, get_detector, iou
 from backend.faces.following import FollowingDetector
+from backend.options import AnalysisOptions
+from backend.pipeline import analyse
+from tests.media_factory import video_from_image
 
 
 class CountingDetector:
@@ -91,3 +95,26 @@ def test_followed_faces_of_real_talking_heads_match_full_detection_frame_by_fram
     full = detector.detect([frame.image for frame in frames])
     assert [len(faces) for faces in followed] == [len(faces) for faces in full]
     assert min(iou(a[0], b[0]) for a, b in zip(followed, full) if a) > 0.75
+
+
+def test_an_analysis_detects_in_full_as_often_as_its_face_redetect_option_says(monkeypatch, tmp_path, astronaut):
+    clip = video_from_image(tmp_path, astronaut, seconds=3.0, fps=10)
+    counted: list[int] = []
+    real_detect = FaceDetector.detect
+    monkeypatch.setattr(
+        FaceDetector, "detect", lambda self, images: counted.append(len(images)) or real_detect(self, images)
+    )
+    for redetect in (0.0, 1.0):
+        counted.clear()
+        options = AnalysisOptions(sample_fps=None, frame_step=1, modalities="face", face_redetect=redetect)
+        result = analyse(clip, options)
+        assert result.options["face_redetect"] == redetect  # the result says how its faces were found
+        assert len(result.faces) == result.frames_analysed == 30
+        assert sum(counted) == (30 if redetect == 0 else 3)
+
+
+@pytest.mark.parametrize("seconds", [-1.0, 61.0])
+def test_a_face_redetect_outside_0_to_60_seconds_is_refused(seconds):
+    with pytest.raises(InputError) as refused:
+        AnalysisOptions(face_redetect=seconds)
+    assert refused.value.code == "invalid_option"
