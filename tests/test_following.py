@@ -16,19 +16,18 @@ from backend.pipeline import analyse
 from tests.media_factory import video_from_image
 
 
-class CountingDetector:
-    """The real detector, counting the frames it detects in full."""
+@pytest.fixture
+def full_detections(monkeypatch) -> list[int]:
+    """The number of frames of each full detection from here on (the real detector, counted)."""
+    counted: list[int] = []
+    real_detect = FaceDetector.detect
 
-    def __init__(self, real):
-        self.real = real
-        self.full_frames = 0
+    def counting_detect(self, images: list[np.ndarray]) -> list[list[FaceBox]]:
+        counted.append(len(images))
+        return real_detect(self, images)
 
-    def detect(self, images: list[np.ndarray]) -> list[list[FaceBox]]:
-        self.full_frames += len(images)
-        return self.real.detect(images)
-
-    def follow(self, image: np.ndarray, faces: list[FaceBox]) -> list[FaceBox]:
-        return self.real.follow(image, faces)
+    monkeypatch.setattr(FaceDetector, "detect", counting_detect)
+    return counted
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +49,11 @@ def panning_frames(astronaut: np.ndarray, seconds: float, fps: float = 10.0, vis
     return frames
 
 
-def test_full_detection_runs_only_on_key_frames_while_a_face_is_followed(detector, astronaut):
-    counting = CountingDetector(detector)
+def test_full_detection_runs_only_on_key_frames_while_a_face_is_followed(detector, full_detections, astronaut):
     frames = panning_frames(astronaut, seconds=3.0)
-    found = FollowingDetector(counting, redetect_seconds=1.0).detect(frames)
+    found = FollowingDetector(detector, redetect_seconds=1.0).detect(frames)
     assert [len(faces) for faces in found] == [1] * len(frames)
-    assert counting.full_frames == 3  # t = 0, 1 and 2 s of 30 frames
+    assert sum(full_detections) == 3  # t = 0, 1 and 2 s of 30 frames
 
 
 def test_a_followed_face_moves_with_the_person(detector, astronaut):
@@ -73,19 +71,17 @@ def test_a_face_that_leaves_is_dropped_and_one_that_arrives_is_found_on_its_firs
     assert [len(faces) for faces in found] == [1 if 0.95 < frame.t < 2.05 else 0 for frame in frames]
 
 
-def test_redetect_zero_detects_every_frame_in_full(detector, astronaut):
-    counting = CountingDetector(detector)
+def test_redetect_zero_detects_every_frame_in_full(detector, full_detections, astronaut):
     frames = panning_frames(astronaut, seconds=1.0)
-    FollowingDetector(counting, redetect_seconds=0).detect(frames)
-    assert counting.full_frames == len(frames)
+    FollowingDetector(detector, redetect_seconds=0).detect(frames)
+    assert sum(full_detections) == len(frames)
 
 
-def test_a_faceless_video_is_detected_in_full_on_every_frame_and_finds_nothing(detector):
-    counting = CountingDetector(detector)
+def test_a_faceless_video_is_detected_in_full_on_every_frame_and_finds_nothing(detector, full_detections):
     frames = [media.Frame(index=i, t=i / 10, image=np.full((360, 640, 3), 90, np.uint8)) for i in range(20)]
-    found = FollowingDetector(counting, redetect_seconds=1.0).detect(frames)
+    found = FollowingDetector(detector, redetect_seconds=1.0).detect(frames)
     assert found == [[]] * 20
-    assert counting.full_frames == 20
+    assert sum(full_detections) == 20
 
 
 @pytest.mark.parametrize("clip", ["video/1001_DFA_ANG_XX.mp4", "video/grid_lwbsza.mpg", "video/pyfeat_single_face.mp4"])
@@ -97,20 +93,15 @@ def test_followed_faces_of_real_talking_heads_match_full_detection_frame_by_fram
     assert min(iou(a[0], b[0]) for a, b in zip(followed, full) if a) > 0.75
 
 
-def test_an_analysis_detects_in_full_as_often_as_its_face_redetect_option_says(monkeypatch, tmp_path, astronaut):
+def test_an_analysis_detects_in_full_as_often_as_its_face_redetect_option_says(full_detections, tmp_path, astronaut):
     clip = video_from_image(tmp_path, astronaut, seconds=3.0, fps=10)
-    counted: list[int] = []
-    real_detect = FaceDetector.detect
-    monkeypatch.setattr(
-        FaceDetector, "detect", lambda self, images: counted.append(len(images)) or real_detect(self, images)
-    )
     for redetect in (0.0, 1.0):
-        counted.clear()
+        full_detections.clear()
         options = AnalysisOptions(sample_fps=None, frame_step=1, modalities="face", face_redetect=redetect)
         result = analyse(clip, options)
         assert result.options["face_redetect"] == redetect  # the result says how its faces were found
         assert len(result.faces) == result.frames_analysed == 30
-        assert sum(counted) == (30 if redetect == 0 else 3)
+        assert sum(full_detections) == (30 if redetect == 0 else 3)
 
 
 @pytest.mark.parametrize("seconds", [-1.0, 61.0])

@@ -134,6 +134,16 @@ def clip(tmp_path, astronaut) -> Path:
 
 
 @pytest.fixture
+def photo(tmp_path, astronaut) -> Path:
+    """A JPEG photo with one face."""
+    from PIL import Image
+
+    path = tmp_path / "astronaut.jpg"
+    Image.fromarray(astronaut).save(path, quality=90)
+    return path
+
+
+@pytest.fixture
 def screenshots(tmp_path) -> Path:
     folder = Path(os.environ.get("EMOCLASSIFY_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -205,11 +215,7 @@ def _page_height(page) -> int:
     return int(min(max(height + 40, 900), 4000))
 
 
-def test_a_photo_gets_the_single_result_view(page, servers, astronaut, tmp_path, screenshots):
-    from PIL import Image
-
-    photo = tmp_path / "astronaut.jpg"
-    Image.fromarray(astronaut).save(photo, quality=90)
+def test_a_photo_gets_the_single_result_view(page, servers, photo, screenshots):
     _, web_url = servers
     _open_and_upload(page, web_url, photo)
     _wait_idle(page)
@@ -250,21 +256,16 @@ def test_progress_and_cancel(page, servers, astronaut, tmp_path, screenshots):
         pytest.skip("the analysis ended before the cancel arrived (a fast machine); progress was shown")
 
 
-def test_behind_the_proxy_the_page_has_security_headers_and_works_within_its_policy(page, proxied, astronaut,
-                                                                                    tmp_path):  # fmt: skip
+def test_behind_the_proxy_the_page_has_security_headers_and_works_within_its_policy(page, proxied, photo):
     """Streamlit cannot set headers, so deployments put nginx in front (docker-compose's ``proxy``): the page
     comes with the headers, and the whole round trip (WebSocket, upload, charts, the thumbnail) works without
     a single Content-Security-Policy violation."""
-    from PIL import Image
-
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     response = page.goto(proxied)
     headers = response.headers
     assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
-    photo = tmp_path / "astronaut.jpg"
-    Image.fromarray(astronaut).save(photo, quality=90)
     _open_and_upload(page, proxied, photo)
     _wait_idle(page)
     page.get_by_role("button", name="Analyse", exact=True).click()
