@@ -201,3 +201,9 @@ def test_a_video_result_shows_a_thumbnail_per_face(monkeypatch, api_url, tmp_pat
     assert "Faces" in _texts(at)
     images = at.get("image")
     assert any("face 0: mostly" in str(image.proto) for image in images)
+
+
+def test_downloads_call_a_face_picture_a_picture_and_the_timeline_graph_a_graph():
+    assert results.artifact_label("face-0.png") == "face 0 picture (PNG)"
+    assert results.artifact_label("timeline.png") == "graph (PNG)"
+    assert results.artifact_label("report.pdf") == "report (PDF)"

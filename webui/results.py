@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import tempfile
 from pathlib import Path
 
@@ -32,6 +33,17 @@ ARTIFACT_LABELS = {
     ".docx": "report (Word)",
     ".html": "report (HTML)",
 }
+
+
+FACE_THUMBNAIL = re.compile(r"face-(\d+)\.png")  # backend.pipeline.FACE_THUMBNAIL_FILE
+
+
+def artifact_label(name: str) -> str:
+    """What a download is, in words: by its kind of file, except that a face's picture is not a graph."""
+    face = FACE_THUMBNAIL.fullmatch(name)
+    if face:
+        return f"face {face.group(1)} picture (PNG)"
+    return ARTIFACT_LABELS.get(Path(name).suffix.lower(), name)
 
 
 def human_size(size: float) -> str:
@@ -276,7 +288,7 @@ def downloads(client: EmoClient, job_id: str, artifacts: list[dict]) -> None:
         return
     columns = st.columns(DOWNLOADS_PER_ROW)
     for index, item in enumerate(artifacts):
-        label = ARTIFACT_LABELS.get(Path(item["name"]).suffix.lower(), item["name"])
+        label = artifact_label(item["name"])
         columns[index % len(columns)].download_button(
             f"Download {label} · {human_size(item['size'])}",
             data=lambda name=item["name"]: fetch_artifact(client, job_id, name),
