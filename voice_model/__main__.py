@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--threads", type=int)
     t.add_argument("--variants", help="comma-separated cached augmentation variants (default: clean,slow,fast)")
     t.add_argument("--no-spec-augment", action="store_true")
+    t.add_argument(
+        "--refit",
+        action="store_true",
+        help="the final fit: train + val speakers, --epochs fixed beforehand, the last epoch kept",
+    )
     e = commands.add_parser("evaluate", help="score a model on the held-out speakers (writes its card) or --manifest")
     e.add_argument("--name", default=DEFAULT_NAME)
     e.add_argument("--manifest", type=Path, help="a CSV with the speech manifest's columns; prints two summary lines")
@@ -58,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             changes["variants"] = tuple(args.variants.split(","))
         if args.no_spec_augment:
             changes["spec_augment"] = False
+        if args.refit:
+            changes["refit"] = True
         config = TrainConfig.baseline(**changes) if args.architecture == "baseline" else TrainConfig(**changes)
         from .train import train
 

@@ -3,8 +3,9 @@
 Each epoch draws ``crops_per_file`` examples per training utterance: a random cached variant (clean, speed
 0.9/1.1, added noise), a random ``window_seconds`` crop (time shift), per-crop normalisation and SpecAugment-style
 masks. The ``baseline`` recipe reproduces the original project's: the centred 225-frame clip, no augmentation,
-no class weights, Adam. The epoch with the best validation 6-way macro-F1 is shipped; the last checkpoint and
-the history go under ``<cache_dir>/voice_runs/<name>``.
+no class weights, Adam. The epoch with the best validation 6-way macro-F1 is shipped (with ``refit``: the last
+epoch of a fit on the train and validation speakers); the last checkpoint and the history go under
+``<cache_dir>/voice_runs/<name>``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class TrainConfig:
     norm: str = "cmvn"
     seed: int = 0
     threads: int = 1
+    # the final fit: once the recipe and the epoch count were chosen on the validation speakers, train on the
+    # train + validation speakers for ``epochs`` and keep the last epoch (more voices, no selection on them)
+    refit: bool = False
 
     @classmethod
     def baseline(cls, **changes) -> TrainConfig:
@@ -108,6 +112,13 @@ def collapsed_scores(labels: np.ndarray, probabilities: np.ndarray) -> dict:
     return metrics.summary(TO_COLLAPSED6[labels], collapsed.argmax(1), COLLAPSED6)
 
 
+def _val_scores(model, val_set: FeatureSet, params: FeatureParams, frames: int | None) -> dict[str, float]:
+    probabilities = predict_utterances(model, val_set.features, params, frames)
+    scores7 = metrics.summary(val_set.labels, probabilities.argmax(1), EMOTIONS)
+    return {"val_accuracy": scores7["accuracy"], "val_macro_f1": scores7["macro_f1"],
+            "val_macro_f1_6": collapsed_scores(val_set.labels, probabilities)["macro_f1"]}  # fmt: skip
+
+
 def _run_dir(name: str):
     return get_settings().cache_dir / "voice_runs" / name
 
@@ -120,11 +131,15 @@ def train(config: TrainConfig, log=print):
     params = FeatureParams(norm=config.norm)
     utterances = read_manifest()
     split = split_speakers(utterances)
-    train_utts, val_utts = select(utterances, split["train"]), select(utterances, split["val"])
-    log(f"split {json.dumps(split)}; train {len(train_utts)} files, val {len(val_utts)}")
+    fit_speakers = split["train"] + split["val"] if config.refit else split["train"]
+    train_utts, val_utts = select(utterances, fit_speakers), select(utterances, split["val"])
+    log(
+        f"split {json.dumps(split)}; fitted on {len(train_utts)} files"
+        + (" (train + val speakers, last epoch kept)" if config.refit else f", selected on val {len(val_utts)}")
+    )
     variants = ["clean"] + [v for v in config.variants if v != "clean"] if config.augment else ["clean"]
     clean = load_features(utterances, params, "clean", log=log)
-    sets = [clean.subset(split["train"])] + [load_features(train_utts, params, v, log=log) for v in variants[1:]]
+    sets = [clean.subset(fit_speakers)] + [load_features(train_utts, params, v, log=log) for v in variants[1:]]
     val_set = clean.subset(split["val"])
 
     baseline = config.architecture == "baseline"
@@ -155,23 +170,22 @@ def train(config: TrainConfig, log=print):
         x, y = _epoch_examples(sets, config, params, frames, rng)
         fit = model.fit(x, keras.utils.to_categorical(y, len(EMOTIONS)), batch_size=config.batch_size, epochs=1,
                         shuffle=True, class_weight=weights, verbose=0)  # fmt: skip
-        val_probabilities = predict_utterances(model, val_set.features, params, meta.input_frames)
-        scores7 = metrics.summary(val_set.labels, val_probabilities.argmax(1), EMOTIONS)
-        scores6 = collapsed_scores(val_set.labels, val_probabilities)
-        record = {"epoch": epoch + 1, "lr": round(lr, 6), "loss": round(float(fit.history["loss"][-1]), 4),
-                  "val_accuracy": scores7["accuracy"], "val_macro_f1": scores7["macro_f1"],
-                  "val_macro_f1_6": scores6["macro_f1"], "seconds": round(time.time() - started, 1)}  # fmt: skip
+        record = {"epoch": epoch + 1, "lr": round(lr, 6), "loss": round(float(fit.history["loss"][-1]), 4)}
+        if not config.refit:
+            record.update(_val_scores(model, val_set, params, meta.input_frames))
+        record["seconds"] = round(time.time() - started, 1)
         history.append(record)
         log(json.dumps(record))
-        if scores6["macro_f1"] > best:
-            best = scores6["macro_f1"]
-            meta.notes = {"selected_epoch": epoch + 1, "val_macro_f1_6": scores6["macro_f1"],
-                          "val_macro_f1": scores7["macro_f1"], "val_accuracy": scores7["accuracy"]}  # fmt: skip
+        if not config.refit and record["val_macro_f1_6"] > best:
+            best = record["val_macro_f1_6"]
+            meta.notes = {"selected_epoch": epoch + 1, **{k: v for k, v in record.items() if k.startswith("val_")}}
             model.save(run_dir / "best.keras")
         model.save(run_dir / "last.keras")
     folder = store.model_dir(config.name)
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(run_dir / "best.keras", folder / "model.keras")
+    if config.refit:
+        meta.notes = {"refit": "train + val speakers", "epochs": config.epochs}
+    shutil.copyfile(run_dir / ("last.keras" if config.refit else "best.keras"), folder / "model.keras")
     store.write_meta(meta)
     summary = {"config": asdict(config), "split": split, "train_files": len(train_utts), "val_files": len(val_utts),
                "seconds": round(time.time() - started_all, 1), "history": history}  # fmt: skip
