@@ -12,7 +12,16 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_VOICE_MODEL = "voice-ens-v1"  # a shipped folder of voice_model/models: the runtime's and evaluate's default
+DEFAULT_VOICE_MODEL = "voice-ens-v2"  # a shipped folder of voice_model/models: the runtime's and evaluate's default
+
+
+def shown_path(path: Path) -> str:
+    """A path as a result shows it: the project's own files relative to the project (a served result should not
+    tell where the server is installed), any other path as given."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _env(name: str, default: str) -> str:

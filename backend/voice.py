@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.config import Settings
+from backend.config import Settings, shown_path
 from backend.emotions import EMOTIONS
 from backend.errors import InputError, ModelUnavailableError
 from backend.faces.classifiers.base import ModelInfo
@@ -71,7 +71,7 @@ class KerasVoiceModel(VoiceModel):
             raise ModelUnavailableError(str(exc), details={"model": name}) from exc
         self.sample_rate = self._meta.features.sample_rate
         self.info = ModelInfo(role="voice_classifier", name=f"voice/{name}", version=self._meta.version,
-                              source=str(store.model_dir(name, settings.voice_model_dir)),
+                              source=shown_path(store.model_dir(name, settings.voice_model_dir)),
                               sha256=store.weights_sha256(name, settings.voice_model_dir))  # fmt: skip
 
     def predict(self, windows: list[np.ndarray]) -> np.ndarray:

@@ -16,6 +16,7 @@ import requests
 from servers import free_port, stop_process
 from skimage import data as skdata
 
+from backend.config import PROJECT_ROOT
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
 from callback.client import EmoClient
@@ -118,11 +119,13 @@ def test_a_path_traversal_filename_is_only_metadata(data_dir, done):
     assert [p.name for p in outside if not p.name.startswith("jobs.sqlite3")] == []
 
 
-def test_the_served_result_names_the_upload_not_the_servers_path(data_dir, done):
+def test_the_served_result_names_the_upload_not_the_servers_paths(data_dir, done):
     client, job = done
     served = client.result(job["id"])
     assert served["input"]["path"] == "passwd.mp4"
     assert str(data_dir) not in json.dumps(served)
+    assert str(PROJECT_ROOT) not in json.dumps(served)
+    assert "face_model/models/" in {model["role"]: model["source"] for model in served["models"]}["face_classifier"]
 
 
 def test_jobs_survive_a_server_restart(server, done):

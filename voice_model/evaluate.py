@@ -216,8 +216,9 @@ def _training(name: str, members: dict[str, dict]) -> str:
     if len(members) == 1:
         return f"`python -m voice_model train` {common} ({run(next(iter(members.values())))})."
     listed = "; ".join(f"`{member}` ({run(record)})" for member, record in members.items())
+    flags = f" --refit --epochs {next(iter(members.values()))['config']['epochs']}" if _refit(members) else ""
     return (
-        f"{len(members)} models trained by `python -m voice_model train --seed N` with one recipe, {common}: "
+        f"{len(members)} models trained by `python -m voice_model train --seed N{flags}` with one recipe, {common}: "
         f"{listed}; then `python -m voice_model ensemble --name {name} --members ...` averages their "
         "probabilities. The members and their number were fixed before any of them was scored on the test "
         "speakers."

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import torch
 
-from backend.config import Settings
+from backend.config import Settings, shown_path
 from backend.errors import ModelUnavailableError
 from face_model import store
 from face_model.network import predict_logits
@@ -26,7 +26,7 @@ class CnnClassifier(FaceClassifier):
             role="face_classifier",
             name=f"cnn/{self._meta.name}",
             version=self._meta.version,
-            source=str(store.model_dir(self._meta.name, settings.face_model_dir)),
+            source=shown_path(store.model_dir(self._meta.name, settings.face_model_dir)),
             sha256=store.weights_sha256(self._meta.name, settings.face_model_dir),
         )
 
