@@ -38,7 +38,7 @@ class Settings:
     voice_model_dir: Path = PROJECT_ROOT / "voice_model" / "models"
     device: str = field(default_factory=lambda: _env("DEVICE", "cpu"))
     face_model: str = field(default_factory=lambda: _env("FACE_MODEL", "cnn"))
-    cnn_model_name: str = field(default_factory=lambda: _env("CNN_MODEL", "cnn-v1"))
+    cnn_model_name: str = field(default_factory=lambda: _env("CNN_MODEL", "cnn-v2"))
     voice_model_name: str = field(default_factory=lambda: _env("VOICE_MODEL", DEFAULT_VOICE_MODEL))
     vit_model: str = field(default_factory=lambda: _env("VIT_MODEL", "trpakov/vit-face-expression"))
     whisper_model: str = field(default_factory=lambda: _env("WHISPER_MODEL", "openai/whisper-tiny"))

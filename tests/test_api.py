@@ -55,7 +55,7 @@ def test_readyz_reports_the_store_and_the_face_model(client):
 
 def test_models_lists_the_shipped_cnn_and_its_state(client):
     body = client.get("/api/v1/models").get_json()
-    assert "cnn-v1" in body["shipped_cnn"] and body["face_models"]["cnn"] == "loaded"
+    assert "cnn-v2" in body["shipped_cnn"] and body["face_models"]["cnn"] == "loaded"
 
 
 def test_openapi_document_lists_every_route(client):
