@@ -13,6 +13,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VOICE_MODEL = "voice-ens-v2"  # a shipped folder of voice_model/models: the runtime's and evaluate's default
+DEFAULT_CNN_MODEL = "cnn-v2"  # a shipped folder of face_model/models: the runtime's `cnn` face classifier
 
 
 def shown_path(path: Path) -> str:
@@ -38,7 +39,7 @@ class Settings:
     voice_model_dir: Path = PROJECT_ROOT / "voice_model" / "models"
     device: str = field(default_factory=lambda: _env("DEVICE", "cpu"))
     face_model: str = field(default_factory=lambda: _env("FACE_MODEL", "cnn"))
-    cnn_model_name: str = field(default_factory=lambda: _env("CNN_MODEL", "cnn-v2"))
+    cnn_model_name: str = field(default_factory=lambda: _env("CNN_MODEL", DEFAULT_CNN_MODEL))
     voice_model_name: str = field(default_factory=lambda: _env("VOICE_MODEL", DEFAULT_VOICE_MODEL))
     vit_model: str = field(default_factory=lambda: _env("VIT_MODEL", "trpakov/vit-face-expression"))
     whisper_model: str = field(default_factory=lambda: _env("WHISPER_MODEL", "openai/whisper-tiny"))

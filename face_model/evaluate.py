@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from backend import metrics
-from backend.config import get_settings
+from backend.config import DEFAULT_CNN_MODEL, get_settings
 from backend.emotions import EMOTIONS
 
 from . import store
@@ -123,6 +123,12 @@ def _table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def _role(name: str) -> str:
+    if name == DEFAULT_CNN_MODEL:
+        return "It is the default `cnn` face model of EmoClassify."
+    return f"It is shipped beside the default `{DEFAULT_CNN_MODEL}` (`EMOCLASSIFY_CNN_MODEL={name}` selects it)."
+
+
 def write_card(name: str) -> Path:
     """Evaluate on ``val``, store the fitted temperature, and write metrics.json, confusion.png and card.md."""
     ours = evaluate_model(name)
@@ -136,7 +142,7 @@ def write_card(name: str) -> Path:
     rows = [(f"**{name}** (ours)", ours["scores"])] + ([(reference["model"], reference["scores"])] if reference else [])
     recall = " · ".join(f"{k} {v:.2f}" for k, v in ours["scores"]["per_class_recall"].items())
     card = CARD.format(
-        name=name, table=_table(rows), recall=recall, counts=ours["counts"], n=ours["scores"]["n"],
+        name=name, table=_table(rows), recall=recall, counts=ours["counts"], n=ours["scores"]["n"], role=_role(name),
         architecture=_architecture(meta), training=_training(meta, json.loads((folder / "training.json").read_text())),
         ece_before=ours["scores"]["ece_before_scaling_heldout_half"],
         ece_after=ours["scores"]["ece_after_scaling_heldout_half"],
@@ -192,7 +198,7 @@ def score_folder(name: str, data_dir: Path) -> str:
 CARD = """# Face model card: `{name}`
 
 **What it does.** Classifies a face crop into the 7 FER2013 expressions (angry, disgust, fear, happy, neutral,
-sad, surprise). It is the default `cnn` face model of EmoClassify and runs on a CPU.
+sad, surprise). {role} It runs on a CPU.
 
 **Architecture.** {architecture}
 

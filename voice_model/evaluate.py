@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from backend import metrics
-from backend.config import get_settings
+from backend.config import DEFAULT_VOICE_MODEL, get_settings
 from backend.emotions import EMOTIONS
 
 from . import store
@@ -264,6 +264,12 @@ def _counts_table(counts: dict) -> str:
     return "\n".join(lines)
 
 
+def _role(name: str) -> str:
+    if name == DEFAULT_VOICE_MODEL:
+        return "It is EmoClassify's default voice model."
+    return f"It is shipped beside the default `{DEFAULT_VOICE_MODEL}` (`--voice-model {name}` selects it)."
+
+
 def write_card(name: str, reference: bool = True) -> Path:
     from face_model.evaluate import confusion_png
 
@@ -288,7 +294,7 @@ def write_card(name: str, reference: bool = True) -> Path:
     counts = result["counts"]
     card = CARD.format(
         name=name, table=_table(rows), split=json.dumps(result["split"]), counts=_counts_table(counts),
-        architecture=_architecture(meta, len(members)), training=_training(name, members),
+        role=_role(name), architecture=_architecture(meta, len(members)), training=_training(name, members),
         recipe=_recipe(first["config"]),
         n_fit_speakers=counts["train"]["speakers"] + (counts["val"]["speakers"] if _refit(members) else 0),
         n_train=counts["train"]["files"], n_val=counts["val"]["files"], n_test=counts["test"]["files"],
@@ -330,8 +336,8 @@ def export(name: str) -> Path:
 CARD = """# Voice model card: `{name}`
 
 **What it does.** Classifies a speech segment into the 7 labels angry, disgust, fear, happy, neutral, sad,
-surprise (the FER2013 names, so face and voice compare). It is EmoClassify's default voice model
-(`backend.voice`): audio is cut into 2 s windows (1 s hop), silence is marked as such, speech windows are
+surprise (the FER2013 names, so face and voice compare). {role}
+In `backend.voice`, audio is cut into 2 s windows (1 s hop), silence is marked as such, speech windows are
 classified. Runs on a CPU: {ms:.2f} ms per 2 s window in batches of 64 (features + network).
 
 **Labels.** RAVDESS "calm" is merged into **neutral** (our labels have no calm), so neutral has 12 files per
