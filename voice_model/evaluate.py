@@ -207,9 +207,9 @@ def _training(name: str, members: dict[str, dict]) -> str:
         return f"seed {record['config']['seed']}, {len(record['history'])} epochs, {minutes:.1f} min, {kept}"
 
     if _refit(members):
-        common = ("on the train and validation speakers together, for a number of epochs fixed beforehand from runs "
-                  "selected on the validation speakers (the final fit: more voices, no choice made on them); the last "
-                  "epoch is kept, on a 2-core CPU often shared with other work")  # fmt: skip
+        common = ("on the train and validation speakers together, on a 2-core CPU often shared with other work, "
+                  "for a number of epochs fixed beforehand from runs selected on the validation speakers (the final "
+                  "fit: more voices, no choice made on them); the last epoch is kept")  # fmt: skip
     else:
         common = ("on the train speakers, on a 2-core CPU often shared with other work; the epoch with the best "
                   "validation-speaker 6-way macro-F1 is kept")  # fmt: skip
