@@ -24,6 +24,7 @@ from pathlib import Path
 
 import av
 import av.error
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -448,8 +449,24 @@ def _sampled(path: Path, container: av.container.InputContainer, stream: av.Vide
         decoded.close()
 
 
+# What OpenCV's I420 conversion implements: BT.601 matrix, limited range. FFmpeg's swscale assumes the same for
+# untagged frames, so those get the same colours either way; other tags (BT.709, full-range "yuvj") go to swscale.
+_BT601_COLORSPACES = {2, 5, 6}  # AVCOL_SPC_UNSPECIFIED, AVCOL_SPC_BT470BG, AVCOL_SPC_SMPTE170M
+_LIMITED_RANGES = {0, 1}  # AVCOL_RANGE_UNSPECIFIED, AVCOL_RANGE_MPEG
+
+
+def _rgb(frame: av.VideoFrame) -> np.ndarray:
+    """The frame as RGB. Most video is 8-bit 4:2:0 with BT.601 colours or no colour tags: OpenCV converts it
+    about twice as fast as swscale (SIMD on two threads; 0.2 against 0.5 ms a 720p frame here, a tenth of the
+    time of a whole analysis), within 3 levels of swscale's rounding."""
+    if (frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0
+            and frame.colorspace in _BT601_COLORSPACES and frame.color_range in _LIMITED_RANGES):  # fmt: skip
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24")
+
+
 def _upright_rgb(frame: av.VideoFrame) -> np.ndarray:
-    image = frame.to_ndarray(format="rgb24")
+    image = _rgb(frame)
     turns = _rotation(frame) // 90
     # np.rot90 turns counter-clockwise, as the display matrix does; copy so callers get a contiguous array.
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image

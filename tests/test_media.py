@@ -131,6 +131,23 @@ def test_every_video_container_decodes_to_rgb_frames(made, ext):
     assert all(f.image.shape == (120, 160, 3) and f.image.dtype == np.uint8 for f in frames)
 
 
+COLOUR_TAGS = {  # how the encoder turned RGB into YUV, and the tags it wrote: each decodes by its own tags
+    "untagged (BT.601, limited range)": [],
+    "BT.709": ["-vf", "scale=out_color_matrix=bt709", "-colorspace", "bt709"],
+    "full range": ["-vf", "scale=out_range=full", "-color_range", "pc"],
+}
+
+
+@pytest.mark.parametrize("tags", COLOUR_TAGS)
+def test_a_decoded_frame_has_the_colour_that_was_encoded_whatever_the_colour_tags(made, tags):
+    orange = (192, 64, 32)
+    name = f"orange-{list(COLOUR_TAGS).index(tags)}.mp4"
+    video = made(make_video, name, seconds=0.5, audio=False, source="color=c=0xC04020:size=64x48:rate=10",
+                 extra_args=tuple(COLOUR_TAGS[tags]))  # fmt: skip
+    frame = next(iter_frames(video, sample_fps=None))
+    assert frame.image[8:40, 8:56].reshape(-1, 3).mean(axis=0) == pytest.approx(orange, abs=4)
+
+
 AUDIO_FORMATS = {  # extension: (format name, codec, sample rate)
     ".wav": ("wav", "pcm_s16le", 44100),
     ".mp3": ("mp3", "mp3", 44100),
