@@ -1,5 +1,6 @@
-"""``python -m face_model train|ensemble|evaluate``: train the face CNN on FER2013, combine trained models into one
-ensemble model, or score a model (card on ``val``, or one line on any folder)."""
+"""``python -m face_model train|ensemble|quantize|evaluate``: train the face CNN on FER2013, combine trained models
+into one ensemble model, write a model's int8 weights, or score a model (card on ``val``, or one line on any
+folder)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--name", required=True)
     c.add_argument("--members", required=True, help="comma-separated names of trained models")
     c.add_argument("--no-flip", action="store_true", help="no test-time flip (halves the time per face)")
+    q = commands.add_parser("quantize", help="write int8 weights of a trained model (what the runtime then runs)")
+    q.add_argument("--name", default=TrainConfig.name)
     e = commands.add_parser("evaluate", help="score a model on FER2013 val (writes its card) or on --data DIR")
     e.add_argument("--name", default=TrainConfig.name)
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
@@ -45,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from .store import combine
 
         print(f"model written to {combine(args.name, args.members.split(','), flip_average=not args.no_flip)}")
+    elif args.command == "quantize":
+        from .quantize import quantize
+
+        print(f"int8 weights written to {quantize(args.name)}")
     elif args.command == "evaluate":
         from .evaluate import score_folder, write_card
 

@@ -20,6 +20,7 @@ from backend.emotions import EMOTIONS
 
 from . import store
 from .data import fer_dir, load_folder
+from .quantize import INT8_WEIGHTS, load_int8
 from .reference import FerReference, reference_path
 from .train import predict_logits_batched
 
@@ -58,13 +59,17 @@ def _scores(labels: np.ndarray, probabilities: np.ndarray) -> dict:
     return result
 
 
-def evaluate_model(name: str, data_dir: Path | None = None) -> dict:
+def evaluate_model(name: str, data_dir: Path | None = None, int8: bool = False,
+                   temperature: float | None = None) -> dict:  # fmt: skip
+    """Scores of the float model, or with ``int8`` of its shipped int8 weights; with ``temperature`` given (the
+    float model's, which the runtime applies to both) no temperature is fitted."""
     torch.set_num_threads(2)
-    model, meta = store.load(name)
+    model, meta = load_int8(name) if int8 else store.load(name)
     faces = load_folder(data_dir or fer_dir("val"))
     logits = predict_logits_batched(model, faces.images, flip_average=meta.flip_average)
     calibrate, report = np.arange(len(faces.labels)) % 2 == 0, np.arange(len(faces.labels)) % 2 == 1
-    temperature = fit_temperature(logits[calibrate], faces.labels[calibrate])
+    if temperature is None:
+        temperature = fit_temperature(logits[calibrate], faces.labels[calibrate])
     scores = _scores(faces.labels, softmax(logits, temperature))
     scores["ece_before_scaling_heldout_half"] = round(
         metrics.expected_calibration_error(softmax(logits[report]), faces.labels[report]), 4
@@ -77,7 +82,8 @@ def evaluate_model(name: str, data_dir: Path | None = None) -> dict:
         scores["ms_per_face_batch32"] = ms_per_face(
             lambda b: predict_logits_batched(model, b, TIMING_BATCH, meta.flip_average), faces.images
         )
-    return {"model": name, "data": str(data_dir or fer_dir("val")), "counts": faces.counts(), "scores": scores}
+    return {"model": f"{name} int8" if int8 else name, "data": str(data_dir or fer_dir("val")),
+            "counts": faces.counts(), "scores": scores}  # fmt: skip
 
 
 def evaluate_reference(data_dir: Path | None = None) -> dict | None:
@@ -132,20 +138,24 @@ def _role(name: str) -> str:
 def write_card(name: str) -> Path:
     """Evaluate on ``val``, store the fitted temperature, and write metrics.json, confusion.png and card.md."""
     ours = evaluate_model(name)
-    reference = evaluate_reference()
     meta = store.read_meta(name)
     meta.temperature = ours["scores"]["temperature"]
     store.write_meta(meta)
+    int8 = evaluate_model(name, int8=True, temperature=meta.temperature) if meta.int8 else None
+    reference = evaluate_reference()
     folder = store.model_dir(name)
-    (folder / "metrics.json").write_text(json.dumps({"ours": ours, "reference": reference}, indent=2) + "\n")
+    (folder / "metrics.json").write_text(json.dumps({"ours": ours, "int8": int8, "reference": reference}, indent=2)
+                                         + "\n")  # fmt: skip
     confusion_png(ours["scores"]["confusion"], folder / "confusion.png", f"{name} on FER2013 val")
-    rows = [(f"**{name}** (ours)", ours["scores"])] + ([(reference["model"], reference["scores"])] if reference else [])
+    rows = [(f"**{name}** (ours)", ours["scores"])]
+    rows += [(f"{name} int8 (what EmoClassify runs)", int8["scores"])] if int8 else []
+    rows += [(reference["model"], reference["scores"])] if reference else []
     recall = " · ".join(f"{k} {v:.2f}" for k, v in ours["scores"]["per_class_recall"].items())
     card = CARD.format(
         name=name, table=_table(rows), recall=recall, counts=ours["counts"], n=ours["scores"]["n"], role=_role(name),
         architecture=_architecture(meta), training=_training(meta, json.loads((folder / "training.json").read_text())),
         ece_before=ours["scores"]["ece_before_scaling_heldout_half"],
-        ece_after=ours["scores"]["ece_after_scaling_heldout_half"],
+        ece_after=ours["scores"]["ece_after_scaling_heldout_half"], int8=_int8(meta, ours, int8),
     )  # fmt: skip
     (folder / "card.md").write_text(card)
     return folder
@@ -190,8 +200,23 @@ def _training(meta: store.ModelMeta, training: dict) -> str:
     return "\n".join(lines)
 
 
+def _int8(meta: store.ModelMeta, ours: dict, int8: dict | None) -> str:
+    if int8 is None:
+        return "No int8 weights are shipped with this model: the runtime runs the float weights."
+    mine, full = int8["scores"], ours["scores"]
+    return (
+        f"**int8.** The runtime runs `{INT8_WEIGHTS}`: the same network with its convolutions quantized to int8 "
+        f"(`python -m face_model quantize`; oneDNN, per-channel weights, activation ranges from "
+        f"{meta.int8['calibration']}). Against the float weights: accuracy {mine['accuracy']:.3f} / "
+        f"{full['accuracy']:.3f}, macro-F1 {mine['macro_f1']:.3f} / {full['macro_f1']:.3f}, "
+        f"{mine['ms_per_face_batch32']:.2f} / {full['ms_per_face_batch32']:.2f} ms a face. "
+        "`EMOCLASSIFY_FACE_INT8=0` runs the float weights."
+    )
+
+
 def score_folder(name: str, data_dir: Path) -> str:
-    scores = evaluate_model(name, data_dir)["scores"]
+    """One line of scores on ``data_dir``, for the model as the runtime runs it (int8 where shipped)."""
+    scores = evaluate_model(name, data_dir, int8=bool(store.read_meta(name).int8))["scores"]
     return f"accuracy={scores['accuracy']:.4f} macro_f1={scores['macro_f1']:.4f} n={scores['n']}"
 
 
@@ -212,6 +237,8 @@ erasing.
 ## Results on FER2013 `val` ({n} images: half of the official test set)
 
 {table}
+
+{int8}
 
 Per-class recall (ours): {recall}.
 Counts: {counts}.

@@ -26,6 +26,7 @@ class ModelMeta:
     temperature: float = 1.0
     members: int = 1  # > 1: an ensemble of that many same-shaped networks (``python -m face_model ensemble``)
     flip_average: bool = True  # average each prediction with the mirrored face's (test-time flip)
+    int8: dict = field(default_factory=dict)  # how weights-int8.pt was made (face_model.quantize); {} = none
     version: str = "1"
     notes: dict = field(default_factory=dict)
 
@@ -72,8 +73,8 @@ def load(name: str, root: Path | None = None) -> tuple[EmotionCNN | EmotionEnsem
     return model.eval(), meta
 
 
-def weights_sha256(name: str, root: Path | None = None) -> str:
-    return hashlib.sha256((model_dir(name, root) / "weights.pt").read_bytes()).hexdigest()
+def weights_sha256(name: str, root: Path | None = None, file: str = "weights.pt") -> str:
+    return hashlib.sha256((model_dir(name, root) / file).read_bytes()).hexdigest()
 
 
 def combine(name: str, member_names: list[str], flip_average: bool, root: Path | None = None) -> Path:

@@ -55,6 +55,14 @@ def test_cnn_records_its_weights_hash():
     assert info.name.startswith("cnn/") and len(info.sha256) == 64
 
 
+def test_cnn_runs_the_int8_weights_where_shipped_and_the_float_ones_when_told(astronaut_face):
+    int8 = get_classifier("cnn", get_settings())
+    full = get_classifier("cnn", get_settings().replace(face_int8=False))
+    assert int8.info.version.endswith("+int8") and not full.info.version.endswith("+int8")
+    assert int8.info.sha256 != full.info.sha256
+    assert np.argmax(int8.predict([astronaut_face])) == np.argmax(full.predict([astronaut_face]))
+
+
 def test_missing_cnn_weights_say_where_they_were_looked_for(tmp_path):
     settings = get_settings().replace(face_model_dir=tmp_path)
     with pytest.raises(ModelUnavailableError, match=str(tmp_path)):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from backend.config import DEFAULT_CNN_MODEL
 from backend.emotions import EMOTIONS
 from face_model.__main__ import main
 from face_model.augment import augment
@@ -51,3 +52,43 @@ def test_an_ensemble_of_shipped_models_loads_as_one_model_and_averages_its_membe
     faces = torch.rand(4, 1, 48, 48)
     assert meta.members == 2 and not meta.flip_average
     assert torch.allclose(predict_logits(ensemble, faces, False), predict_logits(single, faces, False), atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def val_faces(shared_data) -> torch.Tensor:
+    from face_model.data import fer_dir, load_folder
+
+    images = load_folder(fer_dir("val")).images[::12]  # 300 faces of every class
+    return torch.from_numpy(images).float().div(255).unsqueeze(1)
+
+
+def test_the_shipped_int8_weights_label_real_faces_as_the_float_weights_do(val_faces):
+    from face_model import store
+    from face_model.network import predict_logits
+    from face_model.quantize import load_int8
+
+    float_model, _ = store.load(DEFAULT_CNN_MODEL)
+    int8_model, _ = load_int8(DEFAULT_CNN_MODEL)
+    float_labels = predict_logits(float_model, val_faces).argmax(1)
+    int8_labels = predict_logits(int8_model, val_faces).argmax(1)
+    assert (float_labels == int8_labels).float().mean() >= 0.95
+
+
+def test_quantize_remakes_the_shipped_int8_weights(tmp_path, val_faces):
+    from face_model import store
+    from face_model.network import predict_logits
+    from face_model.quantize import load_int8, quantize
+
+    shutil.copytree(store.model_dir(DEFAULT_CNN_MODEL), tmp_path / DEFAULT_CNN_MODEL)
+    (tmp_path / DEFAULT_CNN_MODEL / "weights-int8.pt").unlink()
+    quantize(DEFAULT_CNN_MODEL, root=tmp_path)
+    remade, _ = load_int8(DEFAULT_CNN_MODEL, tmp_path)
+    shipped, _ = load_int8(DEFAULT_CNN_MODEL)
+    assert torch.equal(predict_logits(remade, val_faces), predict_logits(shipped, val_faces))
+
+
+def test_a_model_without_int8_weights_says_how_to_make_them():
+    from face_model.quantize import load_int8
+
+    with pytest.raises(FileNotFoundError, match="python -m face_model quantize --name cnn-v1"):
+        load_int8("cnn-v1")
