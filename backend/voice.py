@@ -75,7 +75,7 @@ class KerasVoiceModel(VoiceModel):
                               sha256=store.weights_sha256(name, settings.voice_model_dir))  # fmt: skip
 
     def predict(self, windows: list[np.ndarray]) -> np.ndarray:
-        from voice_model.features import fit_length, mfcc, normalise
+        from voice_model.features import fit_length, normalise, spectral_features
         from voice_model.network import predict
 
         out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
@@ -86,8 +86,8 @@ class KerasVoiceModel(VoiceModel):
         for indices in by_length.values():
             for s in range(0, len(indices), BATCH):
                 chunk = indices[s : s + BATCH]
-                # Batched, with the 80 dB floor applied per window (see voice_model.features.mfcc).
-                x = normalise(mfcc(np.stack([windows[i] for i in chunk]), params), params)
+                # Batched, with the 80 dB floor applied per window (see voice_model.features.spectral_features).
+                x = normalise(spectral_features(np.stack([windows[i] for i in chunk]), params), params)
                 if self._meta.input_frames:
                     x = np.stack([fit_length(f, self._meta.input_frames) for f in x])
                 out[chunk] = predict(self._model, x)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from backend.emotions import EMOTIONS
-from voice_model.data import COLLAPSED6, TO_COLLAPSED6, Utterance, read_manifest, split_speakers
+from voice_model.data import COLLAPSED6, TO_COLLAPSED6, Utterance, read_manifest, speaker_folds, split_speakers
 from voice_model.legacy import to_ours
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +101,13 @@ def test_an_ensemble_of_trained_models_loads_as_one_model_and_averages_their_pro
     assert set(meta.notes["members"]) == {"a", "b"}
     assert np.allclose(predict(ensemble, windows), predict(single, windows), atol=1e-6)
     assert ensemble.count_params() == 2 * single.count_params()
+
+
+def test_cross_validation_folds_share_out_each_corpus_and_gender_and_no_speaker_twice():
+    utterances = fake_utterances("a", 16) + fake_utterances("b", 8)
+    speakers = sorted({u.speaker for u in utterances})
+    folds = speaker_folds(utterances, speakers, 4)
+    assert sorted(s for fold in folds for s in fold) == speakers
+    for fold in folds:
+        assert [sum(s.startswith(c) for s in fold) for c in "ab"] == [4, 2]
+        assert sum(int(s[-2:]) % 2 for s in fold) == len(fold) // 2  # as many men as women

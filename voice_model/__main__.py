@@ -1,6 +1,6 @@
-"""``python -m voice_model train|evaluate|ensemble|export``: train the voice CNN on the speech manifest, score a
-model on the held-out speakers (writes its card) or on any manifest, average trained models into one, or export a
-trained run's best checkpoint."""
+"""``python -m voice_model train|crossval|evaluate|ensemble|export``: train the voice CNN on the speech manifest,
+compare recipes by cross-validation over speakers, score a model on the held-out speakers (writes its card) or on
+any manifest, average trained models into one, or export a trained run's best checkpoint."""
 
 from __future__ import annotations
 
@@ -16,27 +16,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m voice_model", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train a model on the train speakers (selected on the val speakers)")
-    t.add_argument("--name", default=None, help="model name (default voice-cnn-v1, or voice-baseline)")
-    t.add_argument(
-        "--architecture",
-        choices=("improved", "baseline"),
-        default="improved",
-        help="baseline = the original recipe (fixed 225 frames, no augmentation, no class weights)",
-    )
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--norm", choices=("cmvn", "cmn", "none"))
-    t.add_argument("--crops-per-file", type=int)
-    t.add_argument("--seed", type=int)
-    t.add_argument("--threads", type=int)
-    t.add_argument("--variants", help="comma-separated cached augmentation variants (default: clean,slow,fast)")
-    t.add_argument("--no-spec-augment", action="store_true")
+    _recipe_arguments(t)
     t.add_argument(
         "--refit",
         action="store_true",
         help="the final fit: train + val speakers, --epochs fixed beforehand, the last epoch kept",
     )
+    c = commands.add_parser(
+        "crossval", help="score a recipe on all train + val speakers by k-fold over speakers (test never used)"
+    )
+    _recipe_arguments(c)
+    c.add_argument("--folds", type=int, default=4)
     e = commands.add_parser("evaluate", help="score a model on the held-out speakers (writes its card) or --manifest")
     e.add_argument("--name", default=DEFAULT_NAME)
     e.add_argument("--manifest", type=Path, help="a CSV with the speech manifest's columns; prints two summary lines")
@@ -48,27 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--name", default=DEFAULT_NAME)
     args = parser.parse_args(argv)
     if args.command == "train":
-        given = {
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "lr": args.lr,
-            "norm": args.norm,
-            "crops_per_file": args.crops_per_file,
-            "seed": args.seed,
-            "name": args.name,
-            "threads": args.threads,
-        }
-        changes = {k: v for k, v in given.items() if v is not None}
-        if args.variants:
-            changes["variants"] = tuple(args.variants.split(","))
-        if args.no_spec_augment:
-            changes["spec_augment"] = False
-        if args.refit:
-            changes["refit"] = True
-        config = TrainConfig.baseline(**changes) if args.architecture == "baseline" else TrainConfig(**changes)
         from .train import train
 
-        print(f"model written to {train(config, log=lambda line: print(line, flush=True))}")
+        print(f"model written to {train(_config(args), log=lambda line: print(line, flush=True))}")
+    elif args.command == "crossval":
+        from .train import cross_validate
+
+        result = cross_validate(_config(args), args.folds, log=lambda line: print(line, flush=True))
+        print(f"accuracy={result['accuracy']:.4f} macro_f1={result['macro_f1']:.4f} n={result['n']}")
+        print(f"collapsed6 accuracy={result['collapsed6_accuracy']:.4f} "
+              f"macro_f1={result['collapsed6_macro_f1']:.4f} n={result['n']}")  # fmt: skip
     elif args.command == "evaluate":
         from .evaluate import score_manifest, write_card
 
@@ -86,6 +65,48 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"exported to {export(args.name)}")
     return 0
+
+
+def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", default=None, help="model name (default voice-cnn-v1, or voice-baseline)")
+    parser.add_argument(
+        "--architecture",
+        choices=("improved", "baseline"),
+        default="improved",
+        help="baseline = the original recipe (fixed 225 frames, no augmentation, no class weights)",
+    )
+    parser.add_argument("--features", choices=("mfcc", "logmel"), help="model input (default mfcc)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--norm", choices=("cmvn", "cmn", "none"))
+    parser.add_argument("--crops-per-file", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--variants", help="comma-separated cached augmentation variants (default: clean,slow,fast)")
+    parser.add_argument("--no-spec-augment", action="store_true")
+
+
+def _config(args: argparse.Namespace) -> TrainConfig:
+    given = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "features": args.features,
+        "norm": args.norm,
+        "crops_per_file": args.crops_per_file,
+        "seed": args.seed,
+        "name": args.name,
+        "threads": args.threads,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    if args.variants:
+        changes["variants"] = tuple(args.variants.split(","))
+    if args.no_spec_augment:
+        changes["spec_augment"] = False
+    if getattr(args, "refit", False):
+        changes["refit"] = True
+    return TrainConfig.baseline(**changes) if args.architecture == "baseline" else TrainConfig(**changes)
 
 
 if __name__ == "__main__":

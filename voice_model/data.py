@@ -18,7 +18,7 @@ from backend.config import get_settings
 from backend.emotions import EMOTIONS
 
 from .augment import SNR_DB, VARIANTS, apply_variant
-from .features import FeatureParams, mfcc, trim
+from .features import FeatureParams, spectral_features, trim
 
 # RAVDESS "calm" is a low-arousal neutral: merged into neutral (our 7 labels have no calm).
 LABEL_MAP = {name: name for name in EMOTIONS} | {"calm": "neutral", "fearful": "fear", "surprised": "surprise"}
@@ -89,6 +89,18 @@ def split_speakers(utterances: list[Utterance]) -> dict[str, list[str]]:
     return {name: sorted(ids) for name, ids in split.items()}
 
 
+def speaker_folds(utterances: list[Utterance], speakers: list[str], folds: int) -> list[list[str]]:
+    """``speakers`` dealt into ``folds`` groups for cross-validation: grouped by (corpus, gender), one group after
+    the other, then speaker i to fold i mod ``folds``, so that each fold has its share of each corpus and gender."""
+    groups: dict[tuple[str, str], set[str]] = {}
+    keep = set(speakers)
+    for u in utterances:
+        if u.speaker in keep:
+            groups.setdefault((u.corpus, u.gender), set()).add(u.speaker)
+    order = [speaker for _, group in sorted(groups.items()) for speaker in sorted(group)]
+    return [order[k::folds] for k in range(folds)]
+
+
 def select(utterances: list[Utterance], speakers: list[str]) -> list[Utterance]:
     keep = set(speakers)
     return [u for u in utterances if u.speaker in keep]
@@ -109,7 +121,7 @@ def read_audio(path: Path, sample_rate: int) -> np.ndarray:
 
 @dataclass
 class FeatureSet:
-    """Unnormalised MFCCs of trimmed utterances, one ``(T_i, n_mfcc)`` array per utterance and variant."""
+    """Unnormalised features of trimmed utterances, one ``(T_i, channels)`` array per utterance and variant."""
 
     features: list[np.ndarray]
     utterances: list[Utterance]
@@ -137,7 +149,7 @@ def utterance_features(u: Utterance, params: FeatureParams, variant: str = "clea
     signal = trim(read_audio(u.path, params.sample_rate), params)
     seed = int(hashlib.sha1(f"{variant}:{u.path.name}".encode()).hexdigest()[:8], 16)
     signal = apply_variant(signal, variant, params.sample_rate, np.random.default_rng(seed))
-    return mfcc(signal, params)
+    return spectral_features(signal, params)
 
 
 def load_features(utterances: list[Utterance], params: FeatureParams, variant: str = "clean",

@@ -1,9 +1,10 @@
-"""MFCC features shared by training and run time (numpy + librosa only, no Keras).
+"""Spectral features shared by training and run time (numpy + librosa only, no Keras).
 
-A model's input is ``(frames, n_mfcc)``: 40 MFCCs of a 16 kHz signal, 32 ms windows every 10 ms, normalised per
-model input (each coefficient to zero mean and unit variance over the segment the model sees, so a recording's
-level and microphone colour matter less). Training caches the unnormalised MFCCs of whole utterances and
-normalises each crop; run time normalises each window: the same rule on both sides.
+A model's input is ``(frames, channels)``: 40 MFCCs (or, with ``kind="logmel"``, the 64 log-mel bands they are
+computed from) of a 16 kHz signal, 32 ms windows every 10 ms, normalised per model input (each channel to zero
+mean and unit variance over the segment the model sees, so a recording's level and microphone colour matter
+less). Training caches the unnormalised features of whole utterances and normalises each crop; run time
+normalises each window: the same rule on both sides.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ EPS = 1e-5
 @dataclass(frozen=True)
 class FeatureParams:
     sample_rate: int = 16_000
+    kind: str = "mfcc"  # "mfcc": the DCT of the log-mel bands, first n_mfcc kept; "logmel": the bands themselves
     n_mfcc: int = 40
     n_mels: int = 64
     n_fft: int = 512
@@ -30,15 +32,19 @@ class FeatureParams:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def channels(self) -> int:
+        return self.n_mels if self.kind == "logmel" else self.n_mfcc
+
     def frames(self, seconds: float) -> int:
         return 1 + int(round(seconds * self.sample_rate)) // self.hop_length
 
 
-def mfcc(signals: np.ndarray, params: FeatureParams) -> np.ndarray:
-    """Unnormalised MFCCs, time-major: ``(frames, n_mfcc)`` for one signal, ``(N, frames, n_mfcc)`` for a batch
-    of equal-length signals ``(N, samples)``.
+def spectral_features(signals: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """Unnormalised features, time-major: ``(frames, channels)`` for one signal, ``(N, frames, channels)`` for a
+    batch of equal-length signals ``(N, samples)``.
 
-    The same numbers as ``librosa.feature.mfcc`` of each signal on its own: the mel spectrogram is computed in
+    MFCCs are the same numbers as ``librosa.feature.mfcc`` of each signal on its own: the mel spectrogram is computed in
     one batched call, but the 80 dB floor of ``power_to_db`` is applied per signal (librosa's batched call would
     take it from the loudest signal of the whole batch, so one window would change the features of another).
     """
@@ -52,12 +58,14 @@ def mfcc(signals: np.ndarray, params: FeatureParams) -> np.ndarray:
                                          hop_length=params.hop_length, fmin=params.fmin, fmax=params.fmax)  # fmt: skip
     db = 10.0 * np.log10(np.maximum(mel, 1e-10))
     db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80.0)
+    if params.kind == "logmel":
+        return np.swapaxes(db, -1, -2).astype(np.float32)
     features = scipy.fft.dct(db, axis=-2, type=2, norm="ortho")[..., : params.n_mfcc, :]
     return np.swapaxes(features, -1, -2).astype(np.float32)
 
 
 def normalise(features: np.ndarray, params: FeatureParams) -> np.ndarray:
-    """Per-input normalisation over time (axis -2) of ``(frames, n_mfcc)`` or ``(N, frames, n_mfcc)``."""
+    """Per-input normalisation over time (axis -2) of ``(frames, channels)`` or ``(N, frames, channels)``."""
     x = np.asarray(features, dtype=np.float32)
     if params.norm == "none":
         return x

@@ -84,7 +84,7 @@ def combine(name: str, member_names: list[str], root: Path | None = None) -> Pat
     if len(loaded) < 2 or len(kinds) > 1:
         raise ValueError(f"an ensemble needs 2+ models of the same features, labels and input; got {member_names}")
     first = loaded[0][1]
-    inputs = keras.Input((first.input_frames, first.features.n_mfcc))
+    inputs = keras.Input((first.input_frames, first.features.channels))
     # each member is wrapped under its own name: members of one architecture share their layer names
     outputs = [keras.Model(model.inputs[0], model.outputs[0], name=f"member_{i}")(inputs)
                for i, (model, _) in enumerate(loaded)]  # fmt: skip
