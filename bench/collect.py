@@ -133,7 +133,8 @@ def scaling_section(f: dict) -> Section:
 def original_section(f: dict) -> Section:
     runs = f["runs"]
     lines = [f"{f['height']}p talking head ({f['source']}); both sides: every 2nd decoded frame, faces only, our `cnn`",
-             "classifier (one call per face in the original, so the difference is the pipeline, not the model),",
+             "classifier as the runtime runs it, int8 (one call per face in the original, so the difference is the",
+             "pipeline, not the model),",
              "models loaded and run once before the clock, each side in its own process. See",
              "`bench/original_pipeline.py` for what the re-implementation does and leaves out.", ""]  # fmt: skip
 

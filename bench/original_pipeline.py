@@ -11,7 +11,8 @@ The original (CooperAlexandra/EmoClassify, ``backend/video.py::video_pipeline``)
    original's settings (``min_face_size=200, thresholds=[0.6, 0.7, 0.7], factor=0.709, keep_all=False``;
    its large minimum face makes the pyramid shorter, so it is faster than the library's defaults);
 4. crops the first face and classifies it alone. The original used a ViT from the Hugging Face hub; here it is
-   our own ``cnn`` classifier, one call per face, so the difference measured is the pipeline, not the model;
+   our own ``cnn`` classifier as the runtime runs it (int8 where shipped), one call per face, so the difference
+   measured is the pipeline, not the model;
 5. draws a matplotlib figure per processed frame with a face (the face beside a bar chart of the emotion
    probabilities, 15x6 inches), renders it and keeps the image for the chart video, as the original did.
    The original then encoded those images into a video (moviepy); that final step is left out here, which only

@@ -84,7 +84,7 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--variants", help="comma-separated cached augmentation variants (default: clean,slow,fast)")
-    parser.add_argument("--no-spec-augment", action="store_true")
+    parser.add_argument("--spec-augment", action=argparse.BooleanOptionalAction, help="time/frequency masks")
 
 
 def _config(args: argparse.Namespace) -> TrainConfig:
@@ -102,8 +102,8 @@ def _config(args: argparse.Namespace) -> TrainConfig:
     changes = {k: v for k, v in given.items() if v is not None}
     if args.variants:
         changes["variants"] = tuple(args.variants.split(","))
-    if args.no_spec_augment:
-        changes["spec_augment"] = False
+    if args.spec_augment is not None:
+        changes["spec_augment"] = args.spec_augment
     if getattr(args, "refit", False):
         changes["refit"] = True
     return TrainConfig.baseline(**changes) if args.architecture == "baseline" else TrainConfig(**changes)
