@@ -207,8 +207,8 @@ def _int8(meta: store.ModelMeta, ours: dict, int8: dict | None) -> str:
     return (
         f"**int8.** The runtime runs `{INT8_WEIGHTS}`: the same network with its convolutions quantized to int8 "
         f"(`python -m face_model quantize`; oneDNN, per-channel weights, activation ranges from "
-        f"{meta.int8['calibration']}). Against the float weights: accuracy {mine['accuracy']:.3f} / "
-        f"{full['accuracy']:.3f}, macro-F1 {mine['macro_f1']:.3f} / {full['macro_f1']:.3f}, "
+        f"{meta.int8['calibration']}). Against the float weights: accuracy {mine['accuracy']:.4f} / "
+        f"{full['accuracy']:.4f}, macro-F1 {mine['macro_f1']:.4f} / {full['macro_f1']:.4f}, "
         f"{mine['ms_per_face_batch32']:.2f} / {full['ms_per_face_batch32']:.2f} ms a face. "
         "`EMOCLASSIFY_FACE_INT8=0` runs the float weights."
     )
