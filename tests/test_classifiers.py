@@ -63,6 +63,16 @@ def test_cnn_runs_the_int8_weights_where_shipped_and_the_float_ones_when_told(as
     assert np.argmax(int8.predict([astronaut_face])) == np.argmax(full.predict([astronaut_face]))
 
 
+def test_cnn_runs_the_float_weights_where_torch_has_no_onednn_quantized_engine(monkeypatch, astronaut_face):
+    from backend.faces.classifiers.cnn import CnnClassifier
+    from face_model import quantize
+
+    monkeypatch.setattr(quantize, "ENGINE", "an engine this build lacks")
+    classifier = CnnClassifier(get_settings())
+    assert not classifier.info.version.endswith("+int8")
+    assert EMOTIONS[int(np.argmax(classifier.predict([astronaut_face])))] == "happy"
+
+
 def test_missing_cnn_weights_say_where_they_were_looked_for(tmp_path):
     settings = get_settings().replace(face_model_dir=tmp_path)
     with pytest.raises(ModelUnavailableError, match=str(tmp_path)):

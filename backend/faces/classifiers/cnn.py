@@ -10,7 +10,7 @@ from backend.config import Settings, shown_path
 from backend.errors import ModelUnavailableError
 from face_model import store
 from face_model.network import predict_logits
-from face_model.quantize import INT8_WEIGHTS, load_int8
+from face_model.quantize import INT8_WEIGHTS, int8_available, load_int8
 
 from .base import FaceClassifier, ModelInfo
 
@@ -20,7 +20,7 @@ class CnnClassifier(FaceClassifier):
         name, root = settings.cnn_model_name, settings.face_model_dir
         try:
             self._meta = store.read_meta(name, root)
-            self._int8 = settings.face_int8 and bool(self._meta.int8)
+            self._int8 = settings.face_int8 and bool(self._meta.int8) and int8_available()
             model, self._meta = load_int8(name, root) if self._int8 else store.load(name, root)
         except FileNotFoundError as exc:
             raise ModelUnavailableError(str(exc), details={"model": "cnn"}) from exc
