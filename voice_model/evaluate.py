@@ -31,7 +31,7 @@ from .data import (
     split_speakers,
 )
 from .legacy import LegacyModel
-from .train import collapsed_scores, predict_utterances
+from .train import TrainConfig, collapsed_scores, predict_utterances
 
 LEGACY_PREFIX = "legacy:"
 TARGET_F1_6 = 0.60  # issue 4: 6-way macro-F1 on speakers the model never heard
@@ -208,21 +208,37 @@ def _training(name: str, members: dict[str, dict]) -> str:
 
     if _refit(members):
         common = ("on the train and validation speakers together, on a 2-core CPU often shared with other work, "
-                  "for a number of epochs fixed beforehand from runs selected on the validation speakers (the final "
-                  "fit: more voices, no choice made on them); the last epoch is kept")  # fmt: skip
+                  "for a number of epochs fixed beforehand (recipe and epoch count were chosen on earlier runs, "
+                  "see What was tried; the final fit: more voices, no choice made on them); the last epoch is "
+                  "kept")  # fmt: skip
     else:
         common = ("on the train speakers, on a 2-core CPU often shared with other work; the epoch with the best "
                   "validation-speaker 6-way macro-F1 is kept")  # fmt: skip
     if len(members) == 1:
         return f"`python -m voice_model train` {common} ({run(next(iter(members.values())))})."
     listed = "; ".join(f"`{member}` ({run(record)})" for member, record in members.items())
-    flags = f" --refit --epochs {next(iter(members.values()))['config']['epochs']}" if _refit(members) else ""
+    config = next(iter(members.values()))["config"]
+    flags = (f" --refit --epochs {config['epochs']}" if _refit(members) else "") + _recipe_flags(config)
     return (
         f"{len(members)} models trained by `python -m voice_model train --seed N{flags}` with one recipe, {common}: "
         f"{listed}; then `python -m voice_model ensemble --name {name} --members ...` averages their "
         "probabilities. The members and their number were fixed before any of them was scored on the test "
         "speakers."
     )
+
+
+def _recipe_flags(config: dict) -> str:
+    """The ``train`` options that give a recorded configuration's features and augmentation, where not the
+    defaults."""
+    defaults = TrainConfig()
+    flags = ""
+    if config.get("features", "mfcc") != defaults.features:
+        flags += f" --features {config['features']}"
+    if tuple(config.get("variants", defaults.variants)) != defaults.variants:
+        flags += f" --variants {','.join(config['variants'])}"
+    if config.get("spec_augment", defaults.spec_augment) != defaults.spec_augment:
+        flags += " --spec-augment" if config["spec_augment"] else " --no-spec-augment"
+    return flags
 
 
 def _refit(members: dict[str, dict]) -> bool:
