@@ -152,6 +152,18 @@ def video_from_image(directory: Path, image: np.ndarray, seconds: float = 2.0, f
     return encode_frames(Path(directory) / name, frames(), fps=fps)
 
 
+LONG_SECONDS = 40.0
+
+
+def long_video(directory: Path) -> Path:
+    """The astronaut panned for ``LONG_SECONDS`` at 10 fps: an analysis still running when a test cancels it, lets
+    it time out or kills its worker (about 3 s at the default 5 fps here; the 8 s clip used before finished in
+    0.5 s once faces were classified in int8)."""
+    from skimage import data as skdata
+
+    return video_from_image(directory, skdata.astronaut(), seconds=LONG_SECONDS, fps=10, name="long.mp4")
+
+
 def save_image(directory: Path, name: str, pixels: np.ndarray, exif_orientation: int | None = None) -> Path:
     """Save a numpy image with Pillow (mode from the array: HxW gray, HxWx3 RGB, HxWx4 RGBA, uint16 gray), with an
     optional EXIF orientation tag as phone cameras write it."""

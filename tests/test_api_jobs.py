@@ -18,7 +18,7 @@ from skimage import data as skdata
 from callback import create_app
 from callback.jobs.executor import WORKER
 from callback.jobs.models import RUNNING, Job
-from tests.media_factory import make_video, save_image, video_from_image
+from tests.media_factory import long_video, make_video, save_image, video_from_image
 
 KEY_A, KEY_B = "key-a", "key-b"
 
@@ -29,7 +29,7 @@ def media(tmp_path_factory):
     return {
         "photo": save_image(folder, "face.png", skdata.astronaut()),
         "clip": video_from_image(folder, skdata.astronaut(), seconds=1.0, fps=5),
-        "long": video_from_image(folder, skdata.astronaut(), seconds=8.0, fps=10, name="long.mp4"),
+        "long": long_video(folder),
         "silent": make_video(folder, "silent.mp4", seconds=0.5, size=(64, 48), audio=False),
     }
 

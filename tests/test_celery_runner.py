@@ -24,7 +24,7 @@ from callback.config import load_config
 from callback.jobs.celery_runner import JobWorker
 from callback.jobs.models import QUEUED, RUNNING, Job, utcnow
 from callback.service import AnalysisService
-from tests.media_factory import video_from_image
+from tests.media_factory import long_video, video_from_image
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS = shutil.which("redis-server")
@@ -132,7 +132,7 @@ def media(tmp_path_factory):
     folder = tmp_path_factory.mktemp("media")
     return {
         "clip": video_from_image(folder, skdata.astronaut(), seconds=1.0, fps=5, name="clip.mp4"),
-        "long": video_from_image(folder, skdata.astronaut(), seconds=8.0, fps=10, name="long.mp4"),
+        "long": long_video(folder),
     }
 
 

@@ -7,7 +7,7 @@ from servers import serving
 from skimage import data as skdata
 
 from callback.client import EmoApiError, EmoClient
-from tests.media_factory import save_image, video_from_image
+from tests.media_factory import long_video, save_image
 
 KEY = "client-key"
 
@@ -28,7 +28,7 @@ def media(tmp_path_factory):
     folder = tmp_path_factory.mktemp("media")
     return {
         "photo": save_image(folder, "face.png", skdata.astronaut()),
-        "long": video_from_image(folder, skdata.astronaut(), seconds=8.0, fps=10, name="long.mp4"),
+        "long": long_video(folder),
     }
 
 

@@ -25,7 +25,7 @@ from test_api_e2e import Gunicorn
 from test_celery_runner import FAST, REDIS, Workers, row, wait_for
 
 from callback.jobs.models import RUNNING
-from tests.media_factory import video_from_image
+from tests.media_factory import long_video, video_from_image
 
 ANALYSES = "/api/v1/analyses"
 
@@ -128,9 +128,9 @@ def clip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory) -> Path:
-    """A job that runs for seconds once its models are loaded (150 frames with a face), so that it is still
-    running when a fault hits it: with the 1 s clip, a warm process can finish before the signal lands."""
-    return video_from_image(tmp_path_factory.mktemp("media"), skdata.astronaut(), seconds=30.0, fps=5, name="long.mp4")
+    """A job still running when a fault hits it: with the 1 s clip, a warm process can finish before the signal
+    lands."""
+    return long_video(tmp_path_factory.mktemp("media"))
 
 
 # -- the API killed mid-upload and mid-job (thread runner), then restarted on the same data folder ------------

@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 from servers import free_port, stop_process
 
 from backend.config import get_settings
-from tests.media_factory import video_from_image
+from tests.media_factory import long_video, video_from_image
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("EMOCLASSIFY_CHROMIUM", "/usr/bin/chromium"))
@@ -235,7 +235,7 @@ def test_a_photo_gets_the_single_result_view(page, servers, photo, screenshots):
 
 def test_progress_and_cancel(page, servers, astronaut, tmp_path, screenshots):
     """A longer analysis shows its progress and stage and can be cancelled from the page."""
-    clip = video_from_image(tmp_path, astronaut, seconds=8.0, fps=10, name="long.mp4")
+    clip = long_video(tmp_path)
     _, web_url = servers
     _open_and_upload(page, web_url, clip)
     _wait_idle(page)
