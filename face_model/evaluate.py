@@ -124,7 +124,7 @@ def confusion_png(matrix: list[list[int]], path: Path, title: str) -> None:
 def _table(rows: list[tuple[str, dict]]) -> str:
     lines = ["| model | accuracy | macro-F1 | UAR | ECE | ms/face (batch 32) |", "|---|---|---|---|---|---|"]
     for label, s in rows:
-        lines.append(f"| {label} | {s['accuracy']:.3f} | {s['macro_f1']:.3f} | {s['uar']:.3f} | {s['ece']:.3f} | "
+        lines.append(f"| {label} | {s['accuracy']:.4f} | {s['macro_f1']:.4f} | {s['uar']:.4f} | {s['ece']:.3f} | "
                      f"{s['ms_per_face_batch32']:.2f} |")  # fmt: skip
     return "\n".join(lines)
 
