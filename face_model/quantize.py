@@ -66,7 +66,9 @@ def int8_available() -> bool:
     return ENGINE in torch.backends.quantized.supported_engines
 
 
-def _prepared(float_model: EmotionCNN) -> Int8CNN:
+def _prepared(name: str, float_model: nn.Module) -> Int8CNN:
+    if not isinstance(float_model, EmotionCNN):
+        raise ValueError(f"{name} is an ensemble; int8 quantization covers single networks")
     torch.backends.quantized.engine = ENGINE  # process-wide; EmoClassify runs no other quantized model
     model = Int8CNN(float_model.eval()).eval()
     with _quiet():
@@ -86,16 +88,12 @@ def calibration_images(count: int = CALIBRATION_IMAGES, seed: int = CALIBRATION_
 
 def quantize(name: str, root: Path | None = None) -> Path:
     """Write ``weights-int8.pt`` for the trained model ``name`` and record how in its ``model.json``."""
+    from .train import predict_logits_batched  # training code, kept out of the runtime's imports of load_int8
+
     float_model, meta = store.load(name, root)
-    if not isinstance(float_model, EmotionCNN):
-        raise ValueError(f"{name} is an ensemble; int8 quantization covers single networks")
-    model = _prepared(float_model)
-    images = calibration_images()
-    with torch.no_grad():
-        for start in range(0, len(images), 100):
-            x = torch.from_numpy(images[start : start + 100]).float().div_(255).unsqueeze(1)
-            model(x)
-            model(x.flip(3))  # the runtime also sees mirrored faces (test-time flip)
+    model = _prepared(name, float_model)
+    # the observers record the ranges of what runs through: faces and, as at run time, their mirror images
+    predict_logits_batched(model, calibration_images(), batch=100, flip_average=True)
     _converted(model)
     path = store.model_dir(name, root) / INT8_WEIGHTS
     torch.save(model.state_dict(), path)
@@ -112,10 +110,7 @@ def load_int8(name: str, root: Path | None = None) -> tuple[Int8CNN, store.Model
     if not meta.int8 or not path.exists():
         raise FileNotFoundError(f"face model '{name}' has no {INT8_WEIGHTS}; make it with `python -m face_model "
                                 f"quantize --name {name}`")  # fmt: skip
-    float_model = meta.build()
-    if not isinstance(float_model, EmotionCNN):
-        raise ValueError(f"{name} is an ensemble; int8 quantization covers single networks")
-    model = _converted(_prepared(float_model))
+    model = _converted(_prepared(name, meta.build()))
     with _quiet():
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.eval(), meta

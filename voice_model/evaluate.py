@@ -232,7 +232,7 @@ def _recipe_flags(config: dict) -> str:
     defaults."""
     defaults = TrainConfig()
     flags = ""
-    if config.get("features", "mfcc") != defaults.features:
+    if config.get("features", defaults.features) != defaults.features:
         flags += f" --features {config['features']}"
     if tuple(config.get("variants", defaults.variants)) != defaults.variants:
         flags += f" --variants {','.join(config['variants'])}"

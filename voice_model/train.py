@@ -167,13 +167,13 @@ def _fit(model, sets: list[FeatureSet], config: TrainConfig, params: FeaturePara
         on_epoch(epoch, record, started)
 
 
-def _variant_sets(utterances: list[Utterance], speakers: list[str], config: TrainConfig, params: FeatureParams,
-                  log) -> list[FeatureSet]:  # fmt: skip
-    """The features of ``speakers``' utterances: clean first, then each augmentation variant of the recipe."""
+def _variant_sets(utterances: list[Utterance], clean: FeatureSet, speakers: list[str], config: TrainConfig,
+                  params: FeatureParams, log) -> list[FeatureSet]:  # fmt: skip
+    """The features of ``speakers``' utterances: clean first (a subset of ``clean``, every utterance's), then
+    each augmentation variant of the recipe."""
     variants = [v for v in config.variants if v != "clean"] if config.augment else []
-    clean = load_features(utterances, params, "clean", log=log).subset(speakers)
     fitted = select(utterances, speakers)
-    return [clean] + [load_features(fitted, params, v, log=log) for v in variants]
+    return [clean.subset(speakers)] + [load_features(fitted, params, v, log=log) for v in variants]
 
 
 def _prepare(config: TrainConfig) -> tuple[FeatureParams, int]:
@@ -196,8 +196,9 @@ def train(config: TrainConfig, log=print):
         f"split {json.dumps(split)}; fitted on {len(train_utts)} files"
         + (" (train + val speakers, last epoch kept)" if config.refit else f", selected on val {len(val_utts)}")
     )
-    sets = _variant_sets(utterances, fit_speakers, config, params, log)
-    val_set = load_features(utterances, params, "clean", log=log).subset(split["val"])
+    clean = load_features(utterances, params, "clean", log=log)
+    sets = _variant_sets(utterances, clean, fit_speakers, config, params, log)
+    val_set = clean.subset(split["val"])
     model = _build(config, params, frames)
     meta = store.ModelMeta(name=config.name, architecture=config.architecture, features=params,
                            input_frames=frames if config.architecture == "baseline" else None,
@@ -246,7 +247,7 @@ def cross_validate(config: TrainConfig, folds: int = 4, log=print) -> dict:
     speakers = split["train"] + split["val"]
     groups = speaker_folds(utterances, speakers, folds)
     clean = load_features(utterances, params, "clean", log=log)
-    all_sets = _variant_sets(utterances, speakers, config, params, log)
+    all_sets = _variant_sets(utterances, clean, speakers, config, params, log)
     labels, probabilities, per_fold = [], [], []
     started_all = time.time()
     for k, held in enumerate(groups):
