@@ -10,7 +10,7 @@ from backend.config import DEFAULT_CNN_MODEL
 from backend.emotions import EMOTIONS
 from face_model.__main__ import main
 from face_model.augment import augment
-from face_model.train import class_weights
+from face_model.train import class_weights, to_tensor
 
 
 def test_augmentation_keeps_shape_and_pixel_range():
@@ -58,8 +58,7 @@ def test_an_ensemble_of_shipped_models_loads_as_one_model_and_averages_its_membe
 def val_faces(shared_data) -> torch.Tensor:
     from face_model.data import fer_dir, load_folder
 
-    images = load_folder(fer_dir("val")).images[::12]  # 300 faces of every class
-    return torch.from_numpy(images).float().div(255).unsqueeze(1)
+    return to_tensor(load_folder(fer_dir("val")).images[::12])  # 300 faces, every class among them
 
 
 def test_the_shipped_int8_weights_label_real_faces_as_the_float_weights_do(val_faces):
