@@ -5,6 +5,7 @@ any manifest, average trained models into one, or export a trained run's best ch
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     _recipe_arguments(c)
     c.add_argument("--folds", type=int, default=4)
+    c.add_argument("--by-corpus", action="store_true",
+                   help="encoder recipes: hold out one corpus at a time (train on the others) instead of folds")
     e = commands.add_parser("evaluate", help="score a model on the held-out speakers (writes its card) or --manifest")
     e.add_argument("--name", default=DEFAULT_NAME)
     e.add_argument("--manifest", type=Path, help="a CSV with the speech manifest's columns; prints two summary lines")
@@ -37,14 +40,24 @@ def main(argv: list[str] | None = None) -> int:
     x = commands.add_parser("export", help="copy a run's best checkpoint from the cache into voice_model/models")
     x.add_argument("--name", default=DEFAULT_NAME)
     args = parser.parse_args(argv)
-    if args.command == "train":
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    if args.command in ("train", "crossval") and args.architecture == "encoder":
+        from .encoder_train import cross_validate, train
+
+        if args.command == "train":
+            print(f"model written to {train(_encoder_config(args), log=log)}")
+        else:
+            result = cross_validate(_encoder_config(args), args.folds, args.by_corpus, log=log)
+            print(f"mean_uar={result['mean_uar']:.4f} mean_uar_non_ravdess={result['mean_uar_non_ravdess']:.4f} "
+                  f"ravdess_macro_f1_6={result['ravdess_macro_f1_6']} uar={json.dumps(result['uar'])} n={result['n']}")
+    elif args.command == "train":
         from .train import train
 
-        print(f"model written to {train(_config(args), log=lambda line: print(line, flush=True))}")
+        print(f"model written to {train(_config(args), log=log)}")
     elif args.command == "crossval":
         from .train import cross_validate
 
-        result = cross_validate(_config(args), args.folds, log=lambda line: print(line, flush=True))
+        result = cross_validate(_config(args), args.folds, log=log)
         print(f"accuracy={result['accuracy']:.4f} macro_f1={result['macro_f1']:.4f} n={result['n']}")
         print(f"collapsed6 accuracy={result['collapsed6_accuracy']:.4f} "
               f"macro_f1={result['collapsed6_macro_f1']:.4f} n={result['n']}")  # fmt: skip
@@ -71,10 +84,12 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None, help="model name (default voice-cnn-v1, or voice-baseline)")
     parser.add_argument(
         "--architecture",
-        choices=("improved", "baseline"),
+        choices=("encoder", "improved", "baseline"),
         default="improved",
-        help="baseline = the original recipe (fixed 225 frames, no augmentation, no class weights)",
+        help="encoder = the network over Whisper encoder frames (voice_model/encoder_train.py); improved = the MFCC "
+        "CNN; baseline = the original recipe (fixed 225 frames, no augmentation, no class weights)",
     )
+    parser.add_argument("--blocks", help="encoder: comma-separated Whisper encoder blocks (1-based), default 2,3,4")
     parser.add_argument("--features", choices=("mfcc", "logmel"), help="model input (default mfcc)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -85,6 +100,19 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--variants", help="comma-separated cached augmentation variants (default: clean,slow,fast)")
     parser.add_argument("--spec-augment", action=argparse.BooleanOptionalAction, help="time/frequency masks")
+
+
+def _encoder_config(args: argparse.Namespace):
+    from .encoder_train import EncoderConfig
+
+    given = {"name": args.name, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+             "seed": args.seed, "threads": args.threads}  # fmt: skip
+    changes = {k: v for k, v in given.items() if v is not None}
+    if args.blocks:
+        changes["blocks"] = tuple(int(b) for b in args.blocks.split(","))
+    if getattr(args, "refit", False):
+        changes["refit"] = True
+    return EncoderConfig(**changes)
 
 
 def _config(args: argparse.Namespace) -> TrainConfig:

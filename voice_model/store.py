@@ -19,13 +19,16 @@ DEFAULT_NAME = DEFAULT_VOICE_MODEL  # what evaluate scores and backend.voice loa
 @dataclass
 class ModelMeta:
     name: str
-    architecture: str = "improved"  # baseline | improved (voice_model/network.py)
+    architecture: str = "improved"  # baseline | improved (voice_model/network.py) | encoder (backend/voice_head.py)
     features: FeatureParams = field(default_factory=FeatureParams)
     labels: tuple[str, ...] = EMOTIONS
     input_frames: int | None = None  # fixed input length (baseline), None = any length
     window_seconds: float = 2.0  # the run-time window the model was trained for
     version: str = "1"
     notes: dict = field(default_factory=dict)
+    # architecture "encoder": the Whisper encoder blocks (1-based) the network reads; features then only give the
+    # training's trimming
+    encoder_blocks: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,6 +48,8 @@ def read_meta(name: str, root: Path | None = None) -> ModelMeta:
     data = json.loads((model_dir(name, root) / "model.json").read_text())
     data["features"] = FeatureParams(**data["features"])
     data["labels"] = tuple(data["labels"])
+    if data.get("encoder_blocks"):
+        data["encoder_blocks"] = tuple(data["encoder_blocks"])
     return ModelMeta(**data)
 
 
@@ -64,7 +69,7 @@ def load(name: str, root: Path | None = None):
             f"voice model '{name}' not found in {folder} (model.keras + model.json); "
             "train one with `python -m voice_model train`"
         )
-    from .network import keras
+    from backend.voice_head import keras  # registers the encoder network's layers for loading
 
     model = keras.saving.load_model(folder / "model.keras", compile=False, safe_mode=True)
     return model, read_meta(name, root)

@@ -1,0 +1,269 @@
+"""Training of the voice network over Whisper encoder frames (``backend.voice_head``) on every corpus of the
+manifest, split by speaker within each corpus.
+
+- **Loss over the corpus' own labels.** Corpora label different sets (ASED has no disgust or surprise, TurEV only
+  angry, calm → neutral, happy, sad): each window's cross-entropy is taken over the classes its corpus labels,
+  so a class the corpus never uses is unknown there, not wrong.
+- **Balance.** Every (corpus, class) pair weighs the same in total: the small corpora and rare classes count as
+  much as RAVDESS's many windows.
+- **Augmentation.** Each epoch every window is a random crop of 75-100 % of its frames (time shift and length).
+- **Schedule.** AdamW with a cosine decay over ``epochs``; the last epoch is kept (the recipe and the epoch count
+  are chosen by cross-validation over speakers, :func:`cross_validate`, never on the test speakers). A checkpoint
+  is written after every epoch under ``<cache_dir>/voice_runs/<name>``; a run started again resumes from it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from backend import metrics
+from backend.config import get_settings
+from backend.emotions import EMOTIONS
+from backend.voice_head import encoder_head, keras, predict
+
+from . import store
+from .data import Utterance, read_manifest, speaker_folds, split_speakers
+from .encoded import CACHED_BLOCKS, EncodedWindows, load_encoded
+from .features import FeatureParams
+from .train import collapsed_scores
+
+
+@dataclass
+class EncoderConfig:
+    name: str = "voice-whisper-v1"
+    blocks: tuple[int, ...] = CACHED_BLOCKS
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.1
+    channels: int = 128
+    hidden: int = 128
+    dropout: float = 0.3
+    min_crop: float = 0.75
+    seed: int = 0
+    threads: int = 2
+    refit: bool = False  # the final fit: train + val speakers (else the train speakers only); last epoch kept
+
+
+def corpus_label_masks(utterances: list[Utterance]) -> dict[str, np.ndarray]:
+    """Per corpus, which of the 7 labels it uses (``(7,)`` float32 of 0/1)."""
+    masks: dict[str, np.ndarray] = {}
+    for u in utterances:
+        masks.setdefault(u.corpus, np.zeros(len(EMOTIONS), dtype=np.float32))[u.label] = 1.0
+    return masks
+
+
+def masked_crossentropy(smoothing: float):
+    """Cross-entropy over the classes a window's corpus labels; ``y_true`` packs the one-hot label (first 7) and the
+    corpus' label mask (last 7); label smoothing spreads over the corpus' own classes only."""
+    ops = keras.ops
+    n = len(EMOTIONS)
+
+    def loss(y_true, y_pred):
+        onehot, mask = y_true[:, :n], y_true[:, n:]
+        target = (1.0 - smoothing) * onehot + smoothing * mask / ops.sum(mask, axis=1, keepdims=True)
+        inside = ops.sum(y_pred * mask, axis=1, keepdims=True)
+        log_p = ops.log(ops.clip(y_pred / inside, 1e-7, 1.0))
+        return -ops.sum(target * log_p * mask, axis=1)
+
+    return loss
+
+
+def _targets(encoded: EncodedWindows, windows: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
+    owners = [encoded.utterances[i] for i in encoded.utterance_index[windows]]
+    onehot = np.eye(len(EMOTIONS), dtype=np.float32)[[u.label for u in owners]]
+    return np.concatenate([onehot, np.stack([masks[u.corpus] for u in owners])], axis=1)
+
+
+def balance_weights(encoded: EncodedWindows, windows: np.ndarray) -> np.ndarray:
+    """Per window, 1 / (windows of its corpus and class), scaled to mean 1."""
+    keys = [(encoded.utterances[i].corpus, encoded.utterances[i].label) for i in encoded.utterance_index[windows]]
+    counts: dict[tuple[str, int], int] = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    w = np.array([1.0 / counts[k] for k in keys])
+    return (w / w.mean()).astype(np.float32)
+
+
+def _batches(encoded: EncodedWindows, windows: np.ndarray, config: EncoderConfig, rng: np.random.Generator):
+    """Index batches of windows of similar length (sorted in buckets of 10 frames, batch order shuffled)."""
+    order = rng.permutation(windows)
+    order = order[np.argsort(encoded.lengths()[order] // 10, kind="stable")]
+    batches = [order[s : s + config.batch_size] for s in range(0, len(order), config.batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _batch_inputs(encoded: EncodedWindows, batch: np.ndarray, config: EncoderConfig, rng: np.random.Generator):
+    shortest = int(encoded.lengths()[batch].min())
+    length = max(1, int(round(shortest * rng.uniform(config.min_crop, 1.0))))
+    x = []
+    for i in batch:
+        start = int(rng.integers(0, encoded.lengths()[i] - length + 1))
+        x.append(encoded.window(int(i), config.blocks, start, length))
+    return np.stack(x)
+
+
+def build(config: EncoderConfig, steps: int) -> keras.Model:
+    model = encoder_head(len(config.blocks), channels=config.channels, hidden=config.hidden, dropout=config.dropout)
+    schedule = keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=max(1, steps), alpha=0.02)
+    model.compile(optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay),
+                  loss=masked_crossentropy(config.label_smoothing))  # fmt: skip
+    return model
+
+
+def fit(encoded: EncodedWindows, windows: np.ndarray, config: EncoderConfig, run: str | None = None, log=print):
+    """A model fitted on ``windows`` for ``config.epochs``; with ``run``, checkpointed after every epoch in
+    ``<cache_dir>/voice_runs/<run>`` and resumed from there."""
+    import torch
+
+    torch.set_num_threads(config.threads)
+    masks = corpus_label_masks(encoded.utterances)
+    y, w = _targets(encoded, np.arange(len(encoded)), masks), balance_weights(encoded, windows)
+    weight_of = dict(zip(windows.tolist(), w))
+    steps_per_epoch = len(_batches(encoded, windows, config, np.random.default_rng(0)))
+    keras.utils.set_random_seed(config.seed)
+    model, start, history = build(config, steps_per_epoch * config.epochs), 0, []
+    folder = get_settings().cache_dir / "voice_runs" / run if run else None
+    if folder and (folder / "last.keras").exists():
+        state = json.loads((folder / "state.json").read_text())
+        if state["config"] == _jsonable(config):
+            model = keras.saving.load_model(folder / "last.keras", compile=False, safe_mode=True)
+            fresh = build(config, steps_per_epoch * config.epochs)
+            fresh.set_weights(model.get_weights())
+            model, start, history = fresh, state["epoch"], state["history"]
+            model.optimizer.iterations.assign(start * steps_per_epoch)
+            log(f"resumed {run} after epoch {start}")
+    for epoch in range(start, config.epochs):
+        rng = np.random.default_rng([config.seed, epoch])
+        began, losses = time.time(), []
+        for batch in _batches(encoded, windows, config, rng):
+            x = _batch_inputs(encoded, batch, config, rng)
+            weights = np.array([weight_of[i] for i in batch.tolist()], dtype=np.float32)
+            losses.append(float(model.train_on_batch(x, y[batch], sample_weight=weights)))
+        record = {"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4), "seconds": round(time.time() - began, 1)}
+        history.append(record)
+        log(json.dumps(record))
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+            model.save(folder / "last.keras")
+            (folder / "state.json").write_text(json.dumps({"config": _jsonable(config), "epoch": epoch + 1,
+                                                           "history": history}))  # fmt: skip
+    return model, history
+
+
+def _jsonable(config: EncoderConfig) -> dict:
+    return json.loads(json.dumps(asdict(config)))
+
+
+def window_probabilities(model, encoded: EncodedWindows, windows: np.ndarray, blocks: tuple[int, ...]) -> np.ndarray:
+    """``(len(windows), 7)``: each window whole, batched by equal length."""
+    out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
+    lengths = encoded.lengths()[windows]
+    for length in np.unique(lengths):
+        where = np.flatnonzero(lengths == length)
+        for s in range(0, len(where), 128):
+            chunk = where[s : s + 128]
+            out[chunk] = predict(model, np.stack([encoded.window(int(windows[i]), blocks) for i in chunk]))
+    return out
+
+
+def utterance_probabilities(model, encoded: EncodedWindows, utterance_ids: np.ndarray, blocks) -> np.ndarray:
+    """``(len(utterance_ids), 7)``: the mean of each utterance's window probabilities."""
+    windows = encoded.subset(utterance_ids)
+    probabilities = window_probabilities(model, encoded, windows, blocks)
+    owner = encoded.utterance_index[windows]
+    return np.stack([probabilities[owner == i].mean(axis=0) for i in utterance_ids])
+
+
+def corpus_scores(utterances: list[Utterance], probabilities: np.ndarray) -> dict:
+    """Per corpus and over all: 7-label and 6-way summaries (UAR over the classes present)."""
+    labels = np.array([u.label for u in utterances])
+    corpora = np.array([str(u.corpus) for u in utterances])
+    out = {}
+    for corpus in ["all"] + sorted(set(corpora.tolist())):
+        keep = np.ones(len(labels), bool) if corpus == "all" else corpora == corpus
+        out[corpus] = {"labels7": metrics.summary(labels[keep], probabilities[keep].argmax(1), EMOTIONS),
+                       "collapsed6": collapsed_scores(labels[keep], probabilities[keep])}  # fmt: skip
+    return out
+
+
+def headline(scores: dict) -> dict:
+    """The figures the issue's targets name: UAR per corpus, their mean over the non-RAVDESS corpora, RAVDESS 6-way
+    macro-F1, and the mean UAR over all corpora (the cross-validation's decision figure)."""
+    corpora = [c for c in scores if c != "all"]
+    uar = {c: scores[c]["labels7"]["uar"] for c in corpora}
+    others = [uar[c] for c in corpora if c != "ravdess"]
+    return {"uar": uar, "mean_uar": round(float(np.mean(list(uar.values()))), 4),
+            "mean_uar_non_ravdess": round(float(np.mean(others)), 4) if others else None,
+            "ravdess_macro_f1_6": scores["ravdess"]["collapsed6"]["macro_f1"] if "ravdess" in scores else None}  # fmt: skip
+
+
+def _speaker_ids(utterances: list[Utterance], speakers: list[str]) -> np.ndarray:
+    keep = set(speakers)
+    return np.array([i for i, u in enumerate(utterances) if u.speaker in keep])
+
+
+def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = False, log=print) -> dict:
+    """The recipe scored on every train + val speaker by a model that never heard them: ``folds`` groups of speakers
+    (each corpus and gender spread over them), or with ``by_corpus`` one corpus held out at a time (trained on the
+    other four: the stand-in for a corpus never trained on). Test speakers are never used. Pooled held-out
+    utterance scores go to ``<cache_dir>/voice_runs/<name>/crossval[-corpus].json``."""
+    utterances = read_manifest()
+    split = split_speakers(utterances)
+    speakers = split["train"] + split["val"]
+    encoded = load_encoded(utterances, log=log)
+    if by_corpus:
+        corpus_of = {u.speaker: u.corpus for u in utterances}
+        names = sorted(set(corpus_of.values()))
+        groups = [[s for s in speakers if corpus_of[s] == c] for c in names]
+    else:
+        groups = speaker_folds(utterances, speakers, folds)
+    held_ids, probabilities, per_fold = [], [], []
+    started = time.time()
+    for k, held in enumerate(groups):
+        fitted = [s for s in speakers if s not in set(held)]
+        windows = encoded.subset(_speaker_ids(utterances, fitted))
+        fold_config = EncoderConfig(**{**asdict(config), "seed": config.seed + k})
+        model, _ = fit(encoded, windows, fold_config, run=f"{config.name}-cv{'corpus' if by_corpus else folds}-{k}",
+                       log=log)  # fmt: skip
+        ids = _speaker_ids(utterances, held)
+        p = utterance_probabilities(model, encoded, ids, config.blocks)
+        fold = {"held_out": held, "n": len(ids), **headline(corpus_scores([utterances[i] for i in ids], p))}
+        log(f"fold {k + 1}/{len(groups)}: {json.dumps(fold)}")
+        per_fold.append(fold)
+        held_ids.append(ids)
+        probabilities.append(p)
+    ids, p = np.concatenate(held_ids), np.concatenate(probabilities)
+    scores = corpus_scores([utterances[i] for i in ids], p)
+    result = {"config": _jsonable(config), "by_corpus": by_corpus, "folds": per_fold, "n": len(ids),
+              **headline(scores), "scores": scores, "minutes": round((time.time() - started) / 60, 1)}  # fmt: skip
+    folder = get_settings().cache_dir / "voice_runs" / config.name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ("crossval-corpus.json" if by_corpus else "crossval.json")).write_text(json.dumps(result, indent=2))
+    return result
+
+
+def train(config: EncoderConfig, log=print):
+    """The shipped fit: the train + val speakers (``refit``) or the train speakers only, last epoch kept."""
+    utterances = read_manifest()
+    split = split_speakers(utterances)
+    fitted = split["train"] + split["val"] if config.refit else split["train"]
+    encoded = load_encoded(utterances, log=log)
+    windows = encoded.subset(_speaker_ids(utterances, fitted))
+    log(f"fitting {config.name} on {len(fitted)} speakers, {len(windows)} windows")
+    started = time.time()
+    model, history = fit(encoded, windows, config, run=config.name, log=log)
+    meta = store.ModelMeta(name=config.name, architecture="encoder", features=FeatureParams(),
+                           window_seconds=2.0, encoder_blocks=tuple(config.blocks),
+                           notes={"encoder": "whisper-base", "fitted_on": "train + val speakers" if config.refit
+                                  else "train speakers", "epochs": config.epochs})  # fmt: skip
+    folder = store.save(model, meta)
+    summary = {"config": _jsonable(config), "split": split, "fitted_speakers": len(fitted),
+               "fitted_windows": int(len(windows)), "seconds": round(time.time() - started, 1), "history": history}
+    (folder / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return folder
