@@ -24,6 +24,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 LEGACY_PREFIX = "legacy:"
 BATCH = 64
+ENCODER_BATCH = 16  # windows per Whisper encoder pass: larger batches gain nothing on 2 cores and cost memory
 
 # Speech detection (frame level, 25 ms frames every 10 ms): a frame is speech-like when it is loud enough in
 # absolute terms, clearly above the recording's own noise floor (its 10th-percentile frame energy), and its
@@ -94,6 +95,45 @@ class KerasVoiceModel(VoiceModel):
         return out
 
 
+class EncoderVoiceModel(KerasVoiceModel):
+    """A shipped model over speech-encoder frames (``architecture: encoder``): each batch of equal-length windows
+    goes once through the Whisper encoder's first blocks (:mod:`backend.speech`, loaded once per process), then
+    through the network of :mod:`backend.voice_head`."""
+
+    def __init__(self, name: str, settings: Settings):
+        from backend.speech import get_speech_encoder
+
+        super().__init__(name, settings)
+        self._blocks = self._meta.encoder_blocks
+        self._encoder = get_speech_encoder(settings, n_blocks=max(self._blocks))
+        self.info = ModelInfo(role=self.info.role, name=self.info.name, version=f"{self._meta.version}+whisper-base",
+                              source=self.info.source, sha256=self.info.sha256)  # fmt: skip
+
+    def predict(self, windows: list[np.ndarray]) -> np.ndarray:
+        from backend.voice_head import predict
+
+        out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
+        by_length: dict[int, list[int]] = {}
+        for i, w in enumerate(windows):
+            by_length.setdefault(len(w), []).append(i)
+        for indices in by_length.values():
+            for s in range(0, len(indices), ENCODER_BATCH):
+                chunk = indices[s : s + ENCODER_BATCH]
+                out[chunk] = predict(self._model, self._encoder.frames(np.stack([windows[i] for i in chunk]), self._blocks))
+        return out
+
+
+def shipped_voice_model(name: str, settings: Settings) -> KerasVoiceModel:
+    """The model class a shipped folder's ``model.json`` asks for."""
+    from voice_model import store
+
+    try:
+        architecture = store.read_meta(name, settings.voice_model_dir).architecture
+    except FileNotFoundError:
+        architecture = None  # KerasVoiceModel says what is missing and where
+    return EncoderVoiceModel(name, settings) if architecture == "encoder" else KerasVoiceModel(name, settings)
+
+
 class LegacyVoiceModel(VoiceModel):
     """An original-format ``.h5`` (its 44 kHz, 115,181-sample, 225x40 MFCC preprocessing); its "negative" class
     is split equally between angry and disgust."""
@@ -131,7 +171,7 @@ def get_voice_model(name: str, settings: Settings) -> VoiceModel:
                 _loaded[key] = LegacyVoiceModel(Path(name[len(LEGACY_PREFIX) :]).expanduser())
             else:
                 real = settings.voice_model_name if name == "default" else name
-                _loaded[key] = KerasVoiceModel(real, settings)
+                _loaded[key] = shipped_voice_model(real, settings)
         return _loaded[key]
 
 

@@ -104,7 +104,7 @@ def voice_section(f: dict) -> Section:
                    [[f["audio_seconds"], f["windows"], f["speech_windows"], f["seconds"], f["real_time_factor"],
                      f["seconds_per_10_min"]]])  # fmt: skip
     per10 = f["seconds_per_10_min"]
-    return lines, [["voice, 10 min of audio", f"{per10} s", "< 10 s", verdict(per10 < 10)]]
+    return lines, [["voice, 10 min of audio (Whisper encoder + network)", f"{per10} s", "≤ 30 s", verdict(per10 <= 30)]]
 
 
 def api_section(f: dict) -> Section:

@@ -3,7 +3,7 @@
 The signal is the shared RAVDESS clips concatenated until it is 10 minutes long (or, without ../shared, noise
 bursts), so nearly every window is speech and gets classified. Prints the windows, speech windows, seconds and
 the real-time factor (processing time / audio duration), the model loaded and warmed up first. Target on the
-2-core CPU: 10 min in under 10 s, i.e. RTF < 0.017.
+2-core CPU (issue 17, the default model over Whisper encoder frames): 10 min in at most 30 s, i.e. RTF <= 0.05.
 
     .venv/bin/python bench/voice_throughput.py [--quick] [--model default|legacy:PATH] [--minutes 10]
 """
@@ -66,7 +66,7 @@ def main() -> int:
     print(f"model {model.info.name}; signal {duration / 60:.1f} min from {source}")
     print(f"windows={len(windows)} speech={speech} seconds={seconds:.2f} real_time_factor={seconds / duration:.4f}")
     per_ten_minutes = seconds * 600 / duration
-    print(f"that is {per_ten_minutes:.1f} s per 10 min of audio (target < 10 s)")
+    print(f"that is {per_ten_minutes:.1f} s per 10 min of audio (target <= 30 s)")
     emit({"benchmark": "voice_throughput", "model": model.info.name, "source": source, "audio_seconds": duration,
           "windows": len(windows), "speech_windows": int(speech), "seconds": round(seconds, 2),
           "real_time_factor": round(seconds / duration, 4),

@@ -78,10 +78,16 @@ def test_legacy_negative_is_split_equally_and_its_unused_output_dropped():
 
 
 def test_evaluate_manifest_prints_the_two_summary_lines(shared_data, tmp_path):
+    """FLAC (RAVDESS) and Ogg Opus (ASED) files in one manifest."""
     files = sorted((shared_data / "speech" / "ravdess" / "Actor_08").glob("03-01-0[3-5]-02-01-01-08.flac"))
     assert files
     rows = [{"path": os.path.relpath(f, tmp_path), "corpus": "ravdess", "speaker": "ravdess_08", "gender": "female",
              "emotion": {"03": "happy", "04": "sad", "05": "angry"}[f.name[6:8]]} for f in files]  # fmt: skip
+    ased = [u for u in read_manifest(shared_data / "speech" / "manifest.csv") if u.corpus == "ased"][:2]
+    rows += [{"path": os.path.relpath(u.path, tmp_path), "corpus": "ased", "speaker": u.speaker, "emotion": u.emotion}
+             for u in ased]  # fmt: skip
+    files += [u.path for u in ased]
+    assert all(p.suffix == ".opus" for p in files[-2:])
     write_manifest(tmp_path / "manifest.csv", rows)
     env = os.environ | {"EMOCLASSIFY_CACHE": str(tmp_path / "cache"), "KERAS_BACKEND": "torch"}
     command = [sys.executable, "-m", "voice_model", "evaluate", "--manifest", str(tmp_path / "manifest.csv")]
@@ -120,3 +126,49 @@ def test_cross_validation_folds_share_out_each_corpus_and_gender_and_no_speaker_
     for fold in folds:
         assert [sum(s.startswith(c) for s in fold) for c in "ab"] == [4, 2]
         assert sum(int(s[-2:]) % 2 for s in fold) == len(fold) // 2  # as many men as women
+
+
+def test_the_encoder_loss_ignores_classes_the_corpus_never_labels():
+    from voice_model.encoder_train import masked_crossentropy
+
+    loss = masked_crossentropy(smoothing=0.1)
+    ased = np.array([1, 0, 1, 1, 1, 1, 0], dtype=np.float32)  # no disgust, no surprise
+    target = np.concatenate([np.eye(7, dtype=np.float32)[EMOTIONS.index("sad")], ased])[None]
+    inside = np.array([[0.1, 0.0, 0.1, 0.1, 0.2, 0.5, 0.0]], dtype=np.float32)
+    outside_too = inside * 0.5 + np.array([[0, 0.25, 0, 0, 0, 0, 0.25]], dtype=np.float32)
+    a, b = (float(np.asarray(loss(target, p))[0]) for p in (inside, outside_too))
+    assert a == pytest.approx(b, rel=1e-5)
+
+
+def encoded_windows(utterances: list[Utterance], windows_per_utterance: list[int]):
+    from voice_model.encoded import EncodedWindows
+
+    owner = np.repeat(np.arange(len(utterances)), windows_per_utterance)
+    lengths = np.full(len(owner), 10)
+    frames = np.random.default_rng(0).standard_normal((lengths.sum(), 512)).astype(np.float16)
+    return EncodedWindows({3: frames}, np.concatenate([[0], np.cumsum(lengths)]), owner, utterances)
+
+
+def test_every_corpus_and_class_weighs_the_same_in_encoder_training():
+    from voice_model.encoder_train import balance_weights
+
+    utterances = [Utterance(Path("a.flac"), "big", "s1", "", "sad", "sad"),
+                  Utterance(Path("b.flac"), "big", "s1", "", "angry", "angry"),
+                  Utterance(Path("c.opus"), "small", "s2", "", "sad", "sad")]  # fmt: skip
+    encoded = encoded_windows(utterances, [6, 2, 1])
+    weights = balance_weights(encoded, np.arange(len(encoded)))
+    totals = [weights[encoded.utterance_index == i].sum() for i in range(3)]
+    assert totals == pytest.approx([totals[0]] * 3)
+
+
+def test_an_encoder_network_saved_and_loaded_gives_the_same_probabilities(tmp_path):
+    from backend.voice_head import encoder_head, predict
+    from voice_model import store
+
+    model = encoder_head(n_blocks=2)
+    meta = store.ModelMeta(name="tiny", architecture="encoder", encoder_blocks=(2, 3))
+    store.save(model, meta, tmp_path)
+    loaded, loaded_meta = store.load("tiny", tmp_path)
+    frames = np.random.default_rng(0).standard_normal((3, 50, 2, 512)).astype(np.float32)
+    assert loaded_meta.encoder_blocks == (2, 3)
+    assert np.allclose(predict(loaded, frames), predict(model, frames), atol=1e-6)

@@ -65,6 +65,7 @@ def masked_crossentropy(smoothing: float):
     n = len(EMOTIONS)
 
     def loss(y_true, y_pred):
+        y_true, y_pred = ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred)
         onehot, mask = y_true[:, :n], y_true[:, n:]
         target = (1.0 - smoothing) * onehot + smoothing * mask / ops.sum(mask, axis=1, keepdims=True)
         inside = ops.sum(y_pred * mask, axis=1, keepdims=True)
@@ -208,11 +209,14 @@ def _speaker_ids(utterances: list[Utterance], speakers: list[str]) -> np.ndarray
     return np.array([i for i, u in enumerate(utterances) if u.speaker in keep])
 
 
-def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = False, log=print) -> dict:
+def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = False, members: int = 1,
+                   log=print) -> dict:  # fmt: skip
     """The recipe scored on every train + val speaker by a model that never heard them: ``folds`` groups of speakers
     (each corpus and gender spread over them), or with ``by_corpus`` one corpus held out at a time (trained on the
-    other four: the stand-in for a corpus never trained on). Test speakers are never used. Pooled held-out
-    utterance scores go to ``<cache_dir>/voice_runs/<name>/crossval[-corpus].json``."""
+    others: the stand-in for a corpus never trained on). With ``members`` > 1, each fold's model is the mean of that
+    many networks from different seeds (the first is the single-network run's, reused from its checkpoint). Test
+    speakers are never used. Pooled held-out utterance scores go to
+    ``<cache_dir>/voice_runs/<name>/crossval[-corpus][-<members>x].json``."""
     utterances = read_manifest()
     split = split_speakers(utterances)
     speakers = split["train"] + split["val"]
@@ -228,11 +232,13 @@ def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = Fals
     for k, held in enumerate(groups):
         fitted = [s for s in speakers if s not in set(held)]
         windows = encoded.subset(_speaker_ids(utterances, fitted))
-        fold_config = EncoderConfig(**{**asdict(config), "seed": config.seed + k})
-        model, _ = fit(encoded, windows, fold_config, run=f"{config.name}-cv{'corpus' if by_corpus else folds}-{k}",
-                       log=log)  # fmt: skip
         ids = _speaker_ids(utterances, held)
-        p = utterance_probabilities(model, encoded, ids, config.blocks)
+        p = 0.0
+        for m in range(members):
+            fold_config = EncoderConfig(**{**asdict(config), "seed": config.seed + k + 1000 * m})
+            run = f"{config.name}-cv{'corpus' if by_corpus else folds}-{k}" + (f"-m{m}" if m else "")
+            model, _ = fit(encoded, windows, fold_config, run=run, log=log)
+            p = p + utterance_probabilities(model, encoded, ids, config.blocks) / members
         fold = {"held_out": held, "n": len(ids), **headline(corpus_scores([utterances[i] for i in ids], p))}
         log(f"fold {k + 1}/{len(groups)}: {json.dumps(fold)}")
         per_fold.append(fold)
@@ -240,11 +246,12 @@ def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = Fals
         probabilities.append(p)
     ids, p = np.concatenate(held_ids), np.concatenate(probabilities)
     scores = corpus_scores([utterances[i] for i in ids], p)
-    result = {"config": _jsonable(config), "by_corpus": by_corpus, "folds": per_fold, "n": len(ids),
+    result = {"config": _jsonable(config), "by_corpus": by_corpus, "members": members, "folds": per_fold, "n": len(ids),
               **headline(scores), "scores": scores, "minutes": round((time.time() - started) / 60, 1)}  # fmt: skip
     folder = get_settings().cache_dir / "voice_runs" / config.name
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / ("crossval-corpus.json" if by_corpus else "crossval.json")).write_text(json.dumps(result, indent=2))
+    stem = "crossval" + ("-corpus" if by_corpus else "") + (f"-{members}x" if members > 1 else "")
+    (folder / f"{stem}.json").write_text(json.dumps(result, indent=2))
     return result
 
 

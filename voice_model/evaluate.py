@@ -46,6 +46,11 @@ def probabilities(name: str, utterances: list[Utterance], features: FeatureSet |
     if name.startswith(LEGACY_PREFIX):
         return LegacyModel(Path(name[len(LEGACY_PREFIX) :])).predict_files([u.path for u in utterances])
     model, meta = store.load(name)
+    if meta.architecture == "encoder":
+        from .encoded import load_encoded
+        from .encoder_train import utterance_probabilities
+
+        return utterance_probabilities(model, load_encoded(utterances), np.arange(len(utterances)), meta.encoder_blocks)
     features = features or load_features(utterances, meta.features, "clean")
     return predict_utterances(model, features.features, meta.features, meta.input_frames)
 
@@ -77,9 +82,9 @@ def _scores(utterances: list[Utterance], probs: np.ndarray) -> dict:
 
 def ms_per_window(name: str, repeats: int = 5) -> float:
     """Median milliseconds per 2 s window in batches of 64 through the run-time path (features + network)."""
-    from backend.voice import KerasVoiceModel
+    from backend.voice import shipped_voice_model
 
-    model = KerasVoiceModel(name, get_settings())
+    model = shipped_voice_model(name, get_settings())
     rng = np.random.default_rng(0)
     windows = list(rng.standard_normal((64, 2 * model.sample_rate)).astype(np.float32))
     times = []
@@ -288,6 +293,11 @@ def _role(name: str) -> str:
 
 def write_card(name: str, reference: bool = True) -> Path:
     from face_model.evaluate import confusion_png
+
+    if store.read_meta(name).architecture == "encoder":
+        from .encoder_card import write_card as write_encoder_card
+
+        return write_encoder_card(name, reference)
 
     result = evaluate(name, reference)
     folder = store.model_dir(name)
