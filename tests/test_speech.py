@@ -65,8 +65,10 @@ def test_the_torch_encoder_matches_ctranslate2s_encoder():
     tensors = read_ctranslate2(folder / "model.bin", "encoder/")
     with torch.inference_mode():
         last = _encoder_class()(tensors, 6).eval()(torch.from_numpy(mel))[-1]
-        ours = torch.nn.functional.layer_norm(last, (512,), torch.from_numpy(tensors["encoder/layer_norm/gamma"].astype(np.float32)),
-                                              torch.from_numpy(tensors["encoder/layer_norm/beta"].astype(np.float32)))  # fmt: skip
+        gamma, beta = (
+            torch.from_numpy(tensors[f"encoder/layer_norm/{n}"].astype(np.float32)) for n in ("gamma", "beta")
+        )
+        ours = torch.nn.functional.layer_norm(last, (512,), gamma, beta)
     assert np.abs(ours.numpy() - theirs).max() < 2e-3
 
 

@@ -28,8 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     _recipe_arguments(c)
     c.add_argument("--folds", type=int, default=4)
-    c.add_argument("--by-corpus", action="store_true",
-                   help="encoder recipes: hold out one corpus at a time (train on the others) instead of folds")
+    c.add_argument(
+        "--by-corpus",
+        action="store_true",
+        help="encoder recipes: hold out one corpus at a time (train on the others) instead of folds",
+    )
     c.add_argument("--members", type=int, default=1, help="encoder recipes: networks (seeds) averaged per fold")
     e = commands.add_parser("evaluate", help="score a model on the held-out speakers (writes its card) or --manifest")
     e.add_argument("--name", default=DEFAULT_NAME)
@@ -49,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"model written to {train(_encoder_config(args), log=log)}")
         else:
             result = cross_validate(_encoder_config(args), args.folds, args.by_corpus, args.members, log=log)
-            print(f"mean_uar={result['mean_uar']:.4f} mean_uar_non_ravdess={result['mean_uar_non_ravdess']:.4f} "
-                  f"ravdess_macro_f1_6={result['ravdess_macro_f1_6']} uar={json.dumps(result['uar'])} n={result['n']}")
+            print(
+                f"mean_uar={result['mean_uar']:.4f} mean_uar_non_ravdess={result['mean_uar_non_ravdess']:.4f} "
+                f"ravdess_macro_f1_6={result['ravdess_macro_f1_6']} uar={json.dumps(result['uar'])} n={result['n']}"
+            )
     elif args.command == "train":
         from .train import train
 

@@ -53,11 +53,15 @@ def evaluate(name: str, reference: bool = True) -> dict:
                                               for c in sorted({u.corpus for u in utterances})}}  # fmt: skip
         if part == "test":
             result["ours"]["test"] = _scores(subset, ours_all[ids])
-            result["baseline"] = {"model": BASELINE_MODEL, "test": _scores(subset, probabilities(BASELINE_MODEL, subset))}
+            result["baseline"] = {
+                "model": BASELINE_MODEL,
+                "test": _scores(subset, probabilities(BASELINE_MODEL, subset)),
+            }
             path = reference_path()
             if reference and path.exists():
+                legacy = probabilities(LEGACY_PREFIX + str(path), subset)
                 result["reference"] = {"model": "seed_model3.h5 (original project)", "path": str(path),
-                                       "test": _scores(subset, probabilities(LEGACY_PREFIX + str(path), subset))}  # fmt: skip
+                                       "test": _scores(subset, legacy)}  # fmt: skip
     result["timing"] = {"ms_per_window_batch64": ms_per_window(name)}
     clips = other_corpus_clips()
     if clips:
@@ -86,8 +90,10 @@ def _targets(test: dict, runs: list[dict]) -> str:
     mean = float(np.mean(others)) if others else float("nan")
     folds = [r for r in runs if r.get("shipped") and r["held_out"].startswith("speakers")]
     cv_f1 = folds[0]["ravdess_macro_f1_6"] if folds else None
-    text = (f"Mean UAR over ASED, nEMO and TurEV-DB on their test speakers: **{mean:.3f}** (target "
-            f"{TARGET_MEAN_UAR:.2f}: {'met' if mean >= TARGET_MEAN_UAR else 'not met'}). ")
+    text = (
+        f"Mean UAR over ASED, nEMO and TurEV-DB on their test speakers: **{mean:.3f}** (target "
+        f"{TARGET_MEAN_UAR:.2f}: {'met' if mean >= TARGET_MEAN_UAR else 'not met'}). "
+    )
     if cv_f1 is not None:
         text += (f"RAVDESS 6-way macro-F1 of actors no fold had heard (cross-validated, 16 actors): **{cv_f1:.3f}** "
                  f"(target {TARGET_RAVDESS_F1_6:.2f}: {'met' if cv_f1 >= TARGET_RAVDESS_F1_6 else 'not met'}); on "

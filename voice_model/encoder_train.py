@@ -146,7 +146,11 @@ def fit(encoded: EncodedWindows, windows: np.ndarray, config: EncoderConfig, run
             x = _batch_inputs(encoded, batch, config, rng)
             weights = np.array([weight_of[i] for i in batch.tolist()], dtype=np.float32)
             losses.append(float(model.train_on_batch(x, y[batch], sample_weight=weights)))
-        record = {"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4), "seconds": round(time.time() - began, 1)}
+        record = {
+            "epoch": epoch + 1,
+            "loss": round(float(np.mean(losses)), 4),
+            "seconds": round(time.time() - began, 1),
+        }
         history.append(record)
         log(json.dumps(record))
         if folder:
@@ -199,9 +203,10 @@ def headline(scores: dict) -> dict:
     corpora = [c for c in scores if c != "all"]
     uar = {c: scores[c]["labels7"]["uar"] for c in corpora}
     others = [uar[c] for c in corpora if c != "ravdess"]
+    ravdess = scores["ravdess"]["collapsed6"]["macro_f1"] if "ravdess" in scores else None
     return {"uar": uar, "mean_uar": round(float(np.mean(list(uar.values()))), 4),
             "mean_uar_non_ravdess": round(float(np.mean(others)), 4) if others else None,
-            "ravdess_macro_f1_6": scores["ravdess"]["collapsed6"]["macro_f1"] if "ravdess" in scores else None}  # fmt: skip
+            "ravdess_macro_f1_6": ravdess}  # fmt: skip
 
 
 def _speaker_ids(utterances: list[Utterance], speakers: list[str]) -> np.ndarray:
@@ -270,7 +275,13 @@ def train(config: EncoderConfig, log=print):
                            notes={"encoder": "whisper-base", "fitted_on": "train + val speakers" if config.refit
                                   else "train speakers", "epochs": config.epochs})  # fmt: skip
     folder = store.save(model, meta)
-    summary = {"config": _jsonable(config), "split": split, "fitted_speakers": len(fitted),
-               "fitted_windows": int(len(windows)), "seconds": round(time.time() - started, 1), "history": history}
+    summary = {
+        "config": _jsonable(config),
+        "split": split,
+        "fitted_speakers": len(fitted),
+        "fitted_windows": int(len(windows)),
+        "seconds": round(time.time() - started, 1),
+        "history": history,
+    }
     (folder / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return folder

@@ -14,7 +14,8 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
+
+from backend.voice_head import predict  # noqa: E402, F401  (one inference helper for every voice network)
 
 BASELINE_FRAMES = 225
 
@@ -50,12 +51,3 @@ def improved(n_features: int = 40, n_classes: int = 7, widths: tuple[int, ...] =
 
 
 ARCHITECTURES = {"baseline": baseline, "improved": improved}
-
-
-def predict(model: keras.Model, batch: np.ndarray) -> np.ndarray:
-    """Probabilities of a ``(N, frames, C)`` float32 batch, in inference mode, as numpy."""
-    import torch
-
-    with torch.no_grad():
-        out = model(np.ascontiguousarray(batch, dtype=np.float32), training=False)
-    return keras.ops.convert_to_numpy(out)
