@@ -112,6 +112,17 @@ def test_the_shipped_model_loads_once_and_names_its_weights(model):
     assert info.role == "voice_classifier" and len(info.sha256) == 64
 
 
+def test_the_default_model_runs_on_the_pinned_whisper_encoder_and_names_it(model):
+    from backend.speech import WHISPER_BASE_SHA256
+
+    assert [(c.role, c.sha256) for c in model.components] == [("speech_encoder", WHISPER_BASE_SHA256)]
+
+
+def test_the_previous_mfcc_default_stays_selectable(angry_clip):
+    previous = get_voice_model("voice-ens-v3", get_settings())
+    assert previous.components == () and previous.predict([angry_clip]).shape == (1, len(EMOTIONS))
+
+
 def test_legacy_h5_loads_and_predicts_seven_probabilities(shared_data, angry_clip):
     path = shared_data.parent / "reference" / "seed_model3.h5"
     legacy = get_voice_model(f"legacy:{path}", get_settings())
