@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,17 @@ class VoiceWindow:
                 {e: round(float(p), 4) for e, p in zip(EMOTIONS, self.probabilities)}}  # fmt: skip
 
 
+def equal_length_batches(items: list, size: int) -> Iterator[list[int]]:
+    """Indices of ``items`` in batches of at most ``size`` items of one length: windows of one length stack into one
+    array without padding (which would change a per-window normalisation, or what the encoder's attention sees)."""
+    by_length: dict[int, list[int]] = {}
+    for i, item in enumerate(items):
+        by_length.setdefault(len(item), []).append(i)
+    for indices in by_length.values():
+        for start in range(0, len(indices), size):
+            yield indices[start : start + size]
+
+
 class VoiceModel:
     """A voice classifier: ``predict`` maps N mono float32 signals at ``sample_rate`` to (N, 7) probabilities."""
 
@@ -81,18 +93,13 @@ class KerasVoiceModel(VoiceModel):
         from voice_model.network import predict
 
         out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
-        by_length: dict[int, list[int]] = {}
-        for i, w in enumerate(windows):
-            by_length.setdefault(len(w), []).append(i)
         params = self._meta.features
-        for indices in by_length.values():
-            for s in range(0, len(indices), BATCH):
-                chunk = indices[s : s + BATCH]
-                # Batched, with the 80 dB floor applied per window (see voice_model.features.spectral_features).
-                x = normalise(spectral_features(np.stack([windows[i] for i in chunk]), params), params)
-                if self._meta.input_frames:
-                    x = np.stack([fit_length(f, self._meta.input_frames) for f in x])
-                out[chunk] = predict(self._model, x)
+        for chunk in equal_length_batches(windows, BATCH):
+            # Batched, with the 80 dB floor applied per window (see voice_model.features.spectral_features).
+            x = normalise(spectral_features(np.stack([windows[i] for i in chunk]), params), params)
+            if self._meta.input_frames:
+                x = np.stack([fit_length(f, self._meta.input_frames) for f in x])
+            out[chunk] = predict(self._model, x)
         return out
 
 
@@ -116,14 +123,9 @@ class EncoderVoiceModel(KerasVoiceModel):
         from backend.voice_head import predict
 
         out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
-        by_length: dict[int, list[int]] = {}
-        for i, w in enumerate(windows):
-            by_length.setdefault(len(w), []).append(i)
-        for indices in by_length.values():
-            for s in range(0, len(indices), ENCODER_BATCH):
-                chunk = indices[s : s + ENCODER_BATCH]
-                frames = self._encoder.frames(np.stack([windows[i] for i in chunk]), self._blocks)
-                out[chunk] = predict(self._model, frames)
+        for chunk in equal_length_batches(windows, ENCODER_BATCH):
+            frames = self._encoder.frames(np.stack([windows[i] for i in chunk]), self._blocks)
+            out[chunk] = predict(self._model, frames)
         return out
 
 

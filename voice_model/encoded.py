@@ -20,7 +20,7 @@ import numpy as np
 
 from backend.config import get_settings
 from backend.speech import WHISPER_BASE_SHA256, get_speech_encoder
-from backend.voice import window_bounds
+from backend.voice import equal_length_batches, window_bounds
 
 from .data import Utterance, read_audio
 from .features import FeatureParams, trim
@@ -70,15 +70,10 @@ def encode_windows(windows: list[np.ndarray], blocks: tuple[int, ...]) -> list[n
     it)."""
     encoder = get_speech_encoder(get_settings(), n_blocks=max(blocks))
     out: list[np.ndarray | None] = [None] * len(windows)
-    by_length: dict[int, list[int]] = {}
-    for i, w in enumerate(windows):
-        by_length.setdefault(len(w), []).append(i)
-    for indices in by_length.values():
-        for s in range(0, len(indices), BATCH):
-            chunk = indices[s : s + BATCH]
-            frames = encoder.frames(np.stack([windows[i] for i in chunk]), blocks)
-            for i, f in zip(chunk, frames):
-                out[i] = f
+    for chunk in equal_length_batches(windows, BATCH):
+        frames = encoder.frames(np.stack([windows[i] for i in chunk]), blocks)
+        for i, f in zip(chunk, frames):
+            out[i] = f
     return out  # type: ignore[return-value]
 
 

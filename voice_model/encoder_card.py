@@ -28,6 +28,7 @@ from .evaluate import (
     ms_per_window,
     other_corpus_clips,
     probabilities,
+    record_scores,
     reference_path,
 )
 
@@ -102,15 +103,8 @@ def _targets(test: dict, runs: list[dict]) -> str:
 
 
 def write_card(name: str, reference: bool = True) -> Path:
-    from face_model.evaluate import confusion_png
-
     result = evaluate(name, reference)
-    folder = store.model_dir(name)
-    (folder / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    test = result["ours"]["test"]
-    confusion_png(test["all"]["labels7"]["confusion"], folder / "confusion.png", f"{name}: held-out speakers")
-    meta = store.read_meta(name)
-    training = json.loads((folder / "training.json").read_text())
+    folder, test, meta, training = record_scores(name, result)
     runs = json.loads((folder / "crossval.json").read_text()) if (folder / "crossval.json").exists() else []
     corpora = [c for c in test if c != "all"]
     rows = [(f"**{name}** · test ({c})", test[c]) for c in corpora] + [(f"**{name}** · test (all)", test["all"])]

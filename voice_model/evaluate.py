@@ -291,21 +291,26 @@ def _role(name: str) -> str:
     return f"It is shipped beside the default `{DEFAULT_VOICE_MODEL}` (`--voice-model {name}` selects it)."
 
 
-def write_card(name: str, reference: bool = True) -> Path:
+def record_scores(name: str, result: dict) -> tuple[Path, dict, store.ModelMeta, dict]:
+    """Write a model's ``metrics.json`` and test confusion matrix; ``(folder, test scores, meta, training record)``
+    for its card."""
     from face_model.evaluate import confusion_png
 
+    folder = store.model_dir(name)
+    (folder / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    test = result["ours"]["test"]
+    confusion_png(test["all"]["labels7"]["confusion"], folder / "confusion.png", f"{name}: held-out speakers")
+    return folder, test, store.read_meta(name), json.loads((folder / "training.json").read_text())
+
+
+def write_card(name: str, reference: bool = True) -> Path:
     if store.read_meta(name).architecture == "encoder":
         from .encoder_card import write_card as write_encoder_card
 
         return write_encoder_card(name, reference)
 
     result = evaluate(name, reference)
-    folder = store.model_dir(name)
-    (folder / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    test = result["ours"]["test"]
-    confusion_png(test["all"]["labels7"]["confusion"], folder / "confusion.png", f"{name}: held-out speakers")
-    meta = store.read_meta(name)
-    training = json.loads((folder / "training.json").read_text())
+    folder, test, meta, training = record_scores(name, result)
     members = training.get("members", {name: training})  # an ensemble keeps each member's training record
     first = next(iter(members.values()))
     rows = [(f"**{name}** · test ({corpus})", s) for corpus, s in test.items() if corpus != "all"]

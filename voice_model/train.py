@@ -21,6 +21,7 @@ import numpy as np
 from backend import metrics
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
+from backend.voice import equal_length_batches
 
 from . import store
 from .augment import random_crop, random_pad, spec_augment
@@ -84,13 +85,8 @@ def predict_utterances(model, features: list[np.ndarray], params: FeatureParams,
     """(N, 7) probabilities, one forward pass per utterance length (any-length models see the whole utterance)."""
     inputs = model_inputs(features, params, frames)
     out = np.zeros((len(inputs), len(EMOTIONS)), dtype=np.float32)
-    by_length: dict[int, list[int]] = {}
-    for i, x in enumerate(inputs):
-        by_length.setdefault(len(x), []).append(i)
-    for indices in by_length.values():
-        for start in range(0, len(indices), 64):
-            chunk = indices[start : start + 64]
-            out[chunk] = predict(model, np.stack([inputs[i] for i in chunk]))
+    for chunk in equal_length_batches(inputs, 64):
+        out[chunk] = predict(model, np.stack([inputs[i] for i in chunk]))
     return out
 
 
