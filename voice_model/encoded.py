@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.config import get_settings
-from backend.speech import WHISPER_BASE_SHA256, get_speech_encoder
+from backend.speech import SAMPLE_RATE, WHISPER_BASE_SHA256, get_speech_encoder
 from backend.voice import equal_length_batches, window_bounds
 
 from .data import Utterance, read_audio
@@ -27,7 +27,6 @@ from .features import FeatureParams, trim
 
 CACHED_BLOCKS = (2, 3, 4)  # encoder blocks kept; a recipe reads any of them
 WINDOW_SECONDS, HOP_SECONDS = 2.0, 1.0
-SAMPLE_RATE = 16_000
 SHARD = 256
 BATCH = 32
 
