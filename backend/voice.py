@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,12 +51,13 @@ class VoiceWindow:
                 {e: round(float(p), 4) for e, p in zip(EMOTIONS, self.probabilities)}}  # fmt: skip
 
 
-def equal_length_batches(items: list, size: int) -> Iterator[list[int]]:
-    """Indices of ``items`` in batches of at most ``size`` items of one length: windows of one length stack into one
-    array without padding (which would change a per-window normalisation, or what the encoder's attention sees)."""
+def equal_length_batches(lengths: Iterable[int], size: int) -> Iterator[list[int]]:
+    """Indices of items of these ``lengths`` in batches of at most ``size`` items of one length: windows of one length
+    stack into one array without padding (which would change a per-window normalisation, or what the encoder's
+    attention sees)."""
     by_length: dict[int, list[int]] = {}
-    for i, item in enumerate(items):
-        by_length.setdefault(len(item), []).append(i)
+    for i, length in enumerate(lengths):
+        by_length.setdefault(int(length), []).append(i)
     for indices in by_length.values():
         for start in range(0, len(indices), size):
             yield indices[start : start + size]
@@ -94,7 +95,7 @@ class KerasVoiceModel(VoiceModel):
 
         out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
         params = self._meta.features
-        for chunk in equal_length_batches(windows, BATCH):
+        for chunk in equal_length_batches(map(len, windows), BATCH):
             # Batched, with the 80 dB floor applied per window (see voice_model.features.spectral_features).
             x = normalise(spectral_features(np.stack([windows[i] for i in chunk]), params), params)
             if self._meta.input_frames:
@@ -123,7 +124,7 @@ class EncoderVoiceModel(KerasVoiceModel):
         from backend.voice_head import predict
 
         out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
-        for chunk in equal_length_batches(windows, ENCODER_BATCH):
+        for chunk in equal_length_batches(map(len, windows), ENCODER_BATCH):
             frames = self._encoder.frames(np.stack([windows[i] for i in chunk]), self._blocks)
             out[chunk] = predict(self._model, frames)
         return out

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,9 @@ class EncodedWindows:
     def __len__(self) -> int:
         return len(self.utterance_index)
 
+    @cached_property
     def lengths(self) -> np.ndarray:
+        """Frames of each window."""
         return np.diff(self.offsets)
 
     def window(self, i: int, blocks: tuple[int, ...], start: int = 0, length: int | None = None) -> np.ndarray:
@@ -69,7 +72,7 @@ def encode_windows(windows: list[np.ndarray], blocks: tuple[int, ...]) -> list[n
     it)."""
     encoder = get_speech_encoder(get_settings(), n_blocks=max(blocks))
     out: list[np.ndarray | None] = [None] * len(windows)
-    for chunk in equal_length_batches(windows, BATCH):
+    for chunk in equal_length_batches(map(len, windows), BATCH):
         frames = encoder.frames(np.stack([windows[i] for i in chunk]), blocks)
         for i, f in zip(chunk, frames):
             out[i] = f

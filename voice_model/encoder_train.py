@@ -23,6 +23,7 @@ import numpy as np
 from backend import metrics
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
+from backend.voice import equal_length_batches
 from backend.voice_head import encoder_head, keras, predict
 
 from . import store
@@ -94,17 +95,17 @@ def balance_weights(encoded: EncodedWindows, windows: np.ndarray) -> np.ndarray:
 def _batches(encoded: EncodedWindows, windows: np.ndarray, config: EncoderConfig, rng: np.random.Generator):
     """Index batches of windows of similar length (sorted in buckets of 10 frames, batch order shuffled)."""
     order = rng.permutation(windows)
-    order = order[np.argsort(encoded.lengths()[order] // 10, kind="stable")]
+    order = order[np.argsort(encoded.lengths[order] // 10, kind="stable")]
     batches = [order[s : s + config.batch_size] for s in range(0, len(order), config.batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def _batch_inputs(encoded: EncodedWindows, batch: np.ndarray, config: EncoderConfig, rng: np.random.Generator):
-    shortest = int(encoded.lengths()[batch].min())
+    shortest = int(encoded.lengths[batch].min())
     length = max(1, int(round(shortest * rng.uniform(config.min_crop, 1.0))))
     x = []
     for i in batch:
-        start = int(rng.integers(0, encoded.lengths()[i] - length + 1))
+        start = int(rng.integers(0, encoded.lengths[i] - length + 1))
         x.append(encoded.window(int(i), config.blocks, start, length))
     return np.stack(x)
 
@@ -168,12 +169,8 @@ def _jsonable(config: EncoderConfig) -> dict:
 def window_probabilities(model, encoded: EncodedWindows, windows: np.ndarray, blocks: tuple[int, ...]) -> np.ndarray:
     """``(len(windows), 7)``: each window whole, batched by equal length."""
     out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
-    lengths = encoded.lengths()[windows]
-    for length in np.unique(lengths):
-        where = np.flatnonzero(lengths == length)
-        for s in range(0, len(where), 128):
-            chunk = where[s : s + 128]
-            out[chunk] = predict(model, np.stack([encoded.window(int(windows[i]), blocks) for i in chunk]))
+    for chunk in equal_length_batches(encoded.lengths[windows], 128):
+        out[chunk] = predict(model, np.stack([encoded.window(int(windows[i]), blocks) for i in chunk]))
     return out
 
 

@@ -85,7 +85,7 @@ def predict_utterances(model, features: list[np.ndarray], params: FeatureParams,
     """(N, 7) probabilities, one forward pass per utterance length (any-length models see the whole utterance)."""
     inputs = model_inputs(features, params, frames)
     out = np.zeros((len(inputs), len(EMOTIONS)), dtype=np.float32)
-    for chunk in equal_length_batches(inputs, 64):
+    for chunk in equal_length_batches(map(len, inputs), 64):
         out[chunk] = predict(model, np.stack([inputs[i] for i in chunk]))
     return out
 
