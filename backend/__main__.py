@@ -12,6 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from .config import DEFAULT_ASR_MODEL
 from .errors import EmoClassifyError
 from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
 from .options import MODALITIES, REPORT_FORMATS
@@ -85,10 +86,11 @@ def _parser() -> argparse.ArgumentParser:
                          help="transcribe the speech (result.json, transcript.csv, the report)")  # fmt: skip
     analyze.add_argument("--transcribe-focus", action="store_true",
                          help="transcribe, with the voice (and face) emotion of each phrase and word")  # fmt: skip
-    analyze.add_argument("--asr-model", default="pocketsphinx",
-                         help="speech recognizer: pocketsphinx (default, offline, English), whisper, "
-                         "or whisper:<hub id or folder>")  # fmt: skip
-    analyze.add_argument("--language", default="en", help="language of the speech, ISO 639-1 (default en)")
+    analyze.add_argument("--asr-model", default=DEFAULT_ASR_MODEL,
+                         help=f"speech recognizer: {DEFAULT_ASR_MODEL} (default, offline, 99 languages), "
+                         "pocketsphinx (English only), or whisper:<folder or hub id>")  # fmt: skip
+    analyze.add_argument("--language", default=None,
+                         help="language of the speech, ISO 639-1 (default: Whisper detects it)")  # fmt: skip
     analyze.add_argument("--json", action="store_true", help="print the result JSON on standard output")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return parser

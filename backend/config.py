@@ -13,6 +13,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VOICE_MODEL = "voice-whisper-v1"  # a shipped folder of voice_model/models: the runtime's and evaluate's default
+DEFAULT_ASR_MODEL = "whisper-base"  # backend.transcribe: Whisper base from the pinned model-data wheels
 DEFAULT_CNN_MODEL = "cnn-v2"  # a shipped folder of face_model/models: the runtime's `cnn` face classifier
 
 
@@ -44,7 +45,6 @@ class Settings:
     face_int8: bool = field(default_factory=lambda: _env("FACE_INT8", "1") == "1")
     voice_model_name: str = field(default_factory=lambda: _env("VOICE_MODEL", DEFAULT_VOICE_MODEL))
     vit_model: str = field(default_factory=lambda: _env("VIT_MODEL", "trpakov/vit-face-expression"))
-    whisper_model: str = field(default_factory=lambda: _env("WHISPER_MODEL", "openai/whisper-tiny"))
     # Hub downloads are off unless asked for: the default run needs nothing from the network.
     allow_downloads: bool = field(default_factory=lambda: _env("ALLOW_DOWNLOADS", "0") == "1")
     sample_fps: float = field(default_factory=lambda: float(_env("SAMPLE_FPS", "5")))

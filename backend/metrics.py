@@ -1,8 +1,16 @@
-"""Classification metrics shared by the face and voice model evaluations (numpy only, no training deps)."""
+"""Evaluation metrics shared by the face and voice model evaluations, the transcription tests and the benchmarks
+(numpy only, no training deps)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
+# Whisper writes small numbers as digits ("leaves at 7"), references spell them: both count as the same word.
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                 "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+                 "twenty")  # fmt: skip
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -61,3 +69,20 @@ def summary(y_true: np.ndarray, y_pred: np.ndarray, labels: tuple[str, ...]) -> 
         "per_class_recall": {name: round(float(r), 4) for name, r in zip(labels, per_class_recall(matrix))},
         "confusion": matrix.tolist(),
     }
+
+
+def normalised_words(text: str) -> list[str]:
+    """Lower-case words without punctuation (any script), digits 0-20 spelled in English."""
+    words = re.sub(r"[^\w' ]+", " ", text.lower()).replace("_", " ").split()
+    return [_NUMBER_WORDS[int(w)] if w.isdigit() and int(w) <= 20 else w for w in words]
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """(substitutions + deletions + insertions) / reference words: Levenshtein distance over normalised words."""
+    ref, hyp = normalised_words(reference), normalised_words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        previous, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
+    return row[-1] / max(1, len(ref))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .config import DEFAULT_ASR_MODEL
 from .errors import InputError
 from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
 from .transcribe import check_asr_model, check_language
@@ -40,8 +41,8 @@ class AnalysisOptions:
     report_format: str = "pdf"  # pdf | docx
     transcribe: bool = False  # the transcript: timed segments and words (backend.transcribe)
     transcribe_focus: bool = False  # implies transcribe: each segment and word with the voice (and face) emotion
-    asr_model: str = "pocketsphinx"  # pocketsphinx (offline, English) | whisper | whisper:<hub id or folder>
-    language: str = "en"  # language of the speech, ISO 639-1
+    asr_model: str = DEFAULT_ASR_MODEL  # whisper-base | pocketsphinx (English only) | whisper:<folder or hub id>
+    language: str | None = None  # language of the speech, ISO 639-1; None: Whisper detects it
 
     def __post_init__(self) -> None:
         if self.sample_fps is not None and not 0 < self.sample_fps <= MAX_SAMPLE_FPS:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from .faces.tracking import FaceTracker
 from .fusion import VoiceSegment, double_check, echo_mean
 from .options import AnalysisOptions
 from .results import FaceObservation, Result, VoiceRecord, smooth_faces
+
+if TYPE_CHECKING:
+    from .transcribe import Transcript
 
 ProgressCallback = Callable[[str, float], None]
 FRAMES_PER_BATCH = 16
@@ -188,7 +192,8 @@ class _VoiceStage:
 
 
 def _transcribe(path: Path, info: media.MediaInfo, options: AnalysisOptions, settings: Settings,
-                faces: _FaceStage | None, voice: _VoiceStage | None) -> tuple[list | None, dict | None]:  # fmt: skip
+                faces: _FaceStage | None, voice: _VoiceStage | None,
+                progress: ProgressCallback) -> tuple[Transcript | None, dict | None]:  # fmt: skip
     """The transcript (segments with words; with transcribe_focus, the emotions at their times) and the ASR model's
     record; (None, None) when the file has no audio track."""
     from .transcribe import attach_emotions, get_transcriber, transcribe_stream
@@ -197,11 +202,16 @@ def _transcribe(path: Path, info: media.MediaInfo, options: AnalysisOptions, set
         return None, None
     transcriber = get_transcriber(options.asr_model, settings)
     chunks = (chunk.samples for chunk in media.iter_audio(path, sample_rate=16_000, chunk_seconds=5.0))
-    segments = transcribe_stream(transcriber, chunks, options.language)
+
+    def heard_until(seconds: float) -> None:
+        if info.duration > 0:
+            progress("transcribing", min(97.0, 95 + 2 * seconds / info.duration))
+
+    transcript = transcribe_stream(transcriber, chunks, options.language, heard_until)
     if options.transcribe_focus:
-        attach_emotions(segments, voice.records if voice else [], faces.observations if faces else [],
+        attach_emotions(transcript.segments, voice.records if voice else [], faces.observations if faces else [],
                         options.sample_fps)  # fmt: skip
-    return segments, transcriber.info.to_dict()
+    return transcript, transcriber.info.to_dict()
 
 
 def _describe_artifact(path: Path) -> dict:
@@ -330,7 +340,7 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
     if options.transcribe or options.transcribe_focus:
         progress("transcribing", 95.0)
         with timer("transcribe"):
-            transcript, asr_info = _transcribe(path, info, options, settings, faces, voice)
+            transcript, asr_info = _transcribe(path, info, options, settings, faces, voice, progress)
         if asr_info is None:
             warnings.append("transcript skipped: the file has no audio track")
         else:
@@ -350,7 +360,8 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
         voice=voice.records if voice else [],
         double_check=double_check(observations, segments) if options.double_check and faces and voice else None,
         echo_mean=echo_mean(observations, segments) if options.echo_mean else None,
-        transcript=transcript,
+        transcript=transcript.segments if transcript else None,
+        transcript_language=transcript.language_record() if transcript else None,
         timings=timer.timings,
         warnings=warnings,
     ).finalise()

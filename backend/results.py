@@ -18,7 +18,7 @@ import numpy as np
 
 from .emotions import EMOTIONS
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).with_name("result_schema.json")
 
 
@@ -133,6 +133,7 @@ class Result:
     double_check: dict | None = None
     echo_mean: dict | None = None
     transcript: list | None = None  # backend.transcribe.Segment list when asked (transcribe), else None
+    transcript_language: dict | None = None  # {"code", "probability", "detected"} beside the transcript
     timeline: list[TimelineEntry] = field(default_factory=list)
     artifacts: list[dict] = field(default_factory=list)  # files written beside result.json (name, type, size, sha256)
     summary: dict = field(default_factory=dict)

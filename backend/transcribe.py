@@ -1,17 +1,23 @@
 """What was said, and when: speech recognition behind one interface.
 
-``Transcriber.transcribe(signal_16k, language) -> list[Segment]``: timed segments (phrases between pauses), each
-with its timed words, in seconds from the start of the signal. Two implementations, chosen by name:
+``Transcriber.transcribe(signal_16k, language) -> Transcript``: timed segments (phrases between pauses), each with
+its timed words, in seconds from the start of the signal, and the language they were heard in. Implementations,
+chosen by name (``asr_model``):
 
-- ``pocketsphinx`` (default): CMU PocketSphinx with the US-English model its wheel ships. Offline, light, fast;
-  word timestamps come from the decoder's segmentation.
-- ``whisper`` / ``whisper:<hub id or folder>``: OpenAI Whisper through transformers (default
-  ``openai/whisper-tiny``, or ``EMOCLASSIFY_WHISPER_MODEL``), from a local folder or the Hugging Face cache only,
-  unless downloads are allowed (``EMOCLASSIFY_ALLOW_DOWNLOADS=1``). Its absence is a ``ModelUnavailableError``.
+- ``whisper-base`` (default; ``whisper`` is the same): OpenAI Whisper base through faster-whisper (CTranslate2,
+  int8 on the CPU), from the model-data wheels the project pins (``backend.speech.whisper_base_dir`` joins and
+  checks them; the voice model's encoder reads the same folder). 99 languages; with no ``language`` given, Whisper
+  detects it and the transcript records it with its probability.
+- ``whisper:<folder or hub id>``: another CTranslate2 conversion of Whisper, from that folder or the Hugging Face
+  cache only, unless downloads are allowed (``EMOCLASSIFY_ALLOW_DOWNLOADS=1``). Its absence is a
+  ``ModelUnavailableError``.
+- ``pocketsphinx``: CMU PocketSphinx with the US-English model its wheel ships. Light and fast, but it mishears
+  most plain speech (README): kept for English-only machines that want it.
 
 Long audio is cut into pieces of at most ``max_piece_seconds``, at the quietest moment near the end of each piece,
-and decoded piece by piece, so memory stays flat however long the file (:func:`transcribe_stream`). Models load
-once per process (:func:`get_transcriber`, thread-safe); one decoder is used by one thread at a time.
+and decoded piece by piece, so memory stays flat however long the file (:func:`transcribe_stream`); the language
+detected in the first piece with words holds for the rest of the file. Models load once per process
+(:func:`get_transcriber`, thread-safe); one decoder is used by one thread at a time.
 
 :func:`attach_emotions` (``transcribe_focus``) gives each segment and word the mean voice emotion of the speech
 windows overlapping it and, for video, the emotion of the dominant face at that time.
@@ -23,20 +29,22 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from backend.config import Settings
+from backend.config import DEFAULT_ASR_MODEL, Settings, shown_path
 from backend.emotions import EMOTIONS
 from backend.errors import InputError, ModelUnavailableError
 from backend.faces.classifiers.base import ModelInfo
 
 SAMPLE_RATE = 16_000
-ASR_MODELS = ("pocketsphinx", "whisper")  # whisper also as whisper:<hub id or folder>
+WHISPER_BASE = "whisper-base"
+WHISPER_ALIAS = "whisper"  # the name of the transformers-era option, now the same model as whisper-base
 WHISPER_PREFIX = "whisper:"
+ASR_MODELS = (WHISPER_BASE, "pocketsphinx", WHISPER_ALIAS)  # and whisper:<folder or hub id>
 POCKETSPHINX_LANGUAGES = ("en",)  # the wheel ships the US-English acoustic model, dictionary and language model
 # Languages Whisper was trained on (ISO 639-1 and the few codes Whisper uses), checked before any model loads.
 _WHISPER_CODES = (
@@ -68,12 +76,50 @@ class Segment:
     face_emotion: dict | None = None
 
 
-def check_language(asr_model: str, language: str) -> None:
-    """Raise ``InputError(code="unsupported_language")`` when ``asr_model`` has no model for ``language``."""
-    name = "whisper" if asr_model.startswith(WHISPER_PREFIX) else asr_model
+@dataclass
+class Heard:
+    """One piece's words and the language they were decoded in; ``probability`` is the detection's (None when the
+    language was given)."""
+
+    words: list[Word]
+    language: str | None
+    probability: float | None
+
+
+@dataclass
+class Transcript:
+    segments: list[Segment]
+    language: str | None  # None: no language given and no word heard to detect one
+    language_probability: float | None  # Whisper's confidence in the detected language; None when it was given
+
+    def language_record(self) -> dict:
+        """The result's ``transcript_language``."""
+        detected = self.language_probability is not None
+        return {"code": self.language, "probability": self.language_probability, "detected": detected}
+
+
+def describe_language(record: dict | None) -> str | None:
+    """A result's ``transcript_language`` in words for the report and the web app, e.g. "pl (detected, probability
+    0.98)"; None when there is no language to tell."""
+    if not record or not record.get("code"):
+        return None
+    how = f"detected, probability {record['probability']:.2f}" if record.get("detected") else "given"
+    return f"{record['code']} ({how})"
+
+
+def _engine(asr_model: str) -> str:
+    return "pocketsphinx" if asr_model == "pocketsphinx" else "whisper"
+
+
+def check_language(asr_model: str, language: str | None) -> None:
+    """Raise ``InputError(code="unsupported_language")`` when ``asr_model`` has no model for ``language`` (None:
+    Whisper detects it; PocketSphinx has English only)."""
+    if language is None:
+        return
+    name = _engine(asr_model)
     supported = POCKETSPHINX_LANGUAGES if name == "pocketsphinx" else WHISPER_LANGUAGES
     if language not in supported:
-        hint = " (Whisper covers 99 languages: use asr_model=whisper)" if name == "pocketsphinx" else ""
+        hint = f" (Whisper covers 99 languages: use asr_model={WHISPER_BASE})" if name == "pocketsphinx" else ""
         raise InputError(f"no speech-recognition model for language '{language}' with {name}: it supports "
                          f"{', '.join(supported)}{hint}", code="unsupported_language",
                          details={"asr_model": asr_model, "language": language,
@@ -82,7 +128,7 @@ def check_language(asr_model: str, language: str) -> None:
 
 def check_asr_model(asr_model: str) -> None:
     if asr_model not in ASR_MODELS and not (asr_model.startswith(WHISPER_PREFIX) and len(asr_model) > 8):
-        raise InputError(f"asr_model must be one of {', '.join(ASR_MODELS)} or whisper:<hub id or folder>, "
+        raise InputError(f"asr_model must be one of {', '.join(ASR_MODELS)} or whisper:<folder or hub id>, "
                          f"got '{asr_model}'", code="invalid_option")  # fmt: skip
 
 
@@ -100,19 +146,21 @@ class Transcriber:
     def __init__(self) -> None:
         self._lock = threading.Lock()  # one decoder, one thread at a time
 
-    def transcribe(self, signal_16k: np.ndarray, language: str = "en") -> list[Segment]:
-        """Segments of a 16 kHz mono float32 signal, times in seconds from its start."""
+    def transcribe(self, signal_16k: np.ndarray, language: str | None = None) -> Transcript:
+        """The transcript of a 16 kHz mono float32 signal, times in seconds from its start."""
         return transcribe_stream(self, [np.asarray(signal_16k, dtype=np.float32)], language)
 
-    def transcribe_piece(self, piece: np.ndarray, language: str, offset: float = 0.0) -> list[Segment]:
+    def transcribe_piece(self, piece: np.ndarray, language: str | None, offset: float = 0.0) -> Heard:
+        """The words of one piece, their times offset by ``offset`` seconds."""
         check_language(self.name, language)
         if len(piece) < SAMPLE_RATE // 10:
-            return []
+            return Heard([], language, None)
         with self._lock:
-            words = self._decode(piece, language)
-        return group_words([Word(round(w.start + offset, 3), round(w.end + offset, 3), w.text) for w in words])
+            heard = self._decode(piece, language)
+        heard.words = [Word(round(w.start + offset, 3), round(w.end + offset, 3), w.text) for w in heard.words]
+        return heard
 
-    def _decode(self, piece: np.ndarray, language: str) -> list[Word]:
+    def _decode(self, piece: np.ndarray, language: str | None) -> Heard:
         raise NotImplementedError
 
 
@@ -156,13 +204,27 @@ def pieces(chunks: Iterable[np.ndarray], max_seconds: float) -> Iterator[tuple[f
         yield taken / SAMPLE_RATE, buffer
 
 
-def transcribe_stream(transcriber: Transcriber, chunks: Iterable[np.ndarray], language: str = "en") -> list[Segment]:
-    """The transcript of a stream of 16 kHz mono float32 chunks (e.g. ``media.iter_audio``), piece by piece."""
+def transcribe_stream(transcriber: Transcriber, chunks: Iterable[np.ndarray], language: str | None = None,
+                      heard_until: Callable[[float], None] | None = None) -> Transcript:  # fmt: skip
+    """The transcript of a stream of 16 kHz mono float32 chunks (e.g. ``media.iter_audio``), piece by piece;
+    ``heard_until(seconds)`` after each piece (progress). Without a ``language``, the one detected in the first piece
+    with words is used for the pieces after it: a file is in one language, and a piece of laughter or a name is no
+    reason to switch."""
     check_language(transcriber.name, language)
-    segments: list[Segment] = []
+    words: list[Word] = []
+    detected: Heard | None = None
     for offset, piece in pieces(chunks, transcriber.max_piece_seconds):
-        segments += transcriber.transcribe_piece(piece, language, offset)
-    return segments
+        heard = transcriber.transcribe_piece(piece, language or (detected and detected.language), offset)
+        if heard.words and language is None and detected is None:
+            detected = heard
+        words += heard.words
+        if heard_until:
+            heard_until(offset + len(piece) / SAMPLE_RATE)
+    if language is not None:
+        return Transcript(group_words(words), language, None)
+    if detected is None:
+        return Transcript([], None, None)
+    return Transcript(group_words(words), detected.language, detected.probability)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -189,7 +251,7 @@ class PocketSphinxTranscriber(Transcriber):
         self.info = ModelInfo(role="speech_recognizer", name="pocketsphinx/en-us", version=version,
                               source=str(Path(pocketsphinx.get_model_path()) / "en-us"))  # fmt: skip
 
-    def _decode(self, piece: np.ndarray, language: str) -> list[Word]:
+    def _decode(self, piece: np.ndarray, language: str | None) -> Heard:
         # No dither: on the acted corpora (which have stretches of digital silence) a -60 dBFS dither raised the
         # WER (RAVDESS 0.55 -> 0.69, CREMA-D 0.54 -> 0.63), although it rescues espeak-ng's noiseless speech.
         pcm = (np.clip(piece, -1.0, 1.0) * 32767).astype("<i2").tobytes()
@@ -198,14 +260,14 @@ class PocketSphinxTranscriber(Transcriber):
         decoder.process_raw(pcm, no_search=False, full_utt=True)
         decoder.end_utt()
         if decoder.hyp() is None:
-            return []
+            return Heard([], "en", None)
         words = []
         for seg in decoder.seg():
             if self._FILLER.match(seg.word):
                 continue
             text = self._ALTERNATIVE.sub("", seg.word)
             words.append(Word(seg.start_frame / self._frame_rate, (seg.end_frame + 1) / self._frame_rate, text))
-        return words
+        return Heard(words, "en", None)
 
 
 def _package_version(name: str) -> str:
@@ -218,56 +280,74 @@ def _package_version(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Whisper (transformers)
+# Whisper (faster-whisper)
 
 
-def whisper_model_id(asr_model: str, settings: Settings) -> str:
-    if asr_model.startswith(WHISPER_PREFIX):
-        return asr_model[len(WHISPER_PREFIX) :]
-    return settings.whisper_model
+def whisper_source(asr_model: str, settings: Settings) -> tuple[str, str | None]:
+    """(folder or hub id faster-whisper loads, pinned SHA-256 or None) for a Whisper ``asr_model``: the shipped base
+    model's checked folder, or what ``whisper:<...>`` names."""
+    if asr_model == WHISPER_BASE:
+        from backend.speech import WHISPER_BASE_SHA256, whisper_base_dir
+
+        return str(whisper_base_dir(settings)), WHISPER_BASE_SHA256
+    return asr_model.removeprefix(WHISPER_PREFIX), None
 
 
-class WhisperTranscriber(Transcriber):
-    name = "whisper"
-    max_piece_seconds = 28.0  # Whisper reads 30 s at a time
+class FasterWhisperTranscriber(Transcriber):
+    """Whisper through faster-whisper: CTranslate2, int8 on the CPU, beam search of 5, word timestamps.
 
-    def __init__(self, model_id: str, settings: Settings):
+    Whisper writes text where there is none (a "You" on digital silence, "nd nd nd" on noise), so two gates stand
+    before a word reaches the transcript: a piece with no speech window by the project's own detector
+    (``backend.voice.speech_mask``, the one the voice model uses) is not decoded at all, and a Whisper segment must
+    overlap a speech window. faster-whisper's Silero voice-activity filter was measured as a third gate and left
+    off: on 98 strong-intensity RAVDESS clips of the voice model's training actors it raised the WER from 0.007 to
+    0.048 (it cuts into emotional speech), and the two gates already silence silence, tones and noise. Each piece
+    is decoded on its own (``condition_on_previous_text`` off), so one misheard piece cannot start a repetition
+    loop in the next."""
+
+    max_piece_seconds = 30.0  # Whisper reads 30 s at a time
+    beam_size = 5
+    vad_filter = False  # see above
+
+    def __init__(self, name: str, source: str, settings: Settings, sha256: str | None = None):
         super().__init__()
-        local = Path(model_id).expanduser()
+        self.name = name
         offline = not settings.allow_downloads
         try:
-            from transformers import AutoModelForSpeechSeq2Seq, AutoProcessor, pipeline
+            import faster_whisper
 
-            source = str(local) if local.is_dir() else model_id
-            processor = AutoProcessor.from_pretrained(source, local_files_only=offline)
-            model = AutoModelForSpeechSeq2Seq.from_pretrained(source, local_files_only=offline)
-            self._pipe = pipeline("automatic-speech-recognition", model=model, tokenizer=processor.tokenizer,
-                                  feature_extractor=processor.feature_extractor, device=settings.device)  # fmt: skip
-        except (OSError, ValueError) as exc:
+            self._model = faster_whisper.WhisperModel(source, device="cpu", compute_type="int8",
+                                                      local_files_only=offline)  # fmt: skip
+        except (OSError, RuntimeError, ValueError) as exc:
             cache = os.environ.get("HF_HUB_CACHE") or os.path.join(
                 os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub"
             )
-            fix = (f"download it once (hf download {model_id}, or set EMOCLASSIFY_ALLOW_DOWNLOADS=1), "
-                   f"or pass asr_model=whisper:/path/to/a/local/whisper/folder; the offline default is "
-                   f"asr_model=pocketsphinx")  # fmt: skip
+            fix = (f"pass a folder of a CTranslate2 Whisper conversion (asr_model=whisper:/path/to/folder), fetch it "
+                   f"once into the cache (or set EMOCLASSIFY_ALLOW_DOWNLOADS=1), or use the offline default "
+                   f"asr_model={WHISPER_BASE} or asr_model=pocketsphinx")  # fmt: skip
             raise ModelUnavailableError(
-                f"Whisper model '{model_id}' is not available: looked for a folder '{local}' and in the Hugging Face "
+                f"Whisper model '{source}' is not available: looked for a folder '{source}' and in the Hugging Face "
                 f"cache {cache}{' (downloads are off)' if offline else ''}. To fix: {fix}.",
-                details={"model": model_id, "looked_in": [str(local), cache], "reason": str(exc)[:300]},
+                details={"model": source, "looked_in": [source, cache], "reason": str(exc)[:300]},
             ) from exc
-        self.info = ModelInfo(role="speech_recognizer", name=model_id, version="transformers",
-                              source=str(local) if local.is_dir() else f"huggingface:{model_id}")  # fmt: skip
+        shown = shown_path(Path(source)) if Path(source).is_dir() else f"huggingface:{source}"
+        self.info = ModelInfo(role="speech_recognizer", name=name, sha256=sha256, source=shown,
+                              version=f"faster-whisper {faster_whisper.__version__}, int8")  # fmt: skip
 
-    def _decode(self, piece: np.ndarray, language: str) -> list[Word]:
-        out = self._pipe({"raw": piece, "sampling_rate": SAMPLE_RATE}, return_timestamps="word",
-                         generate_kwargs={"language": language, "task": "transcribe"})  # fmt: skip
-        words = []
-        for chunk in out.get("chunks", []):
-            start, end = chunk.get("timestamp", (None, None))
-            text = chunk.get("text", "").strip()
-            if text and start is not None:
-                words.append(Word(float(start), float(end if end is not None else start), text))
-        return words
+    def _decode(self, piece: np.ndarray, language: str | None) -> Heard:
+        from backend.voice import speech_mask, window_bounds
+
+        mask = speech_mask(piece, SAMPLE_RATE)
+        if not mask.any():
+            return Heard([], language, None)
+        speech = [b for b, is_speech in zip(window_bounds(len(piece) / SAMPLE_RATE), mask) if is_speech]
+        segments, info = self._model.transcribe(piece, language=language, beam_size=self.beam_size,
+                                                word_timestamps=True, condition_on_previous_text=False,
+                                                vad_filter=self.vad_filter)  # fmt: skip
+        words = [Word(float(w.start), float(w.end), w.word.strip())
+                 for s in segments if any(a < s.end and s.start < b for a, b in speech)
+                 for w in s.words or [] if w.word.strip()]  # fmt: skip
+        return Heard(words, info.language, None if language else round(float(info.language_probability), 4))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -278,20 +358,21 @@ _CACHE: dict[tuple, Transcriber] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def get_transcriber(asr_model: str = "pocketsphinx", settings: Settings | None = None) -> Transcriber:
+def get_transcriber(asr_model: str = DEFAULT_ASR_MODEL, settings: Settings | None = None) -> Transcriber:
     """The transcriber named ``asr_model``, loaded once per process (thread-safe)."""
     from backend.config import get_settings
 
     check_asr_model(asr_model)
     settings = settings or get_settings()
-    if asr_model == "pocketsphinx":
-        key: tuple = ("pocketsphinx",)
-    else:
-        key = ("whisper", whisper_model_id(asr_model, settings), settings.allow_downloads, settings.device)
+    name = WHISPER_BASE if asr_model == WHISPER_ALIAS else asr_model
+    key = (name,) if name == "pocketsphinx" else (name, settings.cache_dir, settings.allow_downloads)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            is_sphinx = key[0] == "pocketsphinx"
-            _CACHE[key] = PocketSphinxTranscriber() if is_sphinx else WhisperTranscriber(key[1], settings)
+            if name == "pocketsphinx":
+                _CACHE[key] = PocketSphinxTranscriber()
+            else:
+                source, sha256 = whisper_source(name, settings)
+                _CACHE[key] = FasterWhisperTranscriber(name, source, settings, sha256)
         return _CACHE[key]
 
 

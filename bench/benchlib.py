@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import imageio_ffmpeg
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "tests")) if p not in sys.path]
@@ -22,6 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 RESULT_PREFIX = "BENCH_RESULT "  # the machine-readable last line: this prefix, then one JSON object
+SAMPLE_RATE = 16_000
 HEIGHTS = {360: 640, 480: 854, 720: 1280, 1080: 1920}  # 16:9 frame sizes by height
 
 
@@ -55,6 +57,32 @@ def talking_head(folder: Path, height: int, seconds: float) -> tuple[Path, str]:
     ffmpeg(*source, "-t", f"{seconds:g}", "-vf", scale, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
            "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", target)  # fmt: skip
     return target, what
+
+
+def speech_signal(seconds: float) -> tuple[np.ndarray, str]:
+    """``seconds`` of 16 kHz speech: the shared RAVDESS clips one after the other (or, without ../shared, noise
+    bursts), and where it comes from."""
+    from backend.config import get_settings
+
+    total = int(seconds * SAMPLE_RATE)
+    files = sorted((get_settings().data_dir / "speech" / "ravdess").glob("Actor_*/*.flac"))
+    if files:
+        import soundfile as sf
+
+        parts, length = [], 0
+        for path in files:
+            clip, _ = sf.read(str(path), dtype="float32")
+            parts.append(clip)
+            length += len(clip)
+            if length >= total:
+                break
+        signal = np.concatenate(parts)
+        while len(signal) < total:
+            signal = np.concatenate([signal, signal])
+        return signal[:total], f"{len(parts)} RAVDESS clips"
+    rng = np.random.default_rng(0)
+    envelope = np.repeat(rng.uniform(0.0, 1.0, total // 1600 + 1), 1600)[:total]
+    return (0.1 * envelope * rng.standard_normal(total)).astype(np.float32), "noise bursts (no shared data)"
 
 
 def looped(clip: Path, times: int) -> Path:

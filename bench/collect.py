@@ -165,6 +165,38 @@ def annotate_section(f: dict) -> Section:
     return lines, [["annotated video cost / (decode + encode)", f"×{f['ratio']}", "≤ ×2", verdict(f["ratio"] <= 2)]]
 
 
+TRANSCRIPTION_TARGETS = {"espeak": 0.10, "ravdess": 0.15, "crema": 0.25}  # WER with whisper-base (issue 18)
+
+
+def transcription_section(f: dict) -> Section:
+    lines = [f"Word error rate per set and speed per engine. Speed streams: varied = {f['speed_sources']['varied']} "
+             f"(language detected), ravdess = {f['speed_sources']['ravdess']} (two sentences over and over: Whisper "
+             "re-decodes such pieces, its hallucination guard, the slow case).", ""]  # fmt: skip
+    sets = ("espeak", "ravdess", "crema", "nemo")
+    rows = []
+    for e in f["engines"]:
+        cells = [e["engine"]] + [e[k]["wer"] if e.get(k) else "—" for k in sets]
+        cells += [e["nemo"]["detected_polish"] if e.get("nemo") else "—", sum(e["quiet_words"].values())]
+        cells += [e[k]["seconds_per_10_min"] if e.get(k) else "—" for k in ("speed_varied", "speed_ravdess")]
+        rows.append(cells)
+    header = ["engine", "WER espeak-ng", "WER RAVDESS", "WER CREMA-D", "WER nEMO (pl)", "nEMO detected pl",
+              "words on silence/tone/noise", "s per 10 min (varied)", "s per 10 min (RAVDESS)"]  # fmt: skip
+    lines += table(header, rows)
+    whisper = next((e for e in f["engines"] if e["engine"] == "whisper-base"), None)
+    if whisper is None:
+        return lines, []
+    summary = []
+    for k, bound in TRANSCRIPTION_TARGETS.items():
+        if whisper.get(k):
+            summary.append([f"transcription WER {k} (whisper-base)", whisper[k]["wer"], f"≤ {bound}",
+                            verdict(whisper[k]["wer"] <= bound)])  # fmt: skip
+    speed = whisper["speed_varied"]["seconds_per_10_min"]
+    summary.append(["transcription: s per 10 min of speech (whisper-base)", speed, "≤ 180", verdict(speed <= 180)])
+    quiet = sum(whisper["quiet_words"].values())
+    summary.append(["transcription: words on 60 s silence, tone, noise", quiet, "0", verdict(quiet == 0)])
+    return lines, summary
+
+
 BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "video_throughput": ("Video: real-time factor and peak RSS by resolution and length", video_section),
     "voice_throughput": ("Voice: real-time factor", voice_section),
@@ -172,6 +204,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "scale_workers": ("Worker scaling", scaling_section),
     "original_pipeline": ("Against the original pipeline", original_section),
     "annotate_throughput": ("Annotated video", annotate_section),
+    "transcription": ("Transcription: word error rate and speed", transcription_section),
 }
 
 

@@ -14,35 +14,10 @@ import argparse
 import sys
 import time
 
-import numpy as np
-from benchlib import emit
+from benchlib import SAMPLE_RATE, emit, speech_signal
 
 from backend.config import get_settings
 from backend.voice import analyse_signal, get_voice_model
-
-SAMPLE_RATE = 16_000
-
-
-def build_signal(seconds: float) -> tuple[np.ndarray, str]:
-    total = int(seconds * SAMPLE_RATE)
-    files = sorted((get_settings().data_dir / "speech" / "ravdess").glob("Actor_*/*.flac"))
-    if files:
-        import soundfile as sf
-
-        parts, length = [], 0
-        for path in files:
-            clip, _ = sf.read(str(path), dtype="float32")
-            parts.append(clip)
-            length += len(clip)
-            if length >= total:
-                break
-        signal = np.concatenate(parts)
-        while len(signal) < total:
-            signal = np.concatenate([signal, signal])
-        return signal[:total], f"{len(parts)} RAVDESS clips"
-    rng = np.random.default_rng(0)
-    envelope = np.repeat(rng.uniform(0.0, 1.0, total // 1600 + 1), 1600)[:total]
-    return (0.1 * envelope * rng.standard_normal(total)).astype(np.float32), "noise bursts (no shared data)"
 
 
 def main() -> int:
@@ -56,7 +31,7 @@ def main() -> int:
 
     torch.set_num_threads(2)
     model = get_voice_model(args.model, get_settings())
-    signal, source = build_signal(minutes * 60)
+    signal, source = speech_signal(minutes * 60)
     analyse_signal(signal[: 10 * SAMPLE_RATE], SAMPLE_RATE, model)  # warm-up
     started = time.perf_counter()
     windows = analyse_signal(signal, SAMPLE_RATE, model)

@@ -68,8 +68,8 @@ _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def _names_a_path(model: str) -> bool:
-    """A hub id (``openai/whisper-tiny``) is fine; a server path (absolute, relative, home) is not, nor a hub id
-    that is also a folder under the server's working directory (transformers would load that folder)."""
+    """A hub id (``Systran/faster-whisper-small``) is fine; a server path (absolute, relative, home) is not, nor a hub
+    id that is also a folder under the server's working directory (faster-whisper would load that folder)."""
     return model.startswith(("/", ".", "~")) or ".." in model or Path(model).exists()
 
 

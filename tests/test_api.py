@@ -217,7 +217,7 @@ def test_a_whisper_model_given_as_a_server_path_is_refused(client, tmp_path):
 
 
 def test_a_whisper_hub_id_that_is_also_a_server_folder_is_refused(client, clip, tmp_path, monkeypatch):
-    """transformers loads a folder of that name before looking in the hub cache: a client must not pick one."""
+    """faster-whisper loads a folder of that name before looking in the hub cache: a client must not pick one."""
     (tmp_path / "models" / "whisper").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     response = post(client, clip.read_bytes(), transcribe="true", asr_model="whisper:models/whisper")

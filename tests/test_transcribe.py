@@ -1,13 +1,14 @@
-"""Transcription (``transcribe``, ``transcribe_focus``): PocketSphinx on espeak-ng speech and on the shared
-RAVDESS / CREMA-D sentences (word error rates printed), chunking of long audio, alignment of words with the voice
-windows and faces, the transcript in the result JSON, CSV, CLI and report, and the clear errors (Whisper absent,
-a language without a model)."""
+"""Transcription (``transcribe``, ``transcribe_focus``): Whisper base (the default) on espeak-ng speech with no
+noise added and on the shared RAVDESS / CREMA-D / nEMO sentences (word error rates printed), nothing heard on
+silence, a tone or noise, the language detected or given, chunking of long audio, alignment of words with the voice
+windows and faces, the transcript in the result JSON, CSV, CLI and report, PocketSphinx still selectable, and the
+clear errors (a Whisper model absent, a language without a model). ``bench/transcription.py`` measures the same
+sets in full."""
 
 from __future__ import annotations
 
 import csv
 import json
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,63 +21,60 @@ import soundfile
 from backend import media
 from backend.config import get_settings
 from backend.errors import InputError, ModelUnavailableError
+from backend.metrics import word_error_rate
 from backend.options import AnalysisOptions
 from backend.results import SCHEMA_PATH
-from backend.transcribe import Segment, get_transcriber, group_words, pieces, transcribe_stream
+from backend.transcribe import Transcript, get_transcriber, group_words, pieces, transcribe_stream
 from tests.media_factory import run_ffmpeg
 
 ESPEAK = shutil.which("espeak-ng")
 ESPEAK_SENTENCES = ("I would like to know what time the meeting starts tomorrow",
                     "Please call me back when you get home tonight",
-                    "The weather will be cold and windy this weekend")  # fmt: skip
+                    "She bought three apples and a loaf of bread")  # fmt: skip
 ESPEAK_SENTENCE = ESPEAK_SENTENCES[0]
-# espeak-ng writes perfect digital silence and noiseless speech, unlike any microphone: PocketSphinx mishears it
-# (WER ~0.9) until the file has a noise floor like a quiet room's, a fixed seeded noise at -60 dBFS.
+ESPEAK_VOICES = (("en-us", 140), ("en-gb", 170), ("en-us+f3", 120))  # voice, words a minute
+# PocketSphinx mishears espeak-ng's noiseless speech (WER ~0.9) until the file has a quiet room's noise floor.
 NOISE_FLOOR = 1e-3
 CREMA_SENTENCE = "Don't forget a jacket"
-MAX_RAVDESS_CLIPS = 8
-BOUNDS = {"RAVDESS": 0.5, "CREMA-D": 0.75}  # mean WER with pocketsphinx
 
 
-def normalise(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+def text_of(transcript: Transcript) -> str:
+    return " ".join(s.text for s in transcript.segments)
 
 
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate: (substitutions + deletions + insertions) / reference words (Levenshtein over words)."""
-    ref, hyp = normalise(reference), normalise(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        previous, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
-    return row[-1] / max(1, len(ref))
+def words_of(transcript: Transcript) -> list:
+    return [w for s in transcript.segments for w in s.words]
 
 
-def text_of(segments: list[Segment]) -> str:
-    return " ".join(s.text for s in segments)
-
-
-def test_wer_function() -> None:
-    assert wer("kids are talking by the door", "kids are talking by the door") == 0
-    assert wer("Don't forget a jacket", "don't forget jacket") == pytest.approx(0.25)
-    assert wer("a b c d", "a x c d e") == pytest.approx(0.5)
-    assert wer("a b", "") == 1.0
+def test_word_error_rate_counts_words_not_spelling() -> None:
+    assert word_error_rate("kids are talking by the door", "Kids are talking by the door.") == 0
+    assert word_error_rate("My train leaves at seven", "my train leaves at 7") == 0
+    assert word_error_rate("Don't forget a jacket", "don't forget jacket") == pytest.approx(0.25)
+    assert word_error_rate("a b c d", "a x c d e") == pytest.approx(0.5)
+    assert word_error_rate("Lubię czytać przed snem.", "lubię czytać przed snem") == 0
+    assert word_error_rate("a b", "") == 1.0
 
 
 @pytest.fixture(scope="module")
-def transcriber():
+def whisper():
+    return get_transcriber("whisper-base")
+
+
+@pytest.fixture(scope="module")
+def sphinx():
     return get_transcriber("pocketsphinx")
 
 
-def espeak(directory: Path, sentence: str, name: str) -> Path:
-    """``sentence`` spoken by espeak-ng (US English, 140 words a minute) over a quiet room's noise floor, 16 kHz."""
+def espeak(directory: Path, sentence: str, name: str, voice: str = "en-us", speed: int = 140,
+           noise: float = 0.0) -> Path:  # fmt: skip
+    """``sentence`` spoken by espeak-ng, 16 kHz, as espeak-ng writes it (digital silence) or over a noise floor."""
     if ESPEAK is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng): no synthetic speech to transcribe")
     raw = directory / f"raw-{name}"
-    subprocess.run([ESPEAK, "-v", "en-us", "-s", "140", "-w", str(raw), sentence], check=True, timeout=60)
+    subprocess.run([ESPEAK, "-v", voice, "-s", str(speed), "-w", str(raw), sentence], check=True, timeout=60)
     signal = media.read_audio(raw)
-    signal = signal + np.random.default_rng(0).normal(0, NOISE_FLOOR, len(signal)).astype(np.float32)
+    if noise:
+        signal = signal + np.random.default_rng(0).normal(0, noise, len(signal)).astype(np.float32)
     path = directory / name
     soundfile.write(path, signal, 16_000, subtype="PCM_16")
     return path
@@ -87,24 +85,43 @@ def espeak_wav(tmp_path_factory) -> Path:
     return espeak(tmp_path_factory.mktemp("espeak"), ESPEAK_SENTENCE, "sentence.wav")
 
 
-def test_espeak_sentences_transcribe(transcriber, espeak_wav: Path, tmp_path: Path) -> None:
+def test_whisper_hears_espeak_sentences_without_any_noise_floor(whisper, tmp_path: Path) -> None:
     rates = []
-    for i, sentence in enumerate(ESPEAK_SENTENCES):
-        path = espeak_wav if i == 0 else espeak(tmp_path, sentence, f"sentence{i}.wav")
-        signal = media.read_audio(path)
-        segments = transcriber.transcribe(signal, "en")
-        rates.append(wer(sentence, text_of(segments)))
-        print(f"\nespeak-ng: '{sentence}' -> '{text_of(segments)}' WER {rates[-1]:.2f}", end="")
-        words = [w for s in segments for w in s.words]
-        assert all(0 <= w.start < w.end <= len(signal) / 16_000 + 0.05 for w in words)
-        assert [w.start for w in words] == sorted(w.start for w in words)
-    print(f"\nespeak-ng: mean WER {np.mean(rates):.2f} over {len(rates)} sentences")
-    assert np.mean(rates) <= 0.35
+    for voice, speed in ESPEAK_VOICES:
+        for i, sentence in enumerate(ESPEAK_SENTENCES):
+            path = espeak(tmp_path, sentence, f"{voice}-{speed}-{i}.wav", voice, speed)
+            signal = media.read_audio(path)
+            transcript = whisper.transcribe(signal, "en")
+            rates.append(word_error_rate(sentence, text_of(transcript)))
+            print(f"\nespeak-ng {voice} {speed}: '{text_of(transcript)}' WER {rates[-1]:.2f}", end="")
+            words = words_of(transcript)
+            assert all(0 <= w.start < w.end <= len(signal) / 16_000 + 0.05 for w in words)
+            assert [w.start for w in words] == sorted(w.start for w in words)
+    print(f"\nespeak-ng: mean WER {np.mean(rates):.3f} over {len(rates)} sentences")
+    assert np.mean(rates) <= 0.10
 
 
-def test_long_audio_is_cut_into_pieces_at_quiet_moments(transcriber, espeak_wav: Path, monkeypatch) -> None:
+def test_pocketsphinx_stays_selectable(sphinx, tmp_path: Path) -> None:
+    path = espeak(tmp_path, ESPEAK_SENTENCE, "noisy.wav", noise=NOISE_FLOOR)
+    transcript = sphinx.transcribe(media.read_audio(path))
+    assert sphinx.info.name == "pocketsphinx/en-us" and transcript.language == "en"
+    assert transcript.language_probability is None  # English is all it has: nothing was detected
+    assert word_error_rate(ESPEAK_SENTENCE, text_of(transcript)) <= 0.5
+
+
+@pytest.mark.parametrize("kind", ["silence", "tone", "noise"])
+def test_no_words_on_a_minute_of_silence_a_tone_or_noise(whisper, kind: str) -> None:
+    n = 60 * 16_000
+    t = np.arange(n) / 16_000
+    signal = {"silence": np.zeros(n), "tone": 0.3 * np.sin(2 * np.pi * 440 * t),
+              "noise": np.random.default_rng(0).normal(0, 0.1, n)}[kind].astype(np.float32)  # fmt: skip
+    transcript = whisper.transcribe(signal)
+    assert transcript.segments == [] and transcript.language is None
+
+
+def test_long_audio_is_cut_into_pieces_at_quiet_moments(whisper, espeak_wav: Path, monkeypatch) -> None:
     sentence = media.read_audio(espeak_wav)
-    gap = np.random.default_rng(1).normal(0, 1e-3, 8000).astype(np.float32)
+    gap = np.zeros(8000, np.float32)
     signal = np.concatenate([sentence, gap, sentence, gap, sentence])
     limit = len(sentence) / 16_000 + 0.6
     chunks = [signal[i : i + 16_000] for i in range(0, len(signal), 16_000)]
@@ -112,13 +129,13 @@ def test_long_audio_is_cut_into_pieces_at_quiet_moments(transcriber, espeak_wav:
     assert len(cut) >= 3 and all(len(p) <= round(limit * 16_000) for _, p in cut)
     assert np.array_equal(np.concatenate([p for _, p in cut]), signal)
     assert [offset for offset, _ in cut] == pytest.approx(np.cumsum([0] + [len(p) / 16_000 for _, p in cut[:-1]]))
-    monkeypatch.setattr(transcriber, "max_piece_seconds", limit)
-    segments = transcribe_stream(transcriber, chunks, "en")
-    starts = [w.start for s in segments for w in s.words]
+    monkeypatch.setattr(whisper, "max_piece_seconds", limit)
+    transcript = transcribe_stream(whisper, chunks)
+    starts = [w.start for w in words_of(transcript)]
     assert starts == sorted(starts) and starts[-1] > 2 * len(sentence) / 16_000  # times carry each piece's offset
-    error = wer(" ".join([ESPEAK_SENTENCE] * 3), text_of(segments))
+    error = word_error_rate(" ".join([ESPEAK_SENTENCE] * 3), text_of(transcript))
     print(f"\nespeak-ng x3 in pieces of {limit:.1f} s: WER {error:.2f}")
-    assert error <= 0.5
+    assert error <= 0.2 and transcript.language == "en"
 
 
 def test_group_words_splits_at_pauses() -> None:
@@ -128,31 +145,58 @@ def test_group_words_splits_at_pauses() -> None:
     assert [(s.start, s.end, s.text) for s in segments] == [(0.0, 0.6, "a b"), (1.5, 1.8, "c")]
 
 
-def _ravdess_clips(data: Path) -> list[tuple[Path, str]]:
+def _manifest_rows(data: Path, corpus: str) -> list[dict]:
     with (data / "speech" / "manifest.csv").open(encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["corpus"] == "ravdess"]
-    chosen, seen = [], set()
-    for row in rows:  # one clip per (speaker, sentence), from the first speakers, for a fast test
-        key = (row["speaker"], row["sentence"])
-        if key not in seen and row["emotion"] in ("neutral", "angry", "happy", "sad"):
-            seen.add(key)
+        return [r for r in csv.DictReader(handle) if r["corpus"] == corpus]
+
+
+def _ravdess_clips(data: Path) -> list[tuple[Path, str]]:
+    """The last four actors (the voice model's test actors among them), each saying statement 1 calmly (neutral) and
+    statement 2 angrily, normal intensity, first take."""
+    wanted = {("01", "01"), ("05", "02")}  # (emotion, statement) codes of RAVDESS file names
+    chosen = []
+    for row in _manifest_rows(data, "ravdess"):
+        code = Path(row["path"]).stem.split("-")  # modality-channel-emotion-intensity-statement-repetition-actor
+        if row["speaker"] >= "ravdess_17" and (code[2], code[4]) in wanted and code[3] == "01" and code[5] == "01":
             chosen.append((data / "speech" / row["path"], row["sentence"]))
-    return chosen[:MAX_RAVDESS_CLIPS]
+    return chosen
 
 
-def test_shared_sentences_word_error_rate(transcriber, shared_data: Path) -> None:
+def test_shared_english_sentences_word_error_rate(whisper, shared_data: Path) -> None:
     rates: dict[str, list[float]] = {"RAVDESS": [], "CREMA-D": []}
     clips = [("RAVDESS", path, sentence) for path, sentence in _ravdess_clips(shared_data)]
-    clips += [("CREMA-D", path, CREMA_SENTENCE) for path in sorted((shared_data / "video").glob("1001_DFA_*.wav"))]
+    clips += [("CREMA-D", path, CREMA_SENTENCE) for path in sorted((shared_data / "video").glob("1001_DFA_*.mp4"))]
     for corpus, path, sentence in clips:
-        heard = text_of(transcriber.transcribe(media.read_audio(path), "en"))
-        rates[corpus].append(wer(sentence, heard))
+        heard = text_of(whisper.transcribe(media.read_audio(path), "en"))
+        rates[corpus].append(word_error_rate(sentence, heard))
         print(f"\n{corpus} {path.name}: '{sentence}' -> '{heard}' WER {rates[corpus][-1]:.2f}", end="")
     print()
     for corpus, values in rates.items():
         print(f"{corpus}: mean WER {np.mean(values):.2f} over {len(values)} clip(s)")
-        # acted, emotional speech, a general English language model: loose bounds (measured 0.29 and 0.54)
-        assert values and np.mean(values) <= BOUNDS[corpus]
+    assert np.mean(rates["RAVDESS"]) <= 0.15
+    assert np.mean(rates["CREMA-D"]) <= 0.5  # measured 0.375 (target 0.25, missed: README)
+
+
+def test_polish_speech_is_transcribed_in_polish_with_the_language_detected(whisper, shared_data: Path) -> None:
+    rows = [r for r in _manifest_rows(shared_data, "nemo") if r["emotion"] == "neutral"][:4]
+    if not rows:
+        pytest.skip("no nEMO clips in the shared manifest")
+    for row in rows:
+        transcript = whisper.transcribe(media.read_audio(shared_data / "speech" / row["path"]))
+        rate = word_error_rate(row["sentence"], text_of(transcript))
+        print(f"\nnEMO: '{row['sentence']}' -> '{text_of(transcript)}' ({transcript.language} "
+              f"{transcript.language_probability}) WER {rate:.2f}", end="")  # fmt: skip
+        assert transcript.language == "pl" and 0.5 < transcript.language_probability <= 1
+        assert rate <= 0.6  # Polish words, not an English translation (which would share none of them)
+        assert transcript.language_record() == {"code": "pl", "probability": transcript.language_probability,
+                                                "detected": True}  # fmt: skip
+
+
+def test_a_given_language_is_used_and_recorded_as_given(whisper, shared_data: Path) -> None:
+    row = next(r for r in _manifest_rows(shared_data, "nemo") if r["emotion"] == "neutral")
+    transcript = whisper.transcribe(media.read_audio(shared_data / "speech" / row["path"]), "pl")
+    assert transcript.language_record() == {"code": "pl", "probability": None, "detected": False}
+    assert word_error_rate(row["sentence"], text_of(transcript)) <= 0.6
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +274,8 @@ def test_transcript_csv_and_cli(focus_result, two_emotions, tmp_path: Path) -> N
     assert data["options"]["transcribe"] and data["transcript"]
     assert all(s["voice_emotion"] is None for s in data["transcript"])  # no focus: no emotions
     assert (tmp_path / "transcript.csv").is_file()
-    assert main(["analyze", str(path), "--transcribe", "--language", "fr", "-o", str(tmp_path / "fr"), "-q"]) == 2
+    assert data["transcript_language"]["code"] == "en" and data["transcript_language"]["detected"]
+    assert main(["analyze", str(path), "--transcribe", "--language", "xx", "-o", str(tmp_path / "xx"), "-q"]) == 2
 
 
 def test_report_shows_the_transcript_coloured_by_emotion(focus_result, tmp_path: Path) -> None:
@@ -252,6 +297,7 @@ def test_report_shows_the_transcript_coloured_by_emotion(focus_result, tmp_path:
     doc = Document(str(tmp_path / "report.docx"))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "Transcript" in text and result.transcript[0].words[0].text in text
+    assert "Language: en (detected, probability" in text
     colours = {str(r.font.color.rgb) for p in doc.paragraphs for r in p.runs if r.font.color and r.font.color.rgb}
     assert {c.lstrip("#").upper() for c in coloured} & colours
 
@@ -274,27 +320,36 @@ def test_transcribe_focus_on_video_gives_the_face_emotion(shared_data: Path) -> 
     print(f"\nCREMA-D happy video: {[(w.text, w.voice_emotion, w.face_emotion) for w in words]}")
 
 
-def test_whisper_absent_is_a_clear_error() -> None:
+def test_a_whisper_model_absent_is_a_clear_error() -> None:
     settings = get_settings().replace(allow_downloads=False)
     with pytest.raises(ModelUnavailableError) as caught:
-        get_transcriber("whisper:openai/whisper-not-a-real-model", settings)
+        get_transcriber("whisper:someone/whisper-not-a-real-model", settings)
     message = caught.value.message
-    assert "openai/whisper-not-a-real-model" in message and "Hugging Face cache" in message
-    assert "EMOCLASSIFY_ALLOW_DOWNLOADS=1" in message and "pocketsphinx" in message
+    assert "someone/whisper-not-a-real-model" in message and "Hugging Face cache" in message
+    assert "EMOCLASSIFY_ALLOW_DOWNLOADS=1" in message and "whisper-base" in message
     assert caught.value.code == "model_unavailable"
 
 
-def test_language_without_a_model_is_an_input_error(transcriber) -> None:
+def test_whisper_base_is_the_default_and_loads_once(whisper) -> None:
+    from backend.speech import WHISPER_BASE_SHA256
+
+    assert AnalysisOptions().asr_model == "whisper-base" and AnalysisOptions().language is None
+    assert get_transcriber() is whisper and get_transcriber("whisper") is whisper  # the old name, the same model
+    assert whisper.info.sha256 == WHISPER_BASE_SHA256 and "int8" in whisper.info.version
+
+
+def test_language_without_a_model_is_an_input_error(sphinx) -> None:
     with pytest.raises(InputError) as caught:
-        AnalysisOptions(transcribe=True, language="fr")
+        AnalysisOptions(transcribe=True, asr_model="pocketsphinx", language="fr")
     assert caught.value.code == "unsupported_language" and "'fr'" in caught.value.message
+    assert "whisper-base" in caught.value.message
     with pytest.raises(InputError) as caught:
-        transcriber.transcribe(np.zeros(16_000, np.float32), "de")
+        sphinx.transcribe(np.zeros(16_000, np.float32), "de")
     assert caught.value.code == "unsupported_language"
     with pytest.raises(InputError) as caught:
-        AnalysisOptions(asr_model="whisper", language="xx")
+        AnalysisOptions(language="xx")
     assert caught.value.code == "unsupported_language"
     with pytest.raises(InputError) as caught:
         AnalysisOptions(asr_model="kaldi")
     assert caught.value.code == "invalid_option"
-    assert AnalysisOptions(asr_model="whisper", language="fr").language == "fr"
+    assert AnalysisOptions(transcribe=True, language="fr").language == "fr"

@@ -82,11 +82,12 @@ def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
         )
         echo_mean = st.checkbox("Overall mean emotion of the whole file (echo mean)", value=True, key="opt_mean")
         transcript = st.checkbox(
-            "Transcript: what was said, each word with its emotion (English)",
+            "Transcript: what was said, each word with its emotion",
             value=False,
             key="opt_transcript",
             disabled=kind == "image",
-            help="Offline speech recognition (PocketSphinx); each word gets the voice's and the face's emotion.",
+            help="Offline speech recognition (Whisper base, language detected); each word gets the voice's and the "
+            "face's emotion.",
         )
         sample_fps = st.slider(
             "Sampling rate: video frames analysed per second",

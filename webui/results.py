@@ -15,6 +15,7 @@ import streamlit as st
 from PIL import Image
 
 from backend.emotions import EMOTION_COLOURS
+from backend.transcribe import describe_language
 from callback.client import EmoClient
 
 from . import charts
@@ -308,7 +309,9 @@ def transcript_view(result: dict) -> None:
     if not segments:
         return
     st.subheader("Transcript", anchor=False)
-    st.caption("Each word in the colour of the voice's emotion when it was said; hover a word for its emotions.")
+    language = describe_language(result.get("transcript_language"))
+    told = f"Language: {language}. " if language else ""
+    st.caption(told + "Each word in the colour of the voice's emotion when it was said; hover a word for its emotions.")
     for segment in segments:
         words = segment.get("words") or [segment]
         spans = " ".join(_coloured_word(word) for word in words)

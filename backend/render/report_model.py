@@ -19,6 +19,7 @@ from PIL import Image
 from backend import media
 from backend.emotions import EMOTION_COLOURS, EMOTIONS
 from backend.results import FaceObservation, Result
+from backend.transcribe import describe_language
 
 MAX_KEY_FACES = 6  # faces with key frames (the most observed ones)
 THUMB_PX = 112  # thumbnail height
@@ -137,6 +138,7 @@ class ReportContent:
     warnings: list[str] = field(default_factory=list)
     transcript: list[TranscriptLine] | None = None  # None: not transcribed
     more_transcript: int = 0  # segments left out
+    transcript_language: str | None = None  # e.g. "pl (detected, probability 0.98)"
 
 
 FACE_HEADER = ["face", "seen (s)", "observations", "dominant", "share of time", "top mean probabilities",
@@ -301,6 +303,8 @@ def _transcript(result: Result) -> tuple[list[TranscriptLine] | None, int]:
 
 def _transcript_blocks(content: ReportContent) -> list[Block]:
     blocks: list[Block] = [Heading("Transcript")]
+    if content.transcript_language:
+        blocks.append(Paragraph(f"Language: {content.transcript_language}", small=True))
     if not content.transcript:
         return blocks + [Paragraph("No words were recognised.")]
     focus = any(line.voice or line.face or any(e for _, e in line.words) for line in content.transcript)
@@ -333,14 +337,17 @@ def _caveats(result: Result) -> list[str]:
         "never proof. Confidence shows how sure the model is, not how right it is.",
         "Small, blurred, turned or partly hidden faces are classified less reliably; faces smaller than the "
         "configured minimum are flagged low-confidence.",
-        "The voice model was trained on a few English-speaking actors (RAVDESS); other languages, accents, "
-        "children, noise or several overlapping voices lower its accuracy. Silence is marked, never guessed.",
+        "The voice model was trained on acted speech of 75 speakers in four languages (English, Amharic, Polish, "
+        "Turkish); a language or recording setup it never heard, natural speech, children, noise or several "
+        "overlapping voices lower its accuracy a lot. Silence is marked, never guessed.",
         "Face ids follow a face across frames by position; after a cut or when people cross, ids can swap.",
     ]
     if result.transcript is not None:
-        caveats.append("The transcript is machine speech recognition: words are misheard, especially in short, "
-                       "emotional or noisy speech (PocketSphinx got 30-55% of the words wrong on acted "
-                       "corpora).")  # fmt: skip
+        caveats.append(
+            "The transcript is machine speech recognition: words are misheard, especially in short, "
+            "emotional or noisy speech (Whisper base: 1-6% of the words wrong on clear English "
+            "sentences, 38% on short acted CREMA-D clips, 32% on acted Polish; PocketSphinx 31-86%)."
+        )
     low = (result.summary.get("overall") or {}).get("low_confidence_share")
     if low:
         caveats.append(f"{low:.0%} of the face observations in this file are low-confidence (small faces).")
@@ -428,6 +435,7 @@ def build_report(result: Result, source: Path | None = None, graph_png: Path | N
         warnings=list(result.warnings),
         transcript=transcript,
         more_transcript=more_transcript,
+        transcript_language=describe_language(result.transcript_language),
     )
 
 
