@@ -110,6 +110,8 @@ def test_linked_call_sequences_get_no_5xx_and_match_the_document(state_machine):
     answers = state_machine.answers
     assert not [key for key in answers if key[2] >= 500]
     # the links were followed: jobs were created, then read by the id their creation returned. Which linked
-    # operations a run reaches (status, result, artifacts) depends on Hypothesis's state left by earlier tests.
-    assert answers[("POST", "/api/v1/analyses", 202)] + answers[("POST", "/api/v1/analyze", 202)] > 0, answers
+    # operations a run reaches (status, result, artifacts) depends on Hypothesis's state left by earlier tests,
+    # and whether POST /analyze answers 200 (done within the wait) or 202 on how warm the models already are.
+    created = [("POST", "/api/v1/analyses", 202), ("POST", "/api/v1/analyze", 200), ("POST", "/api/v1/analyze", 202)]
+    assert sum(answers[key] for key in created) > 0, answers
     assert [key for key in answers if key[1].startswith("/api/v1/analyses/{job_id}") and key[2] == 200], answers
