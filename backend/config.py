@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VOICE_MODEL = "voice-whisper-v1"  # a shipped folder of voice_model/models: the runtime's and evaluate's default
 DEFAULT_ASR_MODEL = "whisper-base"  # backend.transcribe: Whisper base from the pinned model-data wheels
 DEFAULT_CNN_MODEL = "cnn-v2"  # a shipped folder of face_model/models: the runtime's `cnn` face classifier
+DEFAULT_FUSION_MODEL = "fusion-v1"  # a shipped folder of fusion_model/models: the face + voice combiner
 
 
 def shown_path(path: Path) -> str:
@@ -38,12 +39,14 @@ class Settings:
     cache_dir: Path = field(default_factory=lambda: Path(_env("CACHE", str(PROJECT_ROOT / ".cache"))))
     face_model_dir: Path = PROJECT_ROOT / "face_model" / "models"
     voice_model_dir: Path = PROJECT_ROOT / "voice_model" / "models"
+    fusion_model_dir: Path = PROJECT_ROOT / "fusion_model" / "models"
     device: str = field(default_factory=lambda: _env("DEVICE", "cpu"))
     face_model: str = field(default_factory=lambda: _env("FACE_MODEL", "cnn"))
     cnn_model_name: str = field(default_factory=lambda: _env("CNN_MODEL", DEFAULT_CNN_MODEL))
     # the `cnn` classifier runs the model's int8 weights where it ships them (face_model/quantize.py): 6x faster
     face_int8: bool = field(default_factory=lambda: _env("FACE_INT8", "1") == "1")
     voice_model_name: str = field(default_factory=lambda: _env("VOICE_MODEL", DEFAULT_VOICE_MODEL))
+    fusion_model_name: str = field(default_factory=lambda: _env("FUSION_MODEL", DEFAULT_FUSION_MODEL))
     vit_model: str = field(default_factory=lambda: _env("VIT_MODEL", "trpakov/vit-face-expression"))
     # Hub downloads are off unless asked for: the default run needs nothing from the network.
     allow_downloads: bool = field(default_factory=lambda: _env("ALLOW_DOWNLOADS", "0") == "1")

@@ -44,9 +44,11 @@ class VoiceWindow:
     end: float
     speech: bool  # False = silence / no speech: never classified, never guessed
     probabilities: np.ndarray | None  # (7,) in EMOTIONS order; None when not speech
+    speech_share: float = 0.0  # share of the window's 10 ms frames that are speech-like (speech: >= VAD_MIN_FRACTION)
 
     def to_dict(self) -> dict:
         return {"start": round(self.start, 3), "end": round(self.end, 3), "speech": self.speech,
+                "speech_share": round(self.speech_share, 3),
                 "probabilities": None if self.probabilities is None else
                 {e: round(float(p), 4) for e, p in zip(EMOTIONS, self.probabilities)}}  # fmt: skip
 
@@ -221,22 +223,28 @@ def _frame_features(signal: np.ndarray, sample_rate: int) -> tuple[np.ndarray, n
     return level + 3.01, flatness  # +3 dB: a full-scale sine reads 0 dBFS
 
 
-def speech_mask(signal: np.ndarray, sample_rate: int, window: float = 2.0, hop: float = 1.0) -> np.ndarray:
-    """One bool per window of :func:`window_bounds`: does the window contain speech?"""
+def speech_shares(signal: np.ndarray, sample_rate: int, window: float = 2.0, hop: float = 1.0) -> np.ndarray:
+    """One fraction per window of :func:`window_bounds`: the share of its frames that are speech-like. Beside the
+    yes/no of :func:`speech_mask`, it tells the fusion how much of a speech window the voice really heard."""
     signal = np.asarray(signal, dtype=np.float32).reshape(-1)
     bounds = window_bounds(len(signal) / sample_rate, window, hop)
     if not bounds:
-        return np.zeros(0, dtype=bool)
+        return np.zeros(0, dtype=np.float32)
     level, flatness = _frame_features(signal, sample_rate)
     floor = np.percentile(level, 10)
     voiced = ((level >= VAD_MIN_DB) & (level >= floor + VAD_ABOVE_FLOOR_DB)
               & (flatness >= VAD_FLATNESS[0]) & (flatness <= VAD_FLATNESS[1]))  # fmt: skip
     centres = (np.arange(len(level)) * VAD_HOP) + VAD_FRAME / 2
-    mask = np.zeros(len(bounds), dtype=bool)
+    shares = np.zeros(len(bounds), dtype=np.float32)
     for i, (start, end) in enumerate(bounds):
         inside = (centres >= start) & (centres < end)
-        mask[i] = inside.any() and voiced[inside].mean() >= VAD_MIN_FRACTION
-    return mask
+        shares[i] = voiced[inside].mean() if inside.any() else 0.0
+    return shares
+
+
+def speech_mask(signal: np.ndarray, sample_rate: int, window: float = 2.0, hop: float = 1.0) -> np.ndarray:
+    """One bool per window of :func:`window_bounds`: does the window contain speech?"""
+    return speech_shares(signal, sample_rate, window, hop) >= VAD_MIN_FRACTION
 
 
 def analyse_signal(signal: np.ndarray, sample_rate: int, model: VoiceModel, window: float = 2.0, hop: float = 1.0,
@@ -249,10 +257,10 @@ def analyse_signal(signal: np.ndarray, sample_rate: int, model: VoiceModel, wind
         signal = librosa.resample(signal, orig_sr=sample_rate, target_sr=model.sample_rate)
         sample_rate = model.sample_rate
     bounds = window_bounds(len(signal) / sample_rate, window, hop)
-    mask = speech_mask(signal, sample_rate, window, hop)
-    speech = [i for i in range(len(bounds)) if mask[i]]
+    shares = speech_shares(signal, sample_rate, window, hop)
+    speech = [i for i in range(len(bounds)) if shares[i] >= VAD_MIN_FRACTION]
     segments = [signal[int(round(bounds[i][0] * sample_rate)) : int(round(bounds[i][1] * sample_rate))] for i in speech]
     probabilities = model.predict(segments) if segments else np.zeros((0, len(EMOTIONS)), dtype=np.float32)
     by_window = dict(zip(speech, probabilities))
-    return [VoiceWindow(start=t0 + start, end=t0 + end, speech=i in by_window, probabilities=by_window.get(i))
-            for i, (start, end) in enumerate(bounds)]  # fmt: skip
+    return [VoiceWindow(start=t0 + start, end=t0 + end, speech=i in by_window, probabilities=by_window.get(i),
+                        speech_share=float(shares[i])) for i, (start, end) in enumerate(bounds)]  # fmt: skip

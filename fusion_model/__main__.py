@@ -1,0 +1,74 @@
+"""``python -m fusion_model fit|card``: cross-validate the two fusion recipes, keep one by the rule below and refit
+it on all pairs (``fit``); score the shipped combiner on the shared CREMA-D clips through the whole pipeline and
+write its card (``card``).
+
+The rule, fixed before the first run: recipe ``gated`` (weights that follow each modality's reliability features)
+is kept if its held-out class-balanced NLL, averaged over the two folds, is lower than recipe ``constant``'s (one
+weight per modality) by at least 0.01 nats; otherwise ``constant``, the simpler one, is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from backend.config import DEFAULT_FUSION_MODEL, get_settings
+
+from .evidence import FOLDS, face_evidence, voice_evidence
+from .fit import MARGIN, RECIPES, fit, fused_probabilities, product_probabilities, scores
+from .pairs import Pairs, concatenate, make_pairs
+
+
+def _crossval(settings) -> tuple[dict, list[Pairs]]:
+    voice, faces = voice_evidence(settings), face_evidence(settings)
+    folds = [make_pairs(voice, faces, k) for k in range(FOLDS)]
+    report: dict = {"folds": []}
+    for k, held_out in enumerate(folds):
+        train = [pairs for j, pairs in enumerate(folds) if j != k][0]
+        fold = {"fit_windows": len(train.label), "held_out": {
+            "face": scores(held_out.face, held_out), "voice": scores(held_out.voice, held_out),
+            "product": scores(product_probabilities(held_out), held_out)}}  # fmt: skip
+        for recipe, gated in RECIPES.items():
+            probabilities, face_share = fused_probabilities(fit(train, gated), held_out)
+            fold["held_out"][recipe] = scores(probabilities, held_out) | {
+                "mean_face_share": round(float(face_share.mean()), 4)
+            }
+        report["folds"].append(fold)
+        print(json.dumps({"fold": k, **fold["held_out"]}), file=sys.stderr, flush=True)
+    mean_nll = {recipe: float(np.mean([f["held_out"][recipe]["balanced_nll"] for f in report["folds"]]))
+                for recipe in RECIPES}  # fmt: skip
+    report["mean_balanced_nll"] = {recipe: round(value, 4) for recipe, value in mean_nll.items()}
+    report["chosen"] = "gated" if mean_nll["gated"] <= mean_nll["constant"] - MARGIN else "constant"
+    report["rule"] = f"gated if its mean held-out balanced NLL is lower than constant's by >= {MARGIN} nats"
+    return report, folds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fusion_model", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("fit", "cross-validate both recipes, keep one by the rule, refit it on all pairs"),
+                       ("card", "score the shipped combiner on the CREMA-D clips and write its card")):  # fmt: skip
+        commands.add_parser(name, help=text).add_argument("--name", default=DEFAULT_FUSION_MODEL)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    folder = settings.fusion_model_dir / args.name
+    if args.command == "fit":
+        report, folds = _crossval(settings)
+        combiner = fit(concatenate(folds), RECIPES[report["chosen"]])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "combiner.json").write_text(json.dumps(combiner.to_json(), indent=1) + "\n")
+        (folder / "crossval.json").write_text(json.dumps(report, indent=1) + "\n")
+        print(f"chosen: {report['chosen']} (mean held-out NLL {report['mean_balanced_nll']}); wrote {folder}")
+        return 0
+    from .card import write_card
+
+    print(write_card(args.name, settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
