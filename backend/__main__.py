@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="shipped voice model name, or legacy:PATH for an original-format .h5")  # fmt: skip
     analyze.add_argument("--double-check", action="store_true", help="compare face and voice window by window")
     analyze.add_argument("--echo-mean", action="store_true", help="the whole file's mean emotion, face and voice")
+    analyze.add_argument("--fuse", action=argparse.BooleanOptionalAction, default=None,
+                         help="fuse face and voice per window with the learned combiner (default: on when both "
+                              "modalities run)")  # fmt: skip
     analyze.add_argument("--graph", action="store_true", help="write the timeline graph (timeline.png)")
     analyze.add_argument("--face-thumbnails", action="store_true", help="write face-<id>.png: each face at its "
                          "most confident moment")  # fmt: skip
@@ -109,6 +112,11 @@ def _summary_lines(result, output_dir: Path) -> list[str]:
     if voice:
         lines.append(f"voice: {voice['speech_windows']} of {voice['windows']} window(s) with speech"
                      + (f", mostly {voice['dominant_emotion']}" if voice["speech_windows"] else ""))  # fmt: skip
+    fused = result.summary.get("fused")
+    if fused:
+        weight = f", face weight {fused['mean_face_weight']:.0%}" if fused["mean_face_weight"] is not None else ""
+        lines.append(f"fused: mostly {fused['dominant_emotion']} over {fused['windows']} window(s) "
+                     f"({fused['windows_with_both']} with face and voice{weight})")  # fmt: skip
     if result.double_check and result.double_check["windows_compared"]:
         check = result.double_check
         lines.append(f"double check: face and voice agree in {check['agreement_rate']:.0%} of "
@@ -136,7 +144,7 @@ def _analyze(args: argparse.Namespace) -> int:
                               face_smoothing=args.face_smoothing, face_redetect=args.face_redetect,
                               face_thumbnails=args.face_thumbnails,
                               modalities=args.modalities, voice_model=args.voice_model,
-                              double_check=args.double_check, echo_mean=args.echo_mean,
+                              double_check=args.double_check, echo_mean=args.echo_mean, fuse=args.fuse,
                               make_graph=args.graph, csv=args.csv, annotate_video=args.annotate,
                               report=args.report, report_format=args.report_format,
                               transcribe=args.transcribe or args.transcribe_focus,

@@ -1,10 +1,12 @@
 """The learned rule that fuses a face's and a voice's emotion into one calibrated distribution.
 
 Weighted log-linear pooling: ``log q(y) = b_y + w_face * log p_face(y) + w_voice * log p_voice(y)``, normalised.
-Each weight is a softplus of a linear function of that modality's reliability features, so a small or uncertain
-face, or a window with little speech in it, counts for less; the weights also act as each model's temperature,
-which is what calibrates the fused distribution. Eleven numbers, fitted by ``fusion_model`` on labelled pairs
-built from the shared data and shipped as ``fusion_model/models/<name>/combiner.json``.
+The weights act as each model's temperature, which is what calibrates the fused distribution; in the gated recipe
+each is a softplus of a linear function of that modality's reliability features (entropy, face size, speech
+share), in the constant recipe one number per modality. Either way a small or turned face, whose distribution the
+face model already flattens, moves the fused log-odds less than a clear one: what each modality contributed is
+reported as its share of the evidence (``Combiner.forward``). At most eleven numbers, fitted by ``fusion_model``
+on labelled pairs built from the shared data and shipped as ``fusion_model/models/<name>/combiner.json``.
 
 The torch module is the one definition both the fitting (autograd) and the runtime use.
 """
@@ -52,6 +54,10 @@ def voice_reliability(probabilities: np.ndarray, speech_share: np.ndarray | floa
     return np.stack(np.broadcast_arrays(normalised_entropy(probabilities), share), axis=-1)
 
 
+def _centred(log_p: torch.Tensor) -> torch.Tensor:
+    return log_p - log_p.mean(dim=-1, keepdim=True)  # the softmax does not see a constant: only this part counts
+
+
 def _log(probabilities: torch.Tensor) -> torch.Tensor:
     p = probabilities.clamp_min(PROBABILITY_FLOOR)
     return torch.log(p / p.sum(dim=-1, keepdim=True))
@@ -83,16 +89,21 @@ class Combiner(torch.nn.Module):
 
     def weights(self, face_reliability: torch.Tensor, voice_reliability: torch.Tensor) -> tuple[torch.Tensor, ...]:
         def gated(gate: torch.nn.Linear, features: torch.Tensor) -> torch.Tensor:
-            slope = features @ gate.weight.T if self.reliability_gates else 0.0
+            slope = features @ gate.weight.T if self.reliability_gates else features.new_zeros(len(features), 1)
             return torch.nn.functional.softplus(gate.bias + slope).squeeze(-1)
 
         return gated(self.face_gate, face_reliability), gated(self.voice_gate, voice_reliability)
 
     def forward(self, face: torch.Tensor, face_reliability: torch.Tensor, voice: torch.Tensor,
-                voice_reliability: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+                voice_reliability: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """The fused log-probabilities, and the face's share of the evidence: each modality moves the fused
+        log-odds by its weight times its own centred log-probabilities, so a flat (unsure) distribution moves them
+        little whatever its weight; the share is the face's part of the two movements' lengths."""
         w_face, w_voice = self.weights(face_reliability, voice_reliability)
-        logits = self.class_bias + w_face[:, None] * _log(face) + w_voice[:, None] * _log(voice)
-        return torch.log_softmax(logits, dim=-1), w_face, w_voice
+        pushes = [w[:, None] * _centred(_log(p)) for w, p in ((w_face, face), (w_voice, voice))]
+        logits = self.class_bias + pushes[0] + pushes[1]
+        face_push, voice_push = (push.norm(dim=-1) for push in pushes)
+        return torch.log_softmax(logits, dim=-1), face_push / (face_push + voice_push).clamp_min(1e-12)
 
     def to_json(self) -> dict:
         return {"reliability_gates": self.reliability_gates,
@@ -116,7 +127,7 @@ class Combiner(torch.nn.Module):
 
 @dataclass(frozen=True)
 class Fused:
-    """Fused distributions (N, 7) and the share of the evidence each modality carried (N,), face + voice = 1."""
+    """Fused distributions (N, 7) and the face's share of the evidence (N,); the voice's is the rest."""
 
     probabilities: np.ndarray
     face_share: np.ndarray
@@ -140,8 +151,8 @@ class FusionModel:
         """Windows in which both a face and speech were observed: (N, 7) face and voice probabilities, the face's
         short side in pixels and the window's speech share, (N,) each."""
         with torch.no_grad():
-            log_q, w_face, w_voice = self.combiner(*combiner_inputs(face, face_size_px, voice, speech_share))
-        return Fused(torch.exp(log_q).numpy(), (w_face / (w_face + w_voice)).numpy())
+            log_q, face_share = self.combiner(*combiner_inputs(face, face_size_px, voice, speech_share))
+        return Fused(torch.exp(log_q).numpy(), face_share.numpy())
 
 
 _loaded: dict[tuple[str, Settings], FusionModel] = {}

@@ -32,7 +32,9 @@ class AnalysisOptions:
     voice_window: float = 2.0  # seconds of audio per voice prediction
     voice_hop: float = 1.0  # seconds between voice windows
     double_check: bool = False  # compare face and voice window by window
-    echo_mean: bool = False  # the whole file's time-weighted mean emotion, for face and for voice
+    echo_mean: bool = False  # the whole file's time-weighted mean emotion, for face and for voice (and fused)
+    # face and voice fused per window by the learned combiner (backend.fused); None: when both modalities run
+    fuse: bool | None = None
     face_thumbnails: bool = False  # face-<id>.png: each face at its most confident moment
     make_graph: bool = False
     csv: bool = False

@@ -1,8 +1,8 @@
 """``analyse(path, options, on_progress)``: the one place that orders the steps of an analysis.
 
 file -> media (probe; sampled frames; audio chunks) -> faces (detect in batches, track, align, classify in
-batches) and voice (windows, speech detection, batched classification) -> fusion (double check, echo mean)
--> results (timeline, summary) -> render (JSON, CSV, graph). Artifacts are written to a hidden staging folder
+batches) and voice (windows, speech detection, batched classification) -> fusion (fused windows, double check,
+echo mean) -> results (timeline, summary) -> render (JSON, CSV, graph). Artifacts are written to a hidden staging folder
 and moved into place only when everything succeeded, so a failed analysis leaves nothing half-written.
 """
 
@@ -185,7 +185,7 @@ class _VoiceStage:
             self._keep(analyse_signal(buffer, rate, self.model, self._window, self._hop, t0))
 
     def _keep(self, windows: Iterable) -> None:
-        self.records += [VoiceRecord.build(w.start, w.end, w.probabilities) for w in windows]
+        self.records += [VoiceRecord.build(w.start, w.end, w.probabilities, w.speech_share) for w in windows]
 
     def segments(self) -> list[VoiceSegment]:
         return [VoiceSegment(r.start, r.end, r.vector()) for r in self.records if r.speech]
@@ -212,6 +212,19 @@ def _transcribe(path: Path, info: media.MediaInfo, options: AnalysisOptions, set
         attach_emotions(transcript.segments, voice.records if voice else [], faces.observations if faces else [],
                         options.sample_fps)  # fmt: skip
     return transcript, transcriber.info.to_dict()
+
+
+def _fuse(info: media.MediaInfo, options: AnalysisOptions, settings: Settings, observations: list[FaceObservation],
+          voice: _VoiceStage | None) -> tuple[list, dict]:  # fmt: skip
+    """The fused windows and the combiner's record. Without the voice, the windows are cut as the voice's would
+    be (a still image: its one instant), and every fused value is the face's own."""
+    from .combiner import get_fusion_model
+    from .fused import fuse
+    from .voice import window_bounds
+
+    model = get_fusion_model(settings)
+    bounds = [] if voice else window_bounds(info.duration, options.voice_window, options.voice_hop) or [(0.0, 0.0)]
+    return fuse(observations, voice.records if voice else [], model, bounds), model.info.to_dict()
 
 
 def _describe_artifact(path: Path) -> dict:
@@ -351,6 +364,12 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
     observations = faces.observations if faces else []
     smooth_faces(observations, options.face_smoothing)
     segments = voice.segments() if voice else []
+    checked = options.double_check and faces is not None and voice is not None
+    fused = None
+    if options.fuse or (options.fuse is None and faces and voice):
+        with timer("fuse"):
+            fused, fusion_info = _fuse(info, options, settings, observations, voice)
+        models.append(fusion_info)
     result = Result(
         input=info.to_dict() | ({"path": input_name} if input_name else {}),
         options=options.to_dict(),
@@ -358,8 +377,9 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
         faces=observations,
         frames_analysed=faces.frames_analysed if faces else 0,
         voice=voice.records if voice else [],
-        double_check=double_check(observations, segments) if options.double_check and faces and voice else None,
-        echo_mean=echo_mean(observations, segments) if options.echo_mean else None,
+        double_check=double_check(observations, segments, fused or ()) if checked else None,
+        echo_mean=echo_mean(observations, segments, fused=fused) if options.echo_mean else None,
+        fused=fused,
         transcript=transcript.segments if transcript else None,
         transcript_language=transcript.language_record() if transcript else None,
         timings=timer.timings,

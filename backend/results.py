@@ -18,7 +18,7 @@ import numpy as np
 
 from .emotions import EMOTIONS
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_PATH = Path(__file__).with_name("result_schema.json")
 
 
@@ -94,17 +94,37 @@ class VoiceRecord:
     probabilities: dict[str, float] | None
     label: str | None
     confidence: float | None
+    speech_share: float | None = None  # share of the window's frames that are speech-like (None: not measured)
 
     @classmethod
-    def build(cls, start: float, end: float, probabilities: np.ndarray | None) -> VoiceRecord:
+    def build(cls, start: float, end: float, probabilities: np.ndarray | None,
+              speech_share: float | None = None) -> VoiceRecord:  # fmt: skip
+        share = None if speech_share is None else round(float(speech_share), 3)
         if probabilities is None:
-            return cls(round(start, 3), round(end, 3), False, None, None, None)
+            return cls(round(start, 3), round(end, 3), False, None, None, None, share)
         best = int(np.argmax(probabilities))
         return cls(round(start, 3), round(end, 3), True, probabilities_dict(probabilities), EMOTIONS[best],
-                   round(float(probabilities[best]), 4))  # fmt: skip
+                   round(float(probabilities[best]), 4), share)  # fmt: skip
 
     def vector(self) -> np.ndarray:
         assert self.probabilities is not None, "only speech windows have probabilities"
+        return np.array([self.probabilities[name] for name in EMOTIONS])
+
+
+@dataclass
+class FusedWindow:
+    start: float
+    end: float
+    face_id: int | None  # None: no face in view, the voice alone
+    modalities: list[str]  # the modalities that observed the window: ["face", "voice"], ["face"] or ["voice"]
+    probabilities: dict[str, float]
+    label: str
+    confidence: float
+    weights: dict[str, float]  # share of the fused evidence each modality carried (sums to 1)
+    face_size: float | None  # the face's median short side in the window, px
+    speech_share: float | None  # share of the window that is speech
+
+    def vector(self) -> np.ndarray:
         return np.array([self.probabilities[name] for name in EMOTIONS])
 
 
@@ -114,8 +134,8 @@ class TimelineEntry:
 
     start: float
     end: float
-    source: str  # "face" or "voice"
-    face_id: int | None  # None for voice
+    source: str  # "face", "voice" or "fused"
+    face_id: int | None  # None for voice, and for fused windows with no face in view
     label: str
     confidence: float
     probabilities: dict[str, float]
@@ -134,6 +154,7 @@ class Result:
     echo_mean: dict | None = None
     transcript: list | None = None  # backend.transcribe.Segment list when asked (transcribe), else None
     transcript_language: dict | None = None  # {"code", "probability", "detected"} beside the transcript
+    fused: list[FusedWindow] | None = None  # face and voice fused per window (backend.fused); None when not asked
     timeline: list[TimelineEntry] = field(default_factory=list)
     artifacts: list[dict] = field(default_factory=list)  # files written beside result.json (name, type, size, sha256)
     summary: dict = field(default_factory=dict)
@@ -144,10 +165,12 @@ class Result:
 
     def finalise(self, window: float = 1.0) -> Result:
         """Derive the timeline and the summary from the observations."""
-        self.timeline = sorted(face_timeline(self.faces, window) + voice_timeline(self.voice, window),
-                               key=lambda e: (e.start, e.source, e.face_id or 0))  # fmt: skip
+        lanes = face_timeline(self.faces, window) + voice_timeline(self.voice, window)
+        lanes += fused_timeline(self.fused or [], window)
+        self.timeline = sorted(lanes, key=lambda e: (e.start, e.source, -1 if e.face_id is None else e.face_id))
         self.summary = summarise(self.faces, self.frames_analysed)
         self.summary["voice"] = summarise_voice(self.voice)
+        self.summary["fused"] = summarise_fused(self.fused or [])
         return self
 
     def to_dict(self) -> dict:
@@ -184,22 +207,35 @@ def face_timeline(observations: list[FaceObservation], window: float = 1.0) -> l
     return sorted(entries, key=lambda e: (e.start, e.face_id))
 
 
-def voice_timeline(records: list[VoiceRecord], window: float = 1.0) -> list[TimelineEntry]:
-    """Per window of ``window`` seconds, the mean of the speech windows overlapping it (windows without speech
-    omitted), so voice lines up second by second with the faces although its windows are longer and overlap."""
-    speech = sorted((r for r in records if r.speech), key=lambda r: r.start)
-    if not speech:
+def _overlap_timeline(records: list, window: float, source: str, face_id: int | None) -> list[TimelineEntry]:
+    """Per window of ``window`` seconds, the mean of the records (start, end, vector) overlapping it."""
+    records = sorted(records, key=lambda r: r.start)
+    if not records:
         return []
-    starts = [r.start for r in speech]
-    longest = max(r.end - r.start for r in speech)
+    starts = [r.start for r in records]
+    longest = max(r.end - r.start for r in records)
     entries = []
-    for k in range(math.floor(starts[0] / window), math.ceil(max(r.end for r in speech) / window)):
+    for k in range(math.floor(starts[0] / window), math.ceil(max(r.end for r in records) / window) or 1):
         start, end = k * window, (k + 1) * window
-        candidates = speech[bisect.bisect_left(starts, start - longest) : bisect.bisect_left(starts, end)]
-        overlapping = [r for r in candidates if r.end > start]
+        candidates = records[bisect.bisect_left(starts, start - longest) : bisect.bisect_left(starts, end)]
+        overlapping = [r for r in candidates if r.end > start or r.start == r.end == start]
         if overlapping:
-            entries.append(_mean_entry(overlapping, start, end, None, source="voice"))
+            entries.append(_mean_entry(overlapping, start, end, face_id, source=source))
     return entries
+
+
+def voice_timeline(records: list[VoiceRecord], window: float = 1.0) -> list[TimelineEntry]:
+    """The speech windows overlapping each second (windows without speech omitted), so voice lines up second by
+    second with the faces although its windows are longer and overlap."""
+    return _overlap_timeline([r for r in records if r.speech], window, "voice", None)
+
+
+def fused_timeline(fused: list[FusedWindow], window: float = 1.0) -> list[TimelineEntry]:
+    """Per face (and for the stretches with the voice alone), the fused windows overlapping each second."""
+    by_face: dict[int | None, list[FusedWindow]] = defaultdict(list)
+    for w in fused:
+        by_face[w.face_id].append(w)
+    return [entry for face_id, own in by_face.items() for entry in _overlap_timeline(own, window, "fused", face_id)]
 
 
 def summarise_voice(records: list[VoiceRecord]) -> dict | None:
@@ -246,4 +282,22 @@ def summarise(observations: list[FaceObservation], frames_analysed: int) -> dict
         "face_count": len(by_face),
         "faces": [{"face_id": face_id, **_describe(obs)} for face_id, obs in sorted(by_face.items())],
         "overall": overall,
+    }
+
+
+def summarise_fused(fused: list[FusedWindow]) -> dict | None:
+    """How many windows, how many with both modalities, the mean face/voice weight there, and over all fused
+    windows the dominant emotion and the share of time per emotion."""
+    if not fused:
+        return None
+    both = [w for w in fused if len(w.modalities) == 2]
+    mean = np.mean([w.vector() for w in fused], axis=0)
+    labels = [w.label for w in fused]
+    return {
+        "windows": len(fused),
+        "windows_with_both": len(both),
+        "mean_face_weight": round(float(np.mean([w.weights["face"] for w in both])), 4) if both else None,
+        "dominant_emotion": EMOTIONS[int(np.argmax(mean))],
+        "mean_probabilities": probabilities_dict(mean),
+        "share_of_time": {name: round(labels.count(name) / len(labels), 4) for name in EMOTIONS},
     }

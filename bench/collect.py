@@ -87,6 +87,9 @@ def video_section(f: dict) -> Section:
         summary.append(["video real-time factor, 720p (worst length)", f"{worst}", "≤ 0.3", verdict(worst <= 0.3)])
     peak = max(r["peak_rss_mb"] for r in runs)
     summary.append(["video peak RSS (any resolution, length)", f"{peak:.0f} MB", "≤ 1536 MB", verdict(peak <= 1536)])
+    fusion = max(r.get("fuse_share", 0.0) for r in runs)
+    summary.append(["face + voice fusion, share of the analysis time (worst run)", f"{fusion:.2%}", "< 1 %",
+                    verdict(fusion < 0.01)])  # fmt: skip
     for height in sorted({r["height"] for r in runs}):
         same = [r for r in runs if r["height"] == height]
         if len(same) > 1:

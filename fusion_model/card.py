@@ -11,7 +11,7 @@ from backend.emotions import EMOTIONS
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
 
-from .evidence import FACE_SIZES
+from .evidence import FACE_SIZES, face_evidence
 from .fit import MARGIN
 from .pairs import FRAMES_PER_WINDOW, PAIRINGS, SIZE_SHARE
 
@@ -46,6 +46,16 @@ def _fold_table(report: dict) -> list[str]:
             lines.append(f"| {k} ({s['clips']} clips, {s['windows']} windows) | {name} | {s['clip_accuracy']:.3f} | "
                          f"{s['window_accuracy']:.3f} | {s['window_macro_f1']:.3f} | {s['ece']:.3f} | "
                          f"{s['balanced_nll']:.3f} |")  # fmt: skip
+    return lines
+
+
+def _face_by_size(settings: Settings) -> list[str]:
+    """The face model on every FER2013 val face at each size (centre crop): how right and how sure it is."""
+    faces = face_evidence(settings)
+    lines = ["| face short side | accuracy | mean confidence |", "|---|---|---|"]
+    for k, size in enumerate(FACE_SIZES):
+        p = faces.probabilities[:, k, 0]
+        lines.append(f"| {size} px | {(p.argmax(axis=1) == faces.label).mean():.3f} | {p.max(axis=1).mean():.3f} |")
     return lines
 
 
@@ -117,6 +127,17 @@ def write_card(name: str, settings: Settings) -> Path:
         f"{sum(r['voice'] == r['label'] for r in crema)}/{len(crema)}, fused "
         f"{sum(r['fused'] == r['label'] for r in crema)}/{len(crema)}. Six clips of one actor: a sanity check, "
         "not a measurement.",
+        "",
+        "## What a small face does",
+        "",
+        *_face_by_size(settings),
+        "",
+        "Below 32 px the face model grows less sure, but not as fast as it grows wrong. The constant recipe "
+        "kept by the rule lets a small face count only through its flatter distribution (its share of the "
+        "evidence, the `weights` of the result, drops with it); the gated recipe, which discounts small faces "
+        "directly (its fitted face-size coefficient is positive), gained less than the margin and was not kept. "
+        "On the angry CREMA-D clip scaled down to 96x72 (18 px faces; not part of this command) the face model "
+        "stayed as confident as at 92 px and its share did not drop (0.54 and 0.57 against 0.52 and 0.58).",
         "",
         "## Fitted parameters",
         "",

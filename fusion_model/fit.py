@@ -36,7 +36,7 @@ def fit(pairs: Pairs, reliability_gates: bool = True) -> Combiner:
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()
-        log_q, _, _ = combiner(*inputs)
+        log_q, _ = combiner(*inputs)
         nll = -(weights * log_q[torch.arange(len(labels)), labels]).sum()
         penalty = combiner.face_gate.weight.square().sum() + combiner.voice_gate.weight.square().sum()
         loss = nll + L2 * (penalty + combiner.class_bias.square().sum())
@@ -48,16 +48,16 @@ def fit(pairs: Pairs, reliability_gates: bool = True) -> Combiner:
 
 
 def fused_probabilities(combiner: Combiner, pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 7) fused distributions and (N,) the face's share of the weight."""
+    """(N, 7) fused distributions and (N,) the face's share of the evidence (``Combiner.forward``)."""
     with torch.no_grad():
-        log_q, w_face, w_voice = combiner(*_tensors(pairs))
-    return torch.exp(log_q).numpy(), (w_face / (w_face + w_voice)).numpy()
+        log_q, face_share = combiner(*_tensors(pairs))
+    return torch.exp(log_q).numpy(), face_share.numpy()
 
 
 def product_probabilities(pairs: Pairs) -> np.ndarray:
     """Plain product of the two distributions: the unfitted baseline (what fusing without learning gives)."""
     with torch.no_grad():
-        log_q, _, _ = Combiner(reliability_gates=False)(*_tensors(pairs))
+        log_q, _ = Combiner(reliability_gates=False)(*_tensors(pairs))
     return torch.exp(log_q).numpy()
 
 

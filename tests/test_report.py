@@ -12,7 +12,10 @@ from docx import Document
 from media_factory import make_audio, video_from_image
 
 from backend.__main__ import main
+from backend.combiner import get_fusion_model
+from backend.config import get_settings
 from backend.errors import InputError
+from backend.fused import fuse
 from backend.options import AnalysisOptions
 from backend.render.graph import draw_timeline
 from backend.render.report import write_report
@@ -88,7 +91,15 @@ def test_the_docx_holds_the_summary_and_a_table_of_disagreements(tmp_path, video
     tables = Document(str(path)).tables
     check = [t for t in tables if t.rows[0].cells[0].text == "window (s)"]
     assert len(check) == 1 and len(check[0].rows) == 2
-    assert [c.text for c in check[0].rows[1].cells] == ["0.0-1.0", "#0", "happy 70%", "angry 61%", "0.40"]
+    assert [c.text for c in check[0].rows[1].cells] == ["0.0-1.0", "#0", "happy 70%", "angry 61%", "0.40", "-", "-"]
+
+
+def test_a_fused_result_has_its_own_section_with_the_weights(tmp_path, video_result, face_clip):
+    video_result.fused = fuse(video_result.faces, video_result.voice, get_fusion_model(get_settings()))
+    text = text_of_docx(write_report(video_result.finalise(), face_clip, tmp_path / "r.docx", None, "docx"))
+    fused = video_result.summary["fused"]
+    weight = fused["mean_face_weight"]
+    assert "Face and voice fused" in text and f"face {weight:.0%}, voice {1 - weight:.0%}" in text
 
 
 def test_pdf_and_docx_say_the_same_figures(tmp_path, video_result, face_clip):

@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 
 from backend.emotions import EMOTION_COLOURS, EMOTIONS
+from backend.render.graph import fused_lane_name
 
 COLOUR_SCALE = alt.Scale(domain=list(EMOTIONS), range=[EMOTION_COLOURS[name] for name in EMOTIONS])
 LANE_HEIGHT = 90
@@ -14,6 +15,8 @@ CHART_WIDTH = 620  # a faceted chart cannot stretch to its container; this fits 
 
 def lane_name(entry: dict) -> str:
     """The lane of a timeline entry, named as the PNG graph names it."""
+    if entry["source"] == "fused":
+        return fused_lane_name(entry["face_id"])
     return "voice" if entry["source"] == "voice" else f"face {entry['face_id']}"
 
 
@@ -42,13 +45,13 @@ def timeline_frame(result: dict) -> pd.DataFrame:
 
 
 def timeline_chart(result: dict) -> alt.FacetChart | None:
-    """Per lane (each face, the voice), the emotion probabilities over time as stacked bands; drag to pan and
-    scroll to zoom the time axis, hover for values. None when the result has no timeline."""
+    """Per lane (the fused view first, then each face, the voice), the emotion probabilities over time as stacked
+    bands; drag to pan and scroll to zoom the time axis, hover for values. None when the result has no timeline."""
     frame = timeline_frame(result)
     if frame.empty:
         return None
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
-    lanes = list(dict.fromkeys(frame["lane"]))
+    lanes = sorted(dict.fromkeys(frame["lane"]), key=lambda lane: not lane.startswith("fused"))  # fused first
     base = (
         alt.Chart(frame)
         .mark_rect()

@@ -73,6 +73,9 @@ def summary_sentence(result: dict, name: str = "") -> str:
     name = name or Path(info.get("path") or "the file").name
     kind = info.get("kind", "media")
     parts = [f"**{name}** ({kind})" if kind == "image" else f"**{name}** ({kind}, {info.get('duration', 0):.1f} s)"]
+    fused = summary.get("fused")
+    if fused:
+        parts.append(f"face and voice together: mostly **{fused['dominant_emotion']}**")
     faces = summary.get("faces", [])
     if info.get("kind") != "audio":
         if faces:
@@ -97,6 +100,18 @@ def headline(result: dict, name: str = "") -> None:
     st.markdown(summary_sentence(result, name))
     summary, cards = result.get("summary", {}), []
     photo = result.get("input", {}).get("kind") == "image"
+    fused = summary.get("fused")
+    if fused:
+        weight = fused["mean_face_weight"]
+        cards.append(
+            (
+                "Fused",
+                fused["dominant_emotion"],
+                f"face {weight:.0%} · voice {1 - weight:.0%}" if weight is not None else "one modality",
+                "face and voice combined per window by the learned, calibrated combiner; the delta is the share "
+                "of the evidence each carried where both were present",
+            )
+        )
     for face in summary.get("faces", []):
         share = face["share_of_time"].get(face["dominant_emotion"], 0.0)
         likely = face["mean_probabilities"].get(face["dominant_emotion"], 0.0)
@@ -156,7 +171,8 @@ def timeline(result: dict) -> None:
         return
     st.subheader("Timeline", anchor=False)
     st.caption(
-        "Each band is one face or the voice; colours are the emotions' probabilities. Scroll to zoom, "
+        "The fused bands (face and voice together) come first, then each face and the voice on its own; colours "
+        "are the emotions' probabilities. Scroll to zoom, "
         "drag to pan, hover for values, double-click to reset."
     )
     st.altair_chart(chart, width="stretch")
@@ -174,6 +190,8 @@ def _disagreement_table(check: dict) -> pd.DataFrame:
                 "voice says": d["voice_label"],
                 "voice confidence": round(d["voice_confidence"], 2),
                 "similarity": round(d["score"], 2),
+                "trusted": d.get("trusted") or "",
+                "fused says": d.get("fused_label") or "",
             }
             for d in check.get("disagreements", [])
         ]

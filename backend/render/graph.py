@@ -1,4 +1,5 @@
-"""Timeline graph: a lane per face and one for the voice, stacked emotion probabilities over time, a
+"""Timeline graph: the fused view first (a lane per face, and one for the voice alone where no face is in view),
+then a lane per face and one for the voice, stacked emotion probabilities over time, a
 dominant-emotion ribbon on top, and the double check's disagreement windows hatched across all lanes.
 
 Windows widen with the file's length (at most ~600 per lane) so a 10 s clip and a 1 h file are equally legible.
@@ -16,7 +17,7 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from backend.emotions import EMOTION_COLOURS, EMOTIONS  # noqa: E402
-from backend.results import Result, TimelineEntry, face_timeline, voice_timeline  # noqa: E402
+from backend.results import Result, TimelineEntry, face_timeline, fused_timeline, voice_timeline  # noqa: E402
 
 MAX_WINDOWS = 600
 
@@ -26,10 +27,17 @@ def graph_window(duration: float) -> float:
     return max(1.0, float(np.ceil(duration / MAX_WINDOWS)))
 
 
+def fused_lane_name(face_id: int | None) -> str:
+    return "fused: voice alone (no face in view)" if face_id is None else f"fused: face {face_id} + voice"
+
+
 def _lanes(result: Result, window: float) -> list[tuple[str, list[TimelineEntry]]]:
+    fused = fused_timeline(result.fused or [], window)
+    fused_ids = sorted({e.face_id for e in fused}, key=lambda face_id: -1 if face_id is None else face_id)
+    lanes = [(fused_lane_name(face_id), [e for e in fused if e.face_id == face_id]) for face_id in fused_ids]
     entries = face_timeline(result.faces, window)
     face_ids = sorted({e.face_id for e in entries})
-    lanes = [(f"face {face_id}", [e for e in entries if e.face_id == face_id]) for face_id in face_ids]
+    lanes += [(f"face {face_id}", [e for e in entries if e.face_id == face_id]) for face_id in face_ids]
     if result.voice:
         lanes.append(("voice (blank: no speech)", voice_timeline(result.voice, window)))
     return lanes

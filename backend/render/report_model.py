@@ -128,6 +128,7 @@ class ReportContent:
     models: list[ModelRow]
     face_summaries: list[list[str]]  # rows of FACE_HEADER
     voice_summary: list[tuple[str, str]] | None  # None: the voice was not analysed
+    fused_summary: list[tuple[str, str]] | None  # None: not fused
     echo_mean: list[list[str]]  # rows of ECHO_HEADER
     double_check: str | None  # one-line summary; None when it was not run
     disagreements: list[list[str]]  # rows of CHECK_HEADER
@@ -144,7 +145,7 @@ class ReportContent:
 FACE_HEADER = ["face", "seen (s)", "observations", "dominant", "share of time", "top mean probabilities",
                "low conf."]  # fmt: skip
 ECHO_HEADER = ["source", "mean emotion", "confidence", "seconds"]
-CHECK_HEADER = ["window (s)", "face", "face says", "voice says", "score"]
+CHECK_HEADER = ["window (s)", "face", "face says", "voice says", "score", "trusted", "fused says"]
 
 
 def _pct(value: float | None) -> str:
@@ -254,6 +255,18 @@ def _voice_rows(result: Result) -> list[tuple[str, str]] | None:
     return rows
 
 
+def _fused_rows(result: Result) -> list[tuple[str, str]] | None:
+    fused = result.summary.get("fused")
+    if not fused:
+        return None
+    weight = fused["mean_face_weight"]
+    return [("dominant emotion", fused["dominant_emotion"]),
+            ("share of windows", _pct(fused["share_of_time"][fused["dominant_emotion"]])),
+            ("top mean probabilities", _top(fused["mean_probabilities"])),
+            ("windows with face and voice", f"{fused['windows_with_both']} of {fused['windows']}"),
+            ("weight there", "-" if weight is None else f"face {_pct(weight)}, voice {_pct(1 - weight)}")]  # fmt: skip
+
+
 def _echo_rows(result: Result) -> list[list[str]]:
     rows = []
     for source, mean in (result.echo_mean or {}).items():
@@ -275,7 +288,7 @@ def _double_check(result: Result) -> tuple[str | None, list[list[str]], int]:
             f"compared; {len(disagreements)} disagree.")  # fmt: skip
     rows = [[f"{d['start']:.1f}-{d['end']:.1f}", "-" if d.get("face_id") is None else f"#{d['face_id']}",
              f"{d['face_label']} {_pct(d['face_confidence'])}", f"{d['voice_label']} {_pct(d['voice_confidence'])}",
-             f"{d['score']:.2f}"]
+             f"{d['score']:.2f}", d.get("trusted") or "-", d.get("fused_label") or "-"]
             for d in disagreements[:MAX_TABLE_ROWS]]  # fmt: skip
     return line, rows, max(0, len(disagreements) - MAX_TABLE_ROWS)
 
@@ -347,6 +360,12 @@ def _caveats(result: Result) -> list[str]:
             "The transcript is machine speech recognition: words are misheard, especially in short, "
             "emotional or noisy speech (Whisper base: 1-6% of the words wrong on clear English "
             "sentences, 38% on short acted CREMA-D clips, 32% on acted Polish; PocketSphinx 31-86%)."
+        )
+    if result.fused:
+        caveats.append(
+            "The fused view was fitted on pairs of separate face photos and acted voice recordings with the same "
+            "label: where a real person's face and voice show different things, no rule can know which is true, "
+            "and the fused label is only the better-supported reading."
         )
     low = (result.summary.get("overall") or {}).get("low_confidence_share")
     if low:
@@ -425,6 +444,7 @@ def build_report(result: Result, source: Path | None = None, graph_png: Path | N
         models=_models(result),
         face_summaries=_face_rows(result),
         voice_summary=_voice_rows(result),
+        fused_summary=_fused_rows(result),
         echo_mean=_echo_rows(result),
         double_check=check_line,
         disagreements=disagreements,
@@ -451,6 +471,12 @@ def layout(content: ReportContent) -> list[Block]:
                             [[m.role, m.name, m.version, m.accuracy] for m in content.models],
                             widths=[1.1, 1.3, 1.5, 3.0]))  # fmt: skip
     blocks.append(Heading("Summary"))
+    if content.fused_summary is not None:
+        blocks.append(Heading("Face and voice fused", level=2))
+        blocks.append(Paragraph("Per voice window, the face and the voice combined by a learned, calibrated rule "
+                                "that weighs each by how reliable it looks there (face size, speech share, each "
+                                "model's certainty).", small=True))  # fmt: skip
+        blocks.append(Table(["", ""], [list(row) for row in content.fused_summary], widths=[1, 2]))
     if content.face_summaries:
         blocks.append(Heading("Faces", level=2))
         blocks.append(Table(FACE_HEADER, content.face_summaries, widths=[0.5, 0.8, 1.1, 0.8, 1.0, 2.4, 0.8]))
@@ -466,13 +492,14 @@ def layout(content: ReportContent) -> list[Block]:
         blocks.append(Heading("Double check: face against voice"))
         blocks.append(Paragraph(content.double_check))
         if content.disagreements:
-            blocks.append(Table(CHECK_HEADER, content.disagreements, widths=[1, 0.6, 1.2, 1.2, 0.6]))
+            blocks.append(Table(CHECK_HEADER, content.disagreements, widths=[1, 0.6, 1.2, 1.2, 0.6, 0.7, 1.0]))
         if content.more_disagreements:
             blocks.append(Paragraph(f"... and {content.more_disagreements} more (see result.json).", small=True))
     if content.graph_png is not None:
         blocks.append(Heading("Timeline"))
-        blocks.append(Picture(content.graph_png, "Emotion probabilities over time, a lane per face and one for "
-                                                 "the voice; hatched: face and voice disagree."))  # fmt: skip
+        blocks.append(Picture(content.graph_png, "Emotion probabilities over time: the fused view, then a lane "
+                                                 "per face and one for the voice; hatched: face and voice "
+                                                 "disagree."))  # fmt: skip
     if content.key_frames:
         blocks.append(Heading("Key frames"))
         blocks.append(Paragraph("Each face at its most confident moment for each emotion it showed.", small=True))
