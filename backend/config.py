@@ -37,6 +37,8 @@ class Settings:
 
     data_dir: Path = field(default_factory=lambda: Path(_env("DATA", str(PROJECT_ROOT.parent / "shared" / "data"))))
     cache_dir: Path = field(default_factory=lambda: Path(_env("CACHE", str(PROJECT_ROOT / ".cache"))))
+    # training runs (checkpoints) outlive the checkout, so a long run resumes in a later session or clone
+    runs_dir: Path = field(default_factory=lambda: Path(_env("RUNS", str(Path.home() / ".cache" / "emoclassify"))))
     face_model_dir: Path = PROJECT_ROOT / "face_model" / "models"
     voice_model_dir: Path = PROJECT_ROOT / "voice_model" / "models"
     fusion_model_dir: Path = PROJECT_ROOT / "fusion_model" / "models"

@@ -37,6 +37,22 @@ log = logging.getLogger(__name__)
 # otherwise claim garbage or video files as images.
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")  # JPEG covers MPO (multi-picture JPEG)
 
+# Demuxers and decoders on an allowlist: the containers and codecs the README lists and their usual relatives.
+# libav itself reads far more than media users send — ANSI art and tty text, image sequences, playlists and
+# concat lists that open other files or URLs, raw dumps it guesses by the file name (bintext) — and each parser is
+# attack surface. A file only another demuxer reads, or whose stream needs another decoder, is not_media; and
+# only local files may be opened (no network protocol, whatever a container names).
+DEMUXERS = ("mov", "mp4", "matroska", "webm", "avi", "flv", "mpeg", "mpegts", "asf", "ogg", "wav", "w64", "mp3",
+            "flac", "aac", "aiff", "caf", "amr", "h264", "hevc", "m4v")  # fmt: skip  # the last 3: raw streams
+DECODERS = ("h264", "hevc", "vp8", "vp9", "libvpx", "libvpx-vp9", "av1", "libdav1d", "libaom-av1", "mpeg4",
+            "mpeg1video", "mpeg2video", "mjpeg", "vp6", "vp6f", "vp6a", "flv", "h263", "theora", "wmv1", "wmv2",
+            "wmv3", "vc1", "msmpeg4", "msmpeg4v1", "msmpeg4v2", "msmpeg4v3", "png", "rawvideo", "ffv1", "prores",
+            "dnxhd", "aac", "aac_fixed", "aac_latm", "mp1", "mp1float", "mp2", "mp2float", "mp3", "mp3float",
+            "opus", "libopus", "vorbis", "libvorbis", "flac", "alac", "ac3", "ac3_fixed", "eac3", "wmav1", "wmav2",
+            "wmapro", "amrnb", "amrwb", "libopencore_amrnb", "libopencore_amrwb", "speex", "gsm_ms")  # fmt: skip
+DECODER_FAMILIES = ("pcm_", "adpcm_")  # every PCM and ADPCM variant (WAV, AIFF, CAF)
+_OPEN_OPTIONS = {"format_whitelist": ",".join(DEMUXERS), "protocol_whitelist": "file"}
+
 # Leading bytes of containers we decode. Used only after libav refused a file, to tell a damaged media file
 # (corrupt_media: e.g. an mp4 cut before its moov atom) from something that never was media (not_media): libav
 # reports both as the same "Invalid data" error.
@@ -200,7 +216,7 @@ def _open_av(path: Path, options: dict[str, str] | None = None) -> av.container.
     16000x16000 16-bit RGBA frames makes libav allocate 2 GB before any check of ours can run. A decoder that
     refuses a frame size leaves the stream's size at 0x0; :func:`_check_video_size` then reads the declared one."""
     try:
-        return av.open(str(path), mode="r", options=options or _decoder_cap())
+        return av.open(str(path), mode="r", options=_OPEN_OPTIONS | (options or _decoder_cap()))
     except av.error.FFmpegError as exc:
         if _looks_like_media(path):
             raise MediaError(f"{path.name} is a damaged media file that can't be opened ({exc.strerror})",
@@ -321,8 +337,17 @@ def _probe_image(path: Path) -> MediaInfo | None:
                          video_codec=None, audio_codec=None, audio_sample_rate=None, audio_channels=None)  # fmt: skip
 
 
+def _check_decoders(path: Path, *streams: av.stream.Stream | None) -> None:
+    for stream in streams:
+        name = stream.codec_context.codec.name if stream is not None else None
+        if name is not None and name not in DECODERS and not name.startswith(DECODER_FAMILIES):
+            raise MediaError(f"{path.name}: its {stream.type} is {_codec_name(stream)}, a codec EmoClassify does "
+                             "not decode", code="not_media")  # fmt: skip
+
+
 def _probe_container(path: Path, container: av.container.InputContainer) -> MediaInfo:
     video, audio = _streams(path, container)
+    _check_decoders(path, video, audio)
     width = height = fps = None
     rotation = 0
     if video is not None:

@@ -336,7 +336,11 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
         timer.timings |= {"face_detection": round(faces.detect_seconds, 3),
                           "face_classification": round(faces.classify_seconds, 3)}  # fmt: skip
         models += faces.models()
-        if faces.frames_analysed and not faces.observations:
+        searchable = info.kind != "video" or faces.detector.can_search(info.height or 1, info.width or 1)
+        if not searchable:
+            warnings.append(f"the frames are {info.width}x{info.height}: too small for face detection, so no face "
+                            "was looked for")  # fmt: skip
+        elif faces.frames_analysed and not faces.observations:
             warnings.append("no face was found in any analysed frame")
         if options.max_frames is not None and faces.frames_analysed >= options.max_frames and info.kind == "video":
             warnings.append(f"faces were analysed in the first {faces.frames_analysed} sampled frames only "

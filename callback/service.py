@@ -13,6 +13,8 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -189,15 +191,28 @@ class AnalysisService:
                            {"status": job.status})  # fmt: skip
         return self.paths.output_dir(job.id)
 
+    @staticmethod
+    @contextmanager
+    def files_of(job: Job) -> Iterator[None]:
+        """Reading a job's files: a delete, a cancel or an expiry may remove them between the job's lookup and the
+        read (a browser still fetching a video while the user deletes the job): that is a 404, not a server error.
+        Once a file is open it stays readable to the end, wherever its folder went."""
+        try:
+            yield
+        except (FileNotFoundError, NotADirectoryError):
+            message = f"analysis '{job.id}' was deleted or expired while it was read"
+            raise ApiError(404, "job_not_found", message) from None
+
     def result_path(self, job: Job) -> Path:
         return self._succeeded(job) / RESULT_FILE
 
     def artifacts(self, job: Job) -> list[dict]:
         folder = self._succeeded(job)
-        items = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-        return [{"name": p.name, "size": p.stat().st_size,
-                 "content_type": mimetypes.guess_type(p.name)[0] or "application/octet-stream",
-                 "url": f"{job_url(job.id)}/artifacts/{p.name}"} for p in items]  # fmt: skip
+        with self.files_of(job):
+            items = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+            return [{"name": p.name, "size": p.stat().st_size,
+                     "content_type": mimetypes.guess_type(p.name)[0] or "application/octet-stream",
+                     "url": f"{job_url(job.id)}/artifacts/{p.name}"} for p in items]  # fmt: skip
 
     def artifact(self, job: Job, name: str) -> dict:
         """One artifact by name, only among those listed: a name is never joined to a path unchecked."""

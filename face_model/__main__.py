@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--widths", default=",".join(map(str, TrainConfig.widths)), help="channels per stage")
     t.add_argument("--seed", type=int, default=TrainConfig.seed)
     t.add_argument("--threads", type=int, default=TrainConfig.threads, help="torch CPU threads (1 beside other work)")
+    t.add_argument("--holdout", type=float, default=TrainConfig.holdout,
+                   help="share of train held aside to select the epoch on (0: select on val)")  # fmt: skip
+    t.add_argument("--cutmix", type=float, default=TrainConfig.cutmix, help="probability of CutMix per batch")
     c = commands.add_parser("ensemble", help="combine trained models of one shape into one model (logits averaged)")
     c.add_argument("--name", required=True)
     c.add_argument("--members", required=True, help="comma-separated names of trained models")
@@ -42,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             widths=widths,
             seed=args.seed,
             threads=args.threads,
+            holdout=args.holdout,
+            cutmix=args.cutmix,
         )
         print(f"model written to {train(config, log=lambda line: print(line, flush=True))}")
     elif args.command == "ensemble":

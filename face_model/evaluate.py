@@ -190,12 +190,13 @@ def _training(meta: store.ModelMeta, training: dict) -> str:
     lines = []
     for run, record in runs.items():
         history = record["history"]
-        best = max(history, key=lambda h: (h["val_accuracy"] + h["val_macro_f1"]) / 2)
+        on = "holdout" if "holdout_accuracy" in history[0] else "val"  # where the epoch was selected
+        best = max(history, key=lambda h: (h[f"{on}_accuracy"] + h[f"{on}_macro_f1"]) / 2)
         minutes = sum(h["seconds"] for h in history) / 60
         lines.append(
-            f"- `{run}`: {len(history)} epochs, best epoch {best['epoch']} (val accuracy {best['val_accuracy']:.3f}, "
-            f"macro-F1 {best['val_macro_f1']:.3f}), {minutes:.0f} min of CPU training; configuration "
-            f"`{json.dumps(record['config'])}`."
+            f"- `{run}`: {len(history)} epochs, best epoch {best['epoch']} ({on} accuracy "
+            f"{best[f'{on}_accuracy']:.3f}, macro-F1 {best[f'{on}_macro_f1']:.3f}), {minutes:.0f} min of CPU "
+            f"training; configuration `{json.dumps(record['config'])}`."
         )
     return "\n".join(lines)
 

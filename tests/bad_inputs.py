@@ -25,7 +25,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from media_factory import damaged_copy, make_audio, make_video, truncated_copy
+from media_factory import damaged_copy, make_audio, make_video, run_ffmpeg, truncated_copy
 from memory import peak_rss_bytes, reset_peak_rss
 from PIL import Image
 
@@ -152,6 +152,47 @@ def _damaged(folder: Path) -> Path:
                         "corrupt_middle.mp4")  # fmt: skip
 
 
+def _text(name: str, text: str, beside: str | None = None) -> Maker:
+    """A text file (a playlist, a concat list, ANSI art); ``beside``: a short WAV of that name next to it, so a
+    playlist that libav followed would find a real file."""
+
+    def make(folder: Path) -> Path:
+        if beside:
+            make_audio(folder, beside)
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return make
+
+
+def _many_streams(folder: Path) -> Path:
+    """An MKV with three video and three audio tracks."""
+    path = folder / "many_streams.mkv"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi", "-i", "sine=frequency=440",
+               "-t", "1", *[arg for _ in range(3) for arg in ("-map", "0:v")],
+               *[arg for _ in range(3) for arg in ("-map", "1:a")], "-c:v", "libx264", "-preset", "ultrafast",
+               "-pix_fmt", "yuv420p", "-c:a", "aac", path)  # fmt: skip
+    return path
+
+
+def _lying_wav(folder: Path) -> Path:
+    """A 1 s WAV whose RIFF and data sizes declare an hour of audio."""
+    path = make_audio(folder, "lying_header.wav", seconds=1.0)
+    data = bytearray(path.read_bytes())
+    hour = 3600 * 16000 * 2
+    data[4:8] = struct.pack("<I", hour + 36)
+    offset = data.index(b"data")
+    data[offset + 4 : offset + 8] = struct.pack("<I", hour)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _ffv1(name: str, size: tuple[int, int], pix_fmt: str) -> Maker:
+    """A lossless FFV1 MKV (odd sizes and pixel formats H.264 does not take), without audio."""
+    return _video(name, size=size, audio=False, extra_args=["-c:v", "ffv1", "-pix_fmt", pix_fmt])
+
+
 @dataclass(frozen=True)
 class Case:
     """One input of the corpus and what EmoClassify must make of it."""
@@ -254,6 +295,44 @@ CORPUS: list[Case] = [
         upload_name="a" * 4096 + ".wav",
     ),
     Case("dot-file name", "ok", lambda f: make_audio(f, ".hidden.wav")),
+    Case(
+        "640x12 video (frames too small for face detection)",
+        "ok",
+        _video("wide_strip.mp4", size=(640, 12)),
+        warning="too small for face detection",
+    ),
+    Case("12x640 video", "ok", _video("tall_strip.mp4", size=(12, 640)), warning="too small for face detection"),
+    Case("2x2 video (FFV1)", "ok", _ffv1("two_pixels.mkv", (2, 2), "yuv444p"), warning="too small for face detection"),
+    Case("odd frame size 101x37 (FFV1)", "ok", _ffv1("odd_size.mkv", (101, 37), "yuv444p")),
+    Case("16-bit gray pixels (FFV1)", "ok", _ffv1("gray16.mkv", (160, 120), "gray16le")),
+    Case("10-bit 4:4:4 H.264", "ok", _video("high444.mp4", seconds=1.0, extra_args=["-pix_fmt", "yuv444p10le"])),
+    Case("3 video + 3 audio tracks", "ok", _many_streams),
+    Case("WAV header declaring 1 hour (1 s of samples)", "ok", _lying_wav),
+    Case(
+        "1 MB of random bytes .bin (FFmpeg's bintext demuxer, chosen by extension)",
+        "not_media",
+        _bytes("noise.bin", np.random.default_rng(1).bytes(1 << 20)),
+    ),
+    Case(
+        "ANSI art .ans (FFmpeg's tty demuxer)",
+        "not_media",
+        _text("art.ans", "\x1b[1;31mEMO\x1b[0m classify \x1b[44m    \x1b[0m\n" * 200),
+    ),
+    Case(
+        "HLS playlist naming a local file",
+        "not_media",
+        _text("list.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nnear.wav\n#EXT-X-ENDLIST\n", "near.wav"),
+    ),
+    Case(
+        "ffconcat list naming a local file",
+        "not_media",
+        _text("list.ffconcat", "ffconcat version 1.0\nfile 'near2.wav'\n", "near2.wav"),
+    ),
+    Case(
+        "QuickTime Animation video (a decoder outside the allowlist)",
+        "not_media",
+        _video("animation.mov", seconds=0.5, audio=False, extra_args=["-c:v", "qtrle", "-pix_fmt", "rgb24"]),
+    ),
 ]
 
 

@@ -170,6 +170,47 @@ def test_deleting_a_finished_job_removes_it(app, client, media):
     assert not app.extensions["emoclassify"].paths.job_dir(job_id).exists()
 
 
+@pytest.mark.parametrize("read", ["result", "artifacts", "artifacts/result.json"])
+def test_a_read_that_loses_the_race_with_a_delete_is_404(app, client, media, monkeypatch, read):
+    """The delete lands between the job's lookup and the file's opening: the narrowest window, made certain."""
+    job_id = submit(client, media["photo"]).get_json()["id"]
+    wait_done(client, job_id)
+    service = app.extensions["emoclassify"]
+    looked_up = service.get
+
+    def get_then_deleted(*args, **kwargs):
+        job = looked_up(*args, **kwargs)
+        service.paths.remove(job.id)
+        return job
+
+    monkeypatch.setattr(service, "get", get_then_deleted)
+    response = client.get(f"/api/v1/analyses/{job_id}/{read}")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "job_not_found"
+
+
+def test_reads_racing_a_delete_answer_200_or_404_never_500(client, media):
+    job_id = submit(client, media["clip"], csv="1", make_graph="1").get_json()["id"]
+    wait_done(client, job_id)
+    paths = ["result", "artifacts", "artifacts/timeline.csv", "artifacts/timeline.png", "artifacts/result.json"]
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def reader(path: str) -> None:
+        while not stop.is_set():
+            seen.append(client.get(f"/api/v1/analyses/{job_id}/{path}").status_code)
+
+    threads = [threading.Thread(target=reader, args=(path,)) for path in paths]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    assert client.delete(f"/api/v1/analyses/{job_id}").status_code == 204
+    time.sleep(0.3)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert 200 in seen and 404 in seen and set(seen) <= {200, 404}, sorted(set(seen))
+
+
 def test_jobs_survive_a_restart_on_the_same_store(tmp_path, media):
     first = create_app({"data_dir": tmp_path}).test_client()
     job_id = submit(first, media["photo"]).get_json()["id"]

@@ -10,7 +10,7 @@ from backend.config import DEFAULT_CNN_MODEL
 from backend.emotions import EMOTIONS
 from face_model.__main__ import main
 from face_model.augment import augment
-from face_model.train import class_weights, to_tensor
+from face_model.train import class_weights, cutmix, held_aside, to_tensor
 
 
 def test_augmentation_keeps_shape_and_pixel_range():
@@ -18,6 +18,27 @@ def test_augmentation_keeps_shape_and_pixel_range():
     out = augment(x, torch.Generator().manual_seed(0))
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
     assert not torch.allclose(out, x)
+
+
+def test_the_held_aside_part_of_train_is_fixed_and_takes_its_share_of_every_class(shared_data):
+    from face_model.data import fer_dir, load_folder
+
+    train = load_folder(fer_dir("train"))
+    aside = held_aside(train.files, 0.1)
+    assert np.array_equal(aside, held_aside(list(train.files), 0.1))
+    for label in range(7):
+        share = aside[train.labels == label].mean()
+        assert 0.07 < share < 0.13, (label, share)
+
+
+def test_cutmix_pastes_a_box_of_the_partner_and_weighs_the_labels_by_area():
+    x = torch.stack([torch.full((1, 48, 48), float(i)) for i in range(8)])
+    mixed, partner, own = cutmix(x, torch.Generator().manual_seed(3))
+    assert mixed.shape == x.shape and 0.0 <= own <= 1.0
+    moved = [i for i in range(8) if partner[i] != i]
+    assert moved
+    for i in moved:
+        assert (mixed[i] == float(partner[i])).float().mean().item() == pytest.approx(1 - own, abs=1e-6)
 
 
 def test_rarer_classes_weigh_more():

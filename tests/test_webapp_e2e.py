@@ -215,6 +215,14 @@ def _page_height(page) -> int:
     return int(min(max(height + 40, 900), 4000))
 
 
+def test_analyse_pressed_right_after_the_file_appears_is_not_lost(page, servers, photo):
+    """No wait for Streamlit's rerun of the upload: the click lands while it runs, and still starts the analysis."""
+    _, web_url = servers
+    _open_and_upload(page, web_url, photo)
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    page.get_by_text("Faces in the photo", exact=True).wait_for(timeout=RESULT_TIMEOUT_MS)
+
+
 def test_a_photo_gets_the_single_result_view(page, servers, photo, screenshots):
     _, web_url = servers
     _open_and_upload(page, web_url, photo)

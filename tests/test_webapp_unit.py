@@ -58,7 +58,13 @@ def test_api_down_gives_a_readable_error(monkeypatch):
     errors = [error.value for error in at.error]
     assert any("cannot be reached" in error for error in errors), errors
     assert not any("Traceback" in error for error in errors)
-    assert at.button(key="analyse").disabled  # nothing uploaded yet
+
+
+def test_analyse_pressed_before_a_file_is_chosen_is_kept_until_one_is(monkeypatch, api_url):
+    at = _app(monkeypatch, api_url).run()
+    at.button(key="analyse").click().run()
+    assert not at.exception
+    assert "starts as soon as it is uploaded" in _texts(at) and at.session_state["analyse_pending"]
 
 
 def test_upload_page_shows_types_limit_and_labelled_options(monkeypatch, api_url):

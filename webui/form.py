@@ -36,6 +36,9 @@ class Request:
     options: dict
 
 
+PENDING = "analyse_pending"  # session state: "Analyse" was pressed and the upload is not submitted yet
+
+
 def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
     """Draw the upload widget and the options; the request when the user pressed "Analyse", else None.
     ``face_models``: the server's face models and their state (from GET /api/v1/models), when known."""
@@ -108,15 +111,16 @@ def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
             disabled=kind == "audio",
         )
 
-    pressed = st.button(
-        "Analyse",
-        type="primary",
-        disabled=upload is None,
-        key="analyse",
-        help="Upload the file to the API and start the analysis.",
-    )
-    if not pressed or upload is None:
+    # The click is kept, never lost: a click that lands in the rerun before the upload is registered (the file
+    # already shows in the box) waits for it, and so does a click made before any file was chosen.
+    if st.button("Analyse", type="primary", key="analyse", help="Upload the file to the API and start the analysis."):
+        st.session_state[PENDING] = True
+    if not st.session_state.get(PENDING):
         return None
+    if upload is None:
+        st.info("Choose a file above: the analysis starts as soon as it is uploaded.")
+        return None
+    st.session_state[PENDING] = False
     options: dict = {
         "make_graph": make_graph,
         "csv": csv,

@@ -67,6 +67,16 @@ class FaceDetector:
     def min_face_size(self, height: int, width: int) -> int:
         return max(self._settings.min_face_px, round(self._settings.min_face_fraction * min(height, width)))
 
+    def _scale(self, height: int, width: int) -> float:
+        return min(1.0, self._settings.detect_max_side / max(height, width))
+
+    def can_search(self, height: int, width: int) -> bool:
+        """Whether a frame this size can hold a face MTCNN finds: its first stage shrinks the frame until the
+        smallest face wanted fits its 12 px window, so a frame narrower than that face gives it no image at all."""
+        scale = self._scale(height, width)
+        small = max(1, round(height * scale)), max(1, round(width * scale))
+        return min(small) >= max(MTCNN_MIN_SIDE, self.min_face_size(*small))
+
     def detect(self, frames: list[np.ndarray]) -> list[list[FaceBox]]:
         """Faces of each frame (RGB uint8 arrays); frames of different sizes are detected in separate batches."""
         results: list[list[FaceBox]] = [[] for _ in frames]
@@ -74,9 +84,9 @@ class FaceDetector:
         for i, frame in enumerate(frames):
             by_size.setdefault(frame.shape[:2], []).append(i)
         for (height, width), indices in by_size.items():
-            scale = min(1.0, self._settings.detect_max_side / max(height, width))
-            if min(height, width) * scale < MTCNN_MIN_SIDE:
-                continue  # smaller than MTCNN's first-stage window: no face can be found (and MTCNN would raise)
+            if not self.can_search(height, width):
+                continue  # no face can be found (and MTCNN would raise on its empty image pyramid)
+            scale = self._scale(height, width)
             small = [self._downscale(frames[i], scale) for i in indices]
             with self._lock:
                 self._mtcnn.min_face_size = self.min_face_size(*small[0].shape[:2])

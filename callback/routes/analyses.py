@@ -95,8 +95,9 @@ def cancel(job_id: str):
 @_errors(*READ_ERRORS, 404, 409)
 def result(job_id: str):
     """The result JSON of a job that succeeded."""
-    path = service().result_path(service().get(job_id, g.owner))
-    return send_file(path, mimetype="application/json", conditional=True)
+    job = service().get(job_id, g.owner)
+    with service().files_of(job):
+        return send_file(service().result_path(job), mimetype="application/json", conditional=True)
 
 
 @blp.route("/analyses/<string:job_id>/artifacts", methods=["GET"], endpoint="artifacts")
@@ -113,8 +114,10 @@ def artifacts(job_id: str):
 @_errors(*READ_ERRORS, 404, 409)
 def artifact(job_id: str, name: str):
     """One artifact by its listed name; ``Range`` requests work (seeking in a video)."""
-    item = service().artifact(service().get(job_id, g.owner), name)
-    return send_file(item["path"], mimetype=item["content_type"], conditional=True, download_name=name)
+    job = service().get(job_id, g.owner)
+    item = service().artifact(job, name)
+    with service().files_of(job):
+        return send_file(item["path"], mimetype=item["content_type"], conditional=True, download_name=name)
 
 
 @blp.route("/analyze", methods=["POST"], endpoint="analyze")
@@ -130,7 +133,8 @@ def analyze():
     if submission.wait:
         job = service().wait(job.id, g.owner, service().config.sync_wait)
     if job.status == SUCCEEDED:
-        return send_file(service().result_path(job), mimetype="application/json")
+        with service().files_of(job):
+            return send_file(service().result_path(job), mimetype="application/json")
     if job.status == FAILED and job.error:
         error = {key: job.error[key] for key in ("code", "message", "details")}
         return {"error": error}, job.error.get("status", 500)
