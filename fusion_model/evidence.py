@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -54,19 +54,21 @@ class FaceEvidence:
     fold: np.ndarray  # (I,) by a hash of the file name
 
 
-def _cache(settings: Settings, name: str) -> Path:
-    folder = settings.cache_dir / "fusion"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
+def _cached(settings: Settings, name: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays saved under the cache's fusion folder as ``name``, computed and saved the first time."""
+    path = settings.cache_dir / "fusion" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial.npz")
+        np.savez_compressed(partial, **compute())
+        partial.replace(path)
+    with np.load(path) as saved:
+        return {key: saved[key] for key in saved.files}
 
 
 def voice_evidence(settings: Settings) -> VoiceEvidence:
     model = get_voice_model("default", settings)
-    path = _cache(settings, f"voice-{model.info.sha256[:12]}.npz")
-    if not path.exists():
-        _save(path, _compute_voice(model))
-    with np.load(path) as saved:
-        return VoiceEvidence(**{name: saved[name] for name in saved.files})
+    return VoiceEvidence(**_cached(settings, f"voice-{model.info.sha256[:12]}.npz", lambda: _compute_voice(model)))
 
 
 def _compute_voice(model) -> dict[str, np.ndarray]:
@@ -99,11 +101,8 @@ def seen_at(face: np.ndarray, size: int, offset: tuple[int, int]) -> np.ndarray:
 
 def face_evidence(settings: Settings) -> FaceEvidence:
     classifier = get_classifier("cnn", settings)
-    path = _cache(settings, f"faces-{classifier.info.sha256[:12]}.npz")
-    if not path.exists():
-        _save(path, _compute_faces(classifier))
-    with np.load(path) as saved:
-        return FaceEvidence(**{name: saved[name] for name in saved.files})
+    name = f"faces-{classifier.info.sha256[:12]}.npz"
+    return FaceEvidence(**_cached(settings, name, lambda: _compute_faces(classifier)))
 
 
 def _compute_faces(classifier) -> dict[str, np.ndarray]:
@@ -118,9 +117,3 @@ def _compute_faces(classifier) -> dict[str, np.ndarray]:
             print(f"face evidence: {i}/{len(files)} images", file=sys.stderr, flush=True)
     fold = [int(hashlib.sha1(f.name.encode()).hexdigest(), 16) % FOLDS for f, _ in files]
     return {"probabilities": probabilities, "label": np.array([label for _, label in files]), "fold": np.array(fold)}
-
-
-def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    partial = path.with_suffix(".partial.npz")
-    np.savez_compressed(partial, **arrays)
-    partial.replace(path)
