@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Every benchmark under bench/, figures and targets into docs/BENCHMARKS.md (~15 min on 2 idle cores).
+# Every benchmark under bench/, figures and targets into docs/BENCHMARKS.md (25-35 min on 2 idle cores).
 # BENCH_ARGS=--quick: a one-minute smoke run; BENCH_ARGS=--full: adds 10 min of 720p video.
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/collect.py $(BENCH_ARGS)
