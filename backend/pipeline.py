@@ -12,12 +12,14 @@ import hashlib
 import mimetypes
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from .transcribe import Transcript
 
 ProgressCallback = Callable[[str, float], None]
+_T = TypeVar("_T")
 FRAMES_PER_BATCH = 16
 VOICE_BLOCK_SECONDS = 60.0  # audio is classified block by block, so memory does not grow with the file
 
@@ -227,6 +230,20 @@ def _fuse(info: media.MediaInfo, options: AnalysisOptions, settings: Settings, o
     return fuse(observations, voice.records if voice else [], model, bounds), model.info.to_dict()
 
 
+def _started(build: Callable[[], _T]) -> Future[_T]:
+    """``build()`` running in a daemon thread; its value or its exception comes out of ``result()``."""
+    future: Future[_T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(build())
+        except BaseException as exc:  # handed to whoever waits for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="model-loader", daemon=True).start()
+    return future
+
+
 def _describe_artifact(path: Path) -> dict:
     """Name, media type, size and SHA-256 of a written file, as the result lists it."""
     digest = hashlib.sha256()
@@ -325,7 +342,11 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
     progress("loading models", 2.0)
     with timer("load_models"):
         faces = _FaceStage(options, settings) if plan.faces else None
-        voice = _VoiceStage(options, settings) if plan.voice else None
+        # With faces to analyse, the voice model (Keras and the speech encoder: seconds of imports in a fresh
+        # process) loads in a thread while they are analysed. It starts once the face models are loaded: two
+        # threads importing torch or its submodules at once break their imports.
+        voice_loading = _started(lambda: _VoiceStage(options, settings)) if plan.voice and plan.faces else None
+        voice = _VoiceStage(options, settings) if plan.voice and voice_loading is None else None
 
     models: list[dict] = []
     warnings = list(plan.warnings)
@@ -345,6 +366,9 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
         if options.max_frames is not None and faces.frames_analysed >= options.max_frames and info.kind == "video":
             warnings.append(f"faces were analysed in the first {faces.frames_analysed} sampled frames only "
                             f"(max_frames): later frames were not looked at")  # fmt: skip
+    if voice_loading is not None:
+        with timer("load_models"):
+            voice = voice_loading.result()  # its errors (model_unavailable) surface here
     if voice is not None:
         progress("voice", 70.0)
         with timer("voice"):
