@@ -74,9 +74,11 @@ def write_card(name: str, settings: Settings) -> Path:
         f"# Fusion model `{name}`: face + voice, one calibrated distribution per window",
         "",
         "Weighted log-linear pooling (`backend/combiner.py`): `log q(y) = b_y + w_face log p_face(y) + "
-        "w_voice log p_voice(y)`, normalised; each weight a softplus of a linear function of that modality's "
-        "reliability (face: the face model's normalised entropy and log2 of the face's short side over 48 px, "
-        "capped at 0; voice: its normalised entropy and the share of the window that is speech).",
+        "w_voice log p_voice(y)`, normalised. Two recipes: `constant`, one weight per modality; `gated`, each "
+        "weight a softplus of a linear function of that modality's reliability (face: the face model's normalised "
+        "entropy and log2 of the face's short side over 48 px, capped at 0; voice: its normalised entropy and the "
+        "share of the window that is speech). The result's `weights` are each modality's share of the evidence: "
+        "its weight times the spread of its centred log-probabilities, over the two.",
         "",
         "## Data and split",
         "",
