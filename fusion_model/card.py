@@ -59,6 +59,17 @@ def _face_by_size(settings: Settings) -> list[str]:
     return lines
 
 
+def _held_out(report: dict, recipe: str) -> dict:
+    """The chosen recipe's held-out figures over both folds, as the report's model table reads them: windows
+    pooled for accuracy, the folds' mean for the rest."""
+    folds = [f["held_out"][recipe] for f in report["folds"]]
+    windows = sum(f["windows"] for f in folds)
+    return {"accuracy": round(sum(f["window_accuracy"] * f["windows"] for f in folds) / windows, 4),
+            "macro_f1": round(_mean(report, recipe, "window_macro_f1"), 4), "n": windows,
+            "ece": round(_mean(report, recipe, "ece"), 4),
+            "clip_accuracy": round(_mean(report, recipe, "clip_accuracy"), 4)}  # fmt: skip
+
+
 def _mean(report: dict, key: str, metric: str) -> float:
     return sum(f["held_out"][key][metric] for f in report["folds"]) / len(report["folds"])
 
@@ -162,5 +173,6 @@ def write_card(name: str, settings: Settings) -> Path:
     ]
     path = folder / "card.md"
     path.write_text("\n".join(lines) + "\n")
+    (folder / "metrics.json").write_text(json.dumps({"test": _held_out(report, chosen)}, indent=1) + "\n")
     (folder / "crema.json").write_text(json.dumps(crema, indent=1) + "\n")
     return path

@@ -473,9 +473,9 @@ def layout(content: ReportContent) -> list[Block]:
     blocks.append(Heading("Summary"))
     if content.fused_summary is not None:
         blocks.append(Heading("Face and voice fused", level=2))
-        blocks.append(Paragraph("Per voice window, the face and the voice combined by a learned, calibrated rule "
-                                "that weighs each by how reliable it looks there (face size, speech share, each "
-                                "model's certainty).", small=True))  # fmt: skip
+        blocks.append(Paragraph("Per voice window, the face and the voice combined by a learned, calibrated rule; "
+                                "each counts as far as it is sure there (its share of the evidence is the weight "
+                                "below).", small=True))  # fmt: skip
         blocks.append(Table(["", ""], [list(row) for row in content.fused_summary], widths=[1, 2]))
     if content.face_summaries:
         blocks.append(Heading("Faces", level=2))
