@@ -75,7 +75,8 @@ def _vector(values: list[float]) -> torch.Tensor:
 
 
 class Combiner(torch.nn.Module):
-    """``forward`` returns the fused log-probabilities and each modality's weight, for batches of windows."""
+    """``forward`` returns the fused log-probabilities and the face's share of the evidence, for batches of
+    windows (autograd, for fitting); ``fuse`` the same as arrays."""
 
     def __init__(self, reliability_gates: bool = True):
         super().__init__()
@@ -113,6 +114,13 @@ class Combiner(torch.nn.Module):
                                "weights": dict(zip(VOICE_FEATURES, self.voice_gate.weight[0].tolist()))},
                 "class_bias": dict(zip(EMOTIONS, self.class_bias.tolist()))}  # fmt: skip
 
+    def fuse(self, face: np.ndarray, face_size_px: np.ndarray, voice: np.ndarray, speech_share: np.ndarray) -> Fused:
+        """Windows in which both a face and speech were observed: (N, 7) face and voice probabilities, the face's
+        short side in pixels and the window's speech share, (N,) each."""
+        with torch.no_grad():
+            log_q, face_share = self(*combiner_inputs(face, face_size_px, voice, speech_share))
+        return Fused(torch.exp(log_q).numpy(), face_share.numpy())
+
     @classmethod
     def from_json(cls, spec: dict) -> Combiner:
         combiner = cls(spec["reliability_gates"])
@@ -148,11 +156,7 @@ class FusionModel:
                               sha256=hashlib.sha256(raw).hexdigest())  # fmt: skip
 
     def fuse(self, face: np.ndarray, face_size_px: np.ndarray, voice: np.ndarray, speech_share: np.ndarray) -> Fused:
-        """Windows in which both a face and speech were observed: (N, 7) face and voice probabilities, the face's
-        short side in pixels and the window's speech share, (N,) each."""
-        with torch.no_grad():
-            log_q, face_share = self.combiner(*combiner_inputs(face, face_size_px, voice, speech_share))
-        return Fused(torch.exp(log_q).numpy(), face_share.numpy())
+        return self.combiner.fuse(face, face_size_px, voice, speech_share)
 
 
 _loaded: dict[tuple[str, Settings], FusionModel] = {}

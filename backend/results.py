@@ -230,12 +230,22 @@ def voice_timeline(records: list[VoiceRecord], window: float = 1.0) -> list[Time
     return _overlap_timeline([r for r in records if r.speech], window, "voice", None)
 
 
+def fused_lane_name(face_id: int | None) -> str:
+    """How the graph and the web app name a fused lane."""
+    return "fused: voice alone (no face in view)" if face_id is None else f"fused: face {face_id} + voice"
+
+
 def fused_timeline(fused: list[FusedWindow], window: float = 1.0) -> list[TimelineEntry]:
     """Per face (and for the stretches with the voice alone), the fused windows overlapping each second."""
     by_face: dict[int | None, list[FusedWindow]] = defaultdict(list)
     for w in fused:
         by_face[w.face_id].append(w)
     return [entry for face_id, own in by_face.items() for entry in _overlap_timeline(own, window, "fused", face_id)]
+
+
+def label_shares(labels: list[str]) -> dict[str, float]:
+    """The share of ``labels`` (one per observation or window) that each emotion has."""
+    return {name: round(labels.count(name) / len(labels), 4) for name in EMOTIONS}
 
 
 def summarise_voice(records: list[VoiceRecord]) -> dict | None:
@@ -246,25 +256,23 @@ def summarise_voice(records: list[VoiceRecord]) -> dict | None:
     summary = {"windows": len(records), "speech_windows": len(speech)}
     if speech:
         mean = np.mean([r.vector() for r in speech], axis=0)
-        labels = [r.label for r in speech]
         summary |= {
             "dominant_emotion": EMOTIONS[int(np.argmax(mean))],
             "mean_probabilities": probabilities_dict(mean),
-            "share_of_time": {name: round(labels.count(name) / len(labels), 4) for name in EMOTIONS},
+            "share_of_time": label_shares([r.label for r in speech]),
         }
     return summary
 
 
 def _describe(observations: list[FaceObservation]) -> dict:
     mean = np.mean([o.vector() for o in observations], axis=0)
-    labels = [o.label for o in observations]
     return {
         "observations": len(observations),
         "first_seen": observations[0].t,
         "last_seen": observations[-1].t,
         "dominant_emotion": EMOTIONS[int(np.argmax(mean))],
         "mean_probabilities": probabilities_dict(mean),
-        "share_of_time": {name: round(labels.count(name) / len(labels), 4) for name in EMOTIONS},
+        "share_of_time": label_shares([o.label for o in observations]),
         "low_confidence_share": round(sum(o.low_confidence for o in observations) / len(observations), 4),
     }
 
@@ -292,12 +300,11 @@ def summarise_fused(fused: list[FusedWindow]) -> dict | None:
         return None
     both = [w for w in fused if len(w.modalities) == 2]
     mean = np.mean([w.vector() for w in fused], axis=0)
-    labels = [w.label for w in fused]
     return {
         "windows": len(fused),
         "windows_with_both": len(both),
         "mean_face_weight": round(float(np.mean([w.weights["face"] for w in both])), 4) if both else None,
         "dominant_emotion": EMOTIONS[int(np.argmax(mean))],
         "mean_probabilities": probabilities_dict(mean),
-        "share_of_time": {name: round(labels.count(name) / len(labels), 4) for name in EMOTIONS},
+        "share_of_time": label_shares([w.label for w in fused]),
     }

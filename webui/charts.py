@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from backend.emotions import EMOTION_COLOURS, EMOTIONS
-from backend.render.graph import fused_lane_name
+from backend.results import fused_lane_name
 
 COLOUR_SCALE = alt.Scale(domain=list(EMOTIONS), range=[EMOTION_COLOURS[name] for name in EMOTIONS])
 LANE_HEIGHT = 90

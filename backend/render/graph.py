@@ -17,7 +17,14 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from backend.emotions import EMOTION_COLOURS, EMOTIONS  # noqa: E402
-from backend.results import Result, TimelineEntry, face_timeline, fused_timeline, voice_timeline  # noqa: E402
+from backend.results import (  # noqa: E402
+    Result,
+    TimelineEntry,
+    face_timeline,
+    fused_lane_name,
+    fused_timeline,
+    voice_timeline,
+)
 
 MAX_WINDOWS = 600
 
@@ -25,10 +32,6 @@ MAX_WINDOWS = 600
 def graph_window(duration: float) -> float:
     """Seconds per plotted window: 1 s for short files, wider for long ones."""
     return max(1.0, float(np.ceil(duration / MAX_WINDOWS)))
-
-
-def fused_lane_name(face_id: int | None) -> str:
-    return "fused: voice alone (no face in view)" if face_id is None else f"fused: face {face_id} + voice"
 
 
 def _lanes(result: Result, window: float) -> list[tuple[str, list[TimelineEntry]]]:
