@@ -155,14 +155,14 @@ def train(config: TrainConfig, log=print) -> Path:
             for group in optimiser.param_groups:
                 group["lr"] = _lr_at(epoch * steps_per_epoch + i, total_steps, steps_per_epoch, config.lr)
             idx = order[i * config.batch_size : (i + 1) * config.batch_size]
-            x = augment(images[idx], generator)
-            y = labels[idx]
-            if config.cutmix and float(torch.rand(1, generator=generator)) < config.cutmix:
+            x, y = augment(images[idx], generator), labels[idx]
+            mixed = bool(config.cutmix) and float(torch.rand(1, generator=generator)) < config.cutmix
+            if mixed:
                 x, partner, own = cutmix(x, generator)
-                logits = model(x.contiguous(memory_format=torch.channels_last))
-                loss = own * _loss(logits, y, weights, config) + (1 - own) * _loss(logits, y[partner], weights, config)
-            else:
-                loss = _loss(model(x.contiguous(memory_format=torch.channels_last)), y, weights, config)
+            logits = model(x.contiguous(memory_format=torch.channels_last))
+            loss = _loss(logits, y, weights, config)
+            if mixed:  # labels weighed by the area each face keeps
+                loss = own * loss + (1 - own) * _loss(logits, y[partner], weights, config)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
