@@ -1,12 +1,13 @@
 """The learned rule that fuses a face's and a voice's emotion into one calibrated distribution.
 
-Weighted log-linear pooling: ``log q(y) = b_y + w_face * log p_face(y) + w_voice * log p_voice(y)``, normalised.
-The weights act as each model's temperature, which is what calibrates the fused distribution; in the gated recipe
-each is a softplus of a linear function of that modality's reliability features (entropy, face size, speech
-share), in the constant recipe one number per modality. Either way a small or turned face, whose distribution the
-face model already flattens, moves the fused log-odds less than a clear one: what each modality contributed is
-reported as its share of the evidence (``Combiner.forward``). At most eleven numbers, fitted by ``fusion_model``
-on labelled pairs built from the shared data and shipped as ``fusion_model/models/<name>/combiner.json``.
+Weighted log-linear pooling: ``log q(y) = b_y + w_face * log p_face(y) + w_voice * log p_voice(y)``, normalised;
+a recipe may fix the class biases ``b_y`` at 0. The weights act as each model's temperature, which is what
+calibrates the fused distribution; in the gated recipe each is a softplus of a linear function of that modality's
+reliability features (entropy, face size, speech share), in the constant recipe one number per modality. Either
+way a small or turned face, whose distribution the face model already flattens, moves the fused log-odds less than
+a clear one: what each modality contributed is reported as its share of the evidence (``Combiner.forward``). At
+most thirteen numbers, fitted by ``fusion_model`` on labelled pairs built from the shared data and shipped as
+``fusion_model/models/<name>/combiner.json``.
 
 The torch module is the one definition both the fitting (autograd) and the runtime use.
 """
@@ -78,12 +79,13 @@ class Combiner(torch.nn.Module):
     """``forward`` returns the fused log-probabilities and the face's share of the evidence, for batches of
     windows (autograd, for fitting); ``fuse`` the same as arrays."""
 
-    def __init__(self, reliability_gates: bool = True):
+    def __init__(self, reliability_gates: bool = True, class_biases: bool = True):
         super().__init__()
         self.reliability_gates = reliability_gates  # False: one constant weight per modality (the simpler recipe)
+        self.class_biases = class_biases  # False: the biases stay 0 when fitted, the weights alone shape the fusion
         self.face_gate = torch.nn.Linear(len(FACE_FEATURES), 1, dtype=torch.float64)
         self.voice_gate = torch.nn.Linear(len(VOICE_FEATURES), 1, dtype=torch.float64)
-        self.class_bias = torch.nn.Parameter(torch.zeros(len(EMOTIONS), dtype=torch.float64))
+        self.class_bias = torch.nn.Parameter(torch.zeros(len(EMOTIONS), dtype=torch.float64), class_biases)
         for gate in (self.face_gate, self.voice_gate):  # start at product pooling: softplus(log(e - 1)) = 1
             torch.nn.init.zeros_(gate.weight)
             torch.nn.init.constant_(gate.bias, math.log(math.e - 1))
@@ -107,7 +109,7 @@ class Combiner(torch.nn.Module):
         return torch.log_softmax(logits, dim=-1), face_push / (face_push + voice_push).clamp_min(1e-12)
 
     def to_json(self) -> dict:
-        return {"reliability_gates": self.reliability_gates,
+        return {"reliability_gates": self.reliability_gates, "class_biases": self.class_biases,
                 "face_gate": {"bias": self.face_gate.bias.item(),
                               "weights": dict(zip(FACE_FEATURES, self.face_gate.weight[0].tolist()))},
                 "voice_gate": {"bias": self.voice_gate.bias.item(),
@@ -123,7 +125,7 @@ class Combiner(torch.nn.Module):
 
     @classmethod
     def from_json(cls, spec: dict) -> Combiner:
-        combiner = cls(spec["reliability_gates"])
+        combiner = cls(spec["reliability_gates"], spec["class_biases"])
         with torch.no_grad():
             for gate, key, names in ((combiner.face_gate, "face_gate", FACE_FEATURES),
                                      (combiner.voice_gate, "voice_gate", VOICE_FEATURES)):  # fmt: skip

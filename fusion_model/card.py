@@ -16,7 +16,9 @@ from .fit import MARGIN
 from .pairs import FRAMES_PER_WINDOW, PAIRINGS, SIZE_SHARE
 
 ROWS = (("face", "face alone"), ("voice", "voice alone"), ("product", "plain product (unfitted)"),
-        ("constant", "fitted, constant weights"), ("gated", "fitted, reliability-gated weights"))  # fmt: skip
+        ("constant", "fitted, constant weights"), ("constant+bias", "fitted, constant weights + class biases"),
+        ("gated", "fitted, reliability-gated weights"),
+        ("gated+bias", "fitted, reliability-gated weights + class biases"))  # fmt: skip
 CREMA_GLOB = "1001_DFA_*.mp4"
 
 
@@ -85,11 +87,12 @@ def write_card(name: str, settings: Settings) -> Path:
         f"# Fusion model `{name}`: face + voice, one calibrated distribution per window",
         "",
         "Weighted log-linear pooling (`backend/combiner.py`): `log q(y) = b_y + w_face log p_face(y) + "
-        "w_voice log p_voice(y)`, normalised. Two recipes: `constant`, one weight per modality; `gated`, each "
+        "w_voice log p_voice(y)`, normalised. Four recipes: `constant`, one weight per modality; `gated`, each "
         "weight a softplus of a linear function of that modality's reliability (face: the face model's normalised "
         "entropy and log2 of the face's short side over 48 px, capped at 0; voice: its normalised entropy and the "
-        "share of the window that is speech). The result's `weights` are each modality's share of the evidence: "
-        "its weight times the spread of its centred log-probabilities, over the two.",
+        "share of the window that is speech); either with the class biases `b_y` fitted (`+bias`) or fixed at 0. "
+        "The result's `weights` are each modality's share of the evidence: its weight times the spread of its "
+        "centred log-probabilities, over the two.",
         "",
         "## Data and split",
         "",
@@ -108,8 +111,9 @@ def write_card(name: str, settings: Settings) -> Path:
         "",
         "## Decision (rule fixed before the run)",
         "",
-        f"`gated` is kept if its held-out class-balanced NLL, averaged over both folds, is lower than "
-        f"`constant`'s by at least {MARGIN} nats; else `constant`. Mean held-out NLL: "
+        "Start from `constant`; add the class biases if they lower the held-out class-balanced NLL, averaged over "
+        f"both folds, by at least {MARGIN} nats; then add the reliability gates if they lower it by at least "
+        f"{MARGIN} nats again. Mean held-out NLL: "
         + ", ".join(f"{k} {v:.4f}" for k, v in report["mean_balanced_nll"].items())
         + f". **Chosen: `{chosen}`**, then refitted on both folds (this folder's `combiner.json`).",
         "",

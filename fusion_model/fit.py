@@ -12,9 +12,11 @@ from backend.metrics import accuracy, confusion_matrix, expected_calibration_err
 
 from .pairs import Pairs
 
-L2 = 1e-3  # on the gate coefficients and class biases: eleven numbers, a mild pull towards product pooling
-RECIPES = {"gated": True, "constant": False}  # reliability-gated weights, or one constant weight per modality
-MARGIN = 0.01  # nats of held-out NLL that gated must gain over constant to be kept (fusion_model.__main__)
+L2 = 1e-3  # on the gate coefficients and class biases (those fitted): a mild pull towards product pooling
+# name -> (reliability-gated weights, class biases); "constant" is one weight per modality and nothing else
+RECIPES = {"constant": (False, False), "constant+bias": (False, True),
+           "gated": (True, False), "gated+bias": (True, True)}  # fmt: skip
+MARGIN = 0.01  # nats of held-out NLL that a part (biases, gates) must gain to be kept (fusion_model.__main__)
 
 
 def _tensors(pairs: Pairs) -> list[torch.Tensor]:
@@ -28,8 +30,8 @@ def _class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(weights / weights.sum())
 
 
-def fit(pairs: Pairs, reliability_gates: bool = True) -> Combiner:
-    combiner = Combiner(reliability_gates)
+def fit(pairs: Pairs, reliability_gates: bool = True, class_biases: bool = True) -> Combiner:
+    combiner = Combiner(reliability_gates, class_biases)
     inputs, labels = _tensors(pairs), torch.as_tensor(pairs.label)
     weights = _class_weights(pairs.label)
     optimiser = torch.optim.LBFGS(combiner.parameters(), lr=0.5, max_iter=500, line_search_fn="strong_wolfe")
@@ -57,7 +59,7 @@ def fused_probabilities(combiner: Combiner, pairs: Pairs) -> tuple[np.ndarray, n
 def product_probabilities(pairs: Pairs) -> np.ndarray:
     """Plain product of the two distributions: the unfitted baseline (what fusing without learning gives)."""
     with torch.no_grad():
-        log_q, _ = Combiner(reliability_gates=False)(*_tensors(pairs))
+        log_q, _ = Combiner(reliability_gates=False, class_biases=False)(*_tensors(pairs))
     return torch.exp(log_q).numpy()
 
 
