@@ -64,8 +64,9 @@ def product_probabilities(pairs: Pairs) -> np.ndarray:
 
 
 def scores(probabilities: np.ndarray, pairs: Pairs) -> dict:
-    """Per window: accuracy, macro-F1, expected calibration error, class-balanced NLL; per clip: the accuracy of
-    the clip's dominant emotion (the highest mean probability over its windows)."""
+    """Per window: accuracy, macro-F1, expected calibration error and its sign (mean confidence minus accuracy),
+    class-balanced NLL; per clip: the accuracy of the clip's dominant emotion (the highest mean probability over
+    its windows)."""
     predicted = probabilities.argmax(axis=1)
     matrix = confusion_matrix(pairs.label, predicted, len(EMOTIONS))
     clips = np.unique(pairs.clip)
@@ -76,5 +77,6 @@ def scores(probabilities: np.ndarray, pairs: Pairs) -> dict:
     return {"windows": len(predicted), "clips": len(clips),
             "window_accuracy": round(accuracy(matrix), 4), "window_macro_f1": round(macro_f1(matrix), 4),
             "ece": round(expected_calibration_error(probabilities, pairs.label), 4),
+            "overconfidence": round(float((probabilities.max(axis=1) - (predicted == pairs.label)).mean()), 4),
             "balanced_nll": round(float(-(weights * np.log(picked)).sum()), 4),
             "clip_accuracy": round(float((means.argmax(axis=1) == truth).mean()), 4)}  # fmt: skip
