@@ -133,9 +133,9 @@ def write_card(name: str, settings: Settings) -> Path:
         "fitted on fold 1 is too sure on fold 0, and one fitted on fold 0 is not sure enough on fold 1. Fold 1 is "
         "easier for both models, so weights fitted there trust them more than fold 0 bears out, and the other way "
         "round. The class-balanced fit is not the cause: weighting each class equally in the ECE moves it by less "
-        "than 0.01 (checked once, not part of this command). Only two folds could be made, so each fit sees half of the speakers and faces. The shipped "
-        "combiner is fitted on both folds and sits between the two. Expect the same size of error on recordings "
-        "unlike these corpora.",
+        "than 0.01 (checked once, not part of this command). Only two folds could be made, so each fit sees half "
+        "of the speakers and faces. The shipped combiner is fitted on both folds and sits between the two. Expect "
+        "the same size of error on recordings unlike these corpora.",
         "",
         "## Real audio-visual clips: CREMA-D actor 1001 (never fitted on)",
         "",
