@@ -3,10 +3,11 @@ it on all pairs (``fit``); score the shipped combiner on the shared CREMA-D clip
 write its card (``card``).
 
 The rule (fusion-v1's, fixed before its run, had only the first and the last step with biases always on; this one
-was fixed before fusion-v2's run, after fusion-v1's class biases had shown a pull towards angry on the CREMA-D
-clips): start from ``constant`` (one weight per modality, no class biases); add the class biases if they lower the
-held-out class-balanced NLL, averaged over the two folds, by at least 0.01 nats; then add the reliability gates if
-they lower it by at least 0.01 nats again. Each part is kept only if it earns its margin.
+was fixed before the second run, which kept fusion-v1's recipe and name, after fusion-v1's class biases had shown a
+pull towards angry on the CREMA-D clips): start from ``constant`` (one weight per modality, no class biases); add
+the class biases if they lower the held-out class-balanced NLL, averaged over the two folds, by at least 0.01
+nats; then add the reliability gates if they lower it by at least 0.01 nats again. Each part is kept only if it
+earns its margin.
 """
 
 from __future__ import annotations
