@@ -161,6 +161,34 @@ def test_every_corpus_and_class_weighs_the_same_in_encoder_training():
     assert totals == pytest.approx([totals[0]] * 3)
 
 
+def three_utterances_in_two_variants():
+    from voice_model.encoded import EncodedWindows
+
+    utterances = [Utterance(Path(f"{n}.flac"), "c", f"s{n}", "", "sad", "sad") for n in range(3)]
+    clean, fast = [2, 3, 1], [1, 2, 1]  # a sped-up recording is shorter: fewer windows
+    owner = np.concatenate([np.repeat(np.arange(3), clean), np.repeat(np.arange(3), fast)])
+    variant = np.repeat([0, 1], [sum(clean), sum(fast)])
+    frames = np.zeros((10 * len(owner), 512), dtype=np.float16)
+    offsets = np.arange(0, 10 * len(owner) + 1, 10)
+    return EncodedWindows({3: frames}, offsets, owner, utterances, variant, ("clean", "fast"))
+
+
+def test_an_encoder_training_epoch_hears_each_utterance_in_one_of_its_variants():
+    encoded = three_utterances_in_two_variants()
+    for seed in range(5):
+        windows = encoded.drawn(np.array([0, 2]), np.random.default_rng(seed))
+        owners = encoded.utterance_index[windows]
+        assert set(owners.tolist()) == {0, 2}
+        for u in (0, 2):
+            assert len(set(encoded.variant[windows[owners == u]].tolist())) == 1
+
+
+def test_held_out_utterances_are_scored_on_their_clean_recording_only():
+    encoded = three_utterances_in_two_variants()
+    windows = encoded.subset(np.array([1]))
+    assert encoded.variant[windows].tolist() == [0, 0, 0] and set(encoded.utterance_index[windows]) == {1}
+
+
 def test_an_encoder_network_saved_and_loaded_gives_the_same_probabilities(tmp_path):
     from backend.voice_head import encoder_head, predict
     from voice_model import store

@@ -104,7 +104,10 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crops-per-file", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--threads", type=int)
-    parser.add_argument("--variants", help="comma-separated cached augmentation variants (default: clean,slow,fast)")
+    parser.add_argument(
+        "--variants",
+        help="comma-separated cached augmentation variants, clean first (default: clean,slow,fast; encoder: clean)",
+    )
     parser.add_argument("--spec-augment", action=argparse.BooleanOptionalAction, help="time/frequency masks")
 
 
@@ -116,6 +119,8 @@ def _encoder_config(args: argparse.Namespace):
     changes = {k: v for k, v in given.items() if v is not None}
     if args.blocks:
         changes["blocks"] = tuple(int(b) for b in args.blocks.split(","))
+    if args.variants:
+        changes["variants"] = tuple(args.variants.split(","))
     if getattr(args, "refit", False):
         changes["refit"] = True
     return EncoderConfig(**changes)

@@ -145,11 +145,16 @@ def _cache_key(utterances: list[Utterance], params: FeatureParams, variant: str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
-def utterance_features(u: Utterance, params: FeatureParams, variant: str = "clean") -> np.ndarray:
+def variant_signal(u: Utterance, params: FeatureParams, variant: str = "clean") -> np.ndarray:
+    """The utterance trimmed of leading and trailing silence, in one augmentation variant (the same noise every
+    time: seeded by the variant and the file's name)."""
     signal = trim(read_audio(u.path, params.sample_rate), params)
     seed = int(hashlib.sha1(f"{variant}:{u.path.name}".encode()).hexdigest()[:8], 16)
-    signal = apply_variant(signal, variant, params.sample_rate, np.random.default_rng(seed))
-    return spectral_features(signal, params)
+    return apply_variant(signal, variant, params.sample_rate, np.random.default_rng(seed))
+
+
+def utterance_features(u: Utterance, params: FeatureParams, variant: str = "clean") -> np.ndarray:
+    return spectral_features(variant_signal(u, params, variant), params)
 
 
 def load_features(utterances: list[Utterance], params: FeatureParams, variant: str = "clean",

@@ -2,10 +2,11 @@
 
 Each utterance is trimmed of leading and trailing silence (as the MFCC models' training did) and cut by
 ``backend.voice.window_bounds`` (2 s every 1 s, a shorter last window): the network is trained on exactly what
-``backend.voice`` feeds it, and an utterance's prediction is the mean of its windows'. The frames of the cached
-encoder blocks are stored as float16 in shards of :data:`SHARD` utterances under
-``<cache_dir>/voice_encoded/<key>/`` (key: files + sizes, encoder hash, blocks, windows), so an interrupted run
-resumes where it stopped and a recipe run never encodes again.
+``backend.voice`` feeds it, and an utterance's prediction is the mean of its windows'. Augmentation variants
+(``voice_model.augment``: sped up or slowed down, with noise) are whole recordings of their own, encoded and cut the
+same way. The frames of the cached encoder blocks are stored as float16 in shards of :data:`SHARD` utterances
+under ``<cache_dir>/voice_encoded/<key>/`` (key: files + sizes, encoder hash, blocks, windows, variant), so an
+interrupted run resumes where it stopped and a recipe run never encodes again.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from backend.config import get_settings
 from backend.speech import SAMPLE_RATE, WHISPER_BASE_SHA256, get_speech_encoder
 from backend.voice import equal_length_batches, window_bounds
 
-from .data import Utterance, read_audio
-from .features import FeatureParams, trim
+from .augment import SNR_DB, VARIANTS
+from .data import Utterance, variant_signal
+from .features import FeatureParams
 
 CACHED_BLOCKS = (2, 3, 4)  # encoder blocks kept; a recipe reads any of them
 WINDOW_SECONDS, HOP_SECONDS = 2.0, 1.0
@@ -34,12 +36,15 @@ BATCH = 32
 
 @dataclass
 class EncodedWindows:
-    """Frames of every window of some utterances: ``frames[block][offsets[i]:offsets[i + 1]]`` is window ``i``."""
+    """Frames of every window of some utterances, in one or more augmentation variants (the first the clean
+    recording): ``frames[block][offsets[i]:offsets[i + 1]]`` is window ``i``."""
 
     frames: dict[int, np.ndarray]  # block -> (total frames, 512) float16
     offsets: np.ndarray  # (windows + 1,)
     utterance_index: np.ndarray  # (windows,): the window's utterance in ``utterances``
     utterances: list[Utterance]
+    variant: np.ndarray | None = None  # (windows,): index into ``variants``; None: all clean
+    variants: tuple[str, ...] = ("clean",)
 
     def __len__(self) -> int:
         return len(self.utterance_index)
@@ -55,14 +60,25 @@ class EncodedWindows:
         b = self.offsets[i + 1] if length is None else a + length
         return np.stack([self.frames[block][a:b] for block in blocks], axis=1).astype(np.float32)
 
-    def subset(self, utterance_ids: np.ndarray) -> np.ndarray:
-        """The windows of the utterances whose indices are in ``utterance_ids``."""
-        return np.flatnonzero(np.isin(self.utterance_index, utterance_ids))
+    def subset(self, utterance_ids: np.ndarray, variant: int = 0) -> np.ndarray:
+        """The windows of the utterances whose indices are in ``utterance_ids``, in ``variants[variant]``."""
+        return np.flatnonzero(np.isin(self.utterance_index, utterance_ids) & (self._variant == variant))
+
+    def drawn(self, utterance_ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The windows of the utterances in ``utterance_ids``, each utterance in one variant drawn at random (an
+        epoch's training set: every recording once, in one of its versions)."""
+        choice = rng.integers(0, len(self.variants), size=len(self.utterances))
+        keep = np.isin(self.utterance_index, utterance_ids) & (self._variant == choice[self.utterance_index])
+        return np.flatnonzero(keep)
+
+    @cached_property
+    def _variant(self) -> np.ndarray:
+        return np.zeros(len(self), dtype=int) if self.variant is None else self.variant
 
 
-def utterance_windows(u: Utterance) -> list[np.ndarray]:
-    """The trimmed utterance cut into run-time windows."""
-    signal = trim(read_audio(u.path, SAMPLE_RATE), FeatureParams())
+def utterance_windows(u: Utterance, variant: str = "clean") -> list[np.ndarray]:
+    """The trimmed utterance, in one augmentation variant, cut into run-time windows."""
+    signal = variant_signal(u, FeatureParams(), variant)
     bounds = window_bounds(len(signal) / SAMPLE_RATE, WINDOW_SECONDS, HOP_SECONDS)
     return [signal[int(round(a * SAMPLE_RATE)) : int(round(b * SAMPLE_RATE))] for a, b in bounds]
 
@@ -79,18 +95,20 @@ def encode_windows(windows: list[np.ndarray], blocks: tuple[int, ...]) -> list[n
     return out  # type: ignore[return-value]
 
 
-def _cache_dir(utterances: list[Utterance]) -> Path:
+def _cache_dir(utterances: list[Utterance], variant: str) -> Path:
     spec = {"files": [f"{u.path}:{u.path.stat().st_size}" for u in utterances], "encoder": WHISPER_BASE_SHA256,
             "blocks": CACHED_BLOCKS, "window": [WINDOW_SECONDS, HOP_SECONDS], "trim": FeatureParams().trim_db,
             "v": 1}  # fmt: skip
+    if variant != "clean":  # the clean key is the one from before variants existed
+        spec["augment"] = [variant, VARIANTS[variant], SNR_DB]
     key = hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
     return get_settings().cache_dir / "voice_encoded" / key
 
 
-def _encode_shard(utterances: list[Utterance], path: Path) -> None:
+def _encode_shard(utterances: list[Utterance], path: Path, variant: str) -> None:
     windows, owner = [], []
     for i, u in enumerate(utterances):
-        for w in utterance_windows(u):
+        for w in utterance_windows(u, variant):
             windows.append(w)
             owner.append(i)
     frames = encode_windows(windows, CACHED_BLOCKS)
@@ -100,9 +118,23 @@ def _encode_shard(utterances: list[Utterance], path: Path) -> None:
     tmp.replace(path)
 
 
-def load_encoded(utterances: list[Utterance], log=None) -> EncodedWindows:
-    """The encoder frames of ``utterances``' windows, from the cache or computed (and cached) now."""
-    folder = _cache_dir(utterances)
+def load_encoded(utterances: list[Utterance], variants: tuple[str, ...] = ("clean",), log=None) -> EncodedWindows:
+    """The encoder frames of ``utterances``' windows in each of ``variants`` (the first must be ``clean``), from
+    the cache or computed (and cached) now."""
+    if variants[0] != "clean" or not set(variants) <= set(VARIANTS):
+        raise ValueError(f"variants must start with clean and be among {', '.join(VARIANTS)}: {variants}")
+    parts = [_load_variant(utterances, variant, log) for variant in variants]
+    if len(parts) == 1:
+        return parts[0]
+    flat = {block: np.concatenate([part.frames[block] for part in parts]) for block in CACHED_BLOCKS}
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate([part.lengths for part in parts]))])
+    owners = np.concatenate([part.utterance_index for part in parts])
+    variant = np.concatenate([np.full(len(part), k) for k, part in enumerate(parts)])
+    return EncodedWindows(flat, offsets, owners, utterances, variant, tuple(variants))
+
+
+def _load_variant(utterances: list[Utterance], variant: str, log) -> EncodedWindows:
+    folder = _cache_dir(utterances, variant)
     folder.mkdir(parents=True, exist_ok=True)
     shards = [utterances[s : s + SHARD] for s in range(0, len(utterances), SHARD)]
     frames: list[np.ndarray] = []
@@ -111,8 +143,8 @@ def load_encoded(utterances: list[Utterance], log=None) -> EncodedWindows:
         path = folder / f"shard-{k:04d}.npz"
         if not path.exists():
             if log:
-                log(f"encoding utterances {k * SHARD + 1}-{k * SHARD + len(shard)} of {len(utterances)}")
-            _encode_shard(shard, path)
+                log(f"encoding {variant} utterances {k * SHARD + 1}-{k * SHARD + len(shard)} of {len(utterances)}")
+            _encode_shard(shard, path, variant)
         with np.load(path) as stored:
             frames.append(stored["frames"])
             lengths.append(stored["lengths"])

@@ -6,7 +6,9 @@ manifest, split by speaker within each corpus.
   so a class the corpus never uses is unknown there, not wrong.
 - **Balance.** Every (corpus, class) pair weighs the same in total: the small corpora and rare classes count as
   much as RAVDESS's many windows.
-- **Augmentation.** Each epoch every window is a random crop of 75-100 % of its frames (time shift and length).
+- **Augmentation.** Each epoch every window is a random crop of 75-100 % of its frames (time shift and length);
+  with ``variants`` beyond ``clean``, each utterance is heard in one of its versions (``voice_model.augment``: sped
+  up or slowed down, noise added), drawn per epoch.
 - **Schedule.** AdamW with a cosine decay over ``epochs``; the last epoch is kept (the recipe and the epoch count
   are chosen by cross-validation over speakers, :func:`cross_validate`, never on the test speakers). A checkpoint
   is written after every epoch under ``<cache_dir>/voice_runs/<name>``; a run started again resumes from it.
@@ -46,6 +48,7 @@ class EncoderConfig:
     hidden: int = 128
     dropout: float = 0.3
     min_crop: float = 0.75
+    variants: tuple[str, ...] = ("clean",)  # recordings each epoch draws from per utterance (voice_model.augment)
     seed: int = 0
     threads: int = 2
     refit: bool = False  # the final fit: train + val speakers (else the train speakers only); last epoch kept
@@ -118,16 +121,22 @@ def build(config: EncoderConfig, steps: int) -> keras.Model:
     return model
 
 
-def fit(encoded: EncodedWindows, windows: np.ndarray, config: EncoderConfig, run: str | None = None, log=print):
-    """A model fitted on ``windows`` for ``config.epochs``; with ``run``, checkpointed after every epoch in
-    ``<cache_dir>/voice_runs/<run>`` and resumed from there."""
+def _epoch_windows(encoded: EncodedWindows, utterance_ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return encoded.drawn(utterance_ids, rng) if len(encoded.variants) > 1 else encoded.subset(utterance_ids)
+
+
+def fit(encoded: EncodedWindows, utterance_ids: np.ndarray, config: EncoderConfig, run: str | None = None,
+        log=print):  # fmt: skip
+    """A model fitted on the windows of ``utterance_ids`` (in ``encoded``'s variants) for ``config.epochs``; with
+    ``run``, checkpointed after every epoch in ``<cache_dir>/voice_runs/<run>`` and resumed from there."""
     import torch
 
+    if tuple(config.variants) != encoded.variants:
+        raise ValueError(f"the recipe's variants {config.variants} are not the encoded ones {encoded.variants}")
     torch.set_num_threads(config.threads)
     masks = corpus_label_masks(encoded.utterances)
-    y, w = _targets(encoded, np.arange(len(encoded)), masks), balance_weights(encoded, windows)
-    weight_of = dict(zip(windows.tolist(), w))
-    steps_per_epoch = len(_batches(encoded, windows, config, np.random.default_rng(0)))
+    y = _targets(encoded, np.arange(len(encoded)), masks)
+    steps_per_epoch = len(_batches(encoded, encoded.subset(utterance_ids), config, np.random.default_rng(0)))
     keras.utils.set_random_seed(config.seed)
     model, start, history = build(config, steps_per_epoch * config.epochs), 0, []
     folder = get_settings().cache_dir / "voice_runs" / run if run else None
@@ -143,6 +152,8 @@ def fit(encoded: EncodedWindows, windows: np.ndarray, config: EncoderConfig, run
     for epoch in range(start, config.epochs):
         rng = np.random.default_rng([config.seed, epoch])
         began, losses = time.time(), []
+        windows = _epoch_windows(encoded, utterance_ids, rng)
+        weight_of = dict(zip(windows.tolist(), balance_weights(encoded, windows)))
         for batch in _batches(encoded, windows, config, rng):
             x = _batch_inputs(encoded, batch, config, rng)
             weights = np.array([weight_of[i] for i in batch.tolist()], dtype=np.float32)
@@ -222,7 +233,7 @@ def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = Fals
     utterances = read_manifest()
     split = split_speakers(utterances)
     speakers = split["train"] + split["val"]
-    encoded = load_encoded(utterances, log=log)
+    encoded = load_encoded(utterances, config.variants, log=log)
     if by_corpus:
         corpus_of = {u.speaker: u.corpus for u in utterances}
         names = sorted(set(corpus_of.values()))
@@ -233,13 +244,12 @@ def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = Fals
     started = time.time()
     for k, held in enumerate(groups):
         fitted = [s for s in speakers if s not in set(held)]
-        windows = encoded.subset(_speaker_ids(utterances, fitted))
-        ids = _speaker_ids(utterances, held)
+        fitted_ids, ids = _speaker_ids(utterances, fitted), _speaker_ids(utterances, held)
         p = 0.0
         for m in range(members):
             fold_config = EncoderConfig(**{**asdict(config), "seed": config.seed + k + 1000 * m})
             run = f"{config.name}-cv{'corpus' if by_corpus else folds}-{k}" + (f"-m{m}" if m else "")
-            model, _ = fit(encoded, windows, fold_config, run=run, log=log)
+            model, _ = fit(encoded, fitted_ids, fold_config, run=run, log=log)
             p = p + utterance_probabilities(model, encoded, ids, config.blocks) / members
         fold = {"held_out": held, "n": len(ids), **headline(corpus_scores([utterances[i] for i in ids], p))}
         log(f"fold {k + 1}/{len(groups)}: {json.dumps(fold)}")
@@ -262,11 +272,12 @@ def train(config: EncoderConfig, log=print):
     utterances = read_manifest()
     split = split_speakers(utterances)
     fitted = split["train"] + split["val"] if config.refit else split["train"]
-    encoded = load_encoded(utterances, log=log)
-    windows = encoded.subset(_speaker_ids(utterances, fitted))
-    log(f"fitting {config.name} on {len(fitted)} speakers, {len(windows)} windows")
+    encoded = load_encoded(utterances, config.variants, log=log)
+    fitted_ids = _speaker_ids(utterances, fitted)
+    windows = encoded.subset(fitted_ids)
+    log(f"fitting {config.name} on {len(fitted)} speakers, {len(windows)} windows ({', '.join(config.variants)})")
     started = time.time()
-    model, history = fit(encoded, windows, config, run=config.name, log=log)
+    model, history = fit(encoded, fitted_ids, config, run=config.name, log=log)
     meta = store.ModelMeta(name=config.name, architecture="encoder", features=FeatureParams(),
                            window_seconds=2.0, encoder_blocks=tuple(config.blocks),
                            notes={"encoder": "whisper-base", "fitted_on": "train + val speakers" if config.refit
