@@ -7,7 +7,8 @@ was fixed before the second run, which kept fusion-v1's recipe and name, after f
 pull towards angry on the CREMA-D clips): start from ``constant`` (one weight per modality, no class biases); add
 the class biases if they lower the held-out class-balanced NLL, averaged over the two folds, by at least 0.01
 nats; then add the reliability gates if they lower it by at least 0.01 nats again. Each part is kept only if it
-earns its margin.
+earns its margin. The third run (fusion-v2, fixed before it) kept the rule and changed the pairs: their faces pass
+through a codec at their size in the frame (``evidence.CODEC_QUALITY``), as a video's small faces do.
 """
 
 from __future__ import annotations
