@@ -257,7 +257,6 @@ def _describe_artifact(path: Path) -> dict:
 def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path, source: Path | None = None,
                      progress: ProgressCallback = _no_progress) -> list[Path]:  # fmt: skip
     from .render.csv_export import write_timeline_csv
-    from .render.graph import draw_timeline
 
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=output_dir))
@@ -271,6 +270,8 @@ def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path,
             from .render.csv_export import write_transcript_csv
 
             write_transcript_csv(result, staging / TRANSCRIPT_CSV_FILE)
+        if options.make_graph or options.report:
+            from .render.graph import draw_timeline  # matplotlib: a second of start-up, paid only for a graph
         if options.make_graph:
             draw_timeline(result, staging / GRAPH_FILE, also=(staging / GRAPH_SVG_FILE,))
         if annotate:
@@ -342,9 +343,9 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
     progress("loading models", 2.0)
     with timer("load_models"):
         faces = _FaceStage(options, settings) if plan.faces else None
-        # With faces to analyse, the voice model (Keras and the speech encoder: seconds of imports in a fresh
-        # process) loads in a thread while they are analysed. It starts once the face models are loaded: two
-        # threads importing torch or its submodules at once break their imports.
+        # With faces to analyse, the voice model (the speech encoder's weights and the network's graph) loads in a
+        # thread while they are analysed. It starts once the face models are loaded: two threads importing torch or
+        # its submodules at once break their imports.
         voice_loading = _started(lambda: _VoiceStage(options, settings)) if plan.voice and plan.faces else None
         voice = _VoiceStage(options, settings) if plan.voice and voice_loading is None else None
 

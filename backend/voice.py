@@ -8,11 +8,11 @@ Models load once per process (:func:`get_voice_model`, keyed by settings and nam
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,7 +21,8 @@ from backend.emotions import EMOTIONS
 from backend.errors import InputError, ModelUnavailableError
 from backend.faces.classifiers.base import ModelInfo
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
+if TYPE_CHECKING:
+    from voice_model.store import ModelMeta
 
 LEGACY_PREFIX = "legacy:"
 BATCH = 64
@@ -76,20 +77,35 @@ class VoiceModel:
         raise NotImplementedError
 
 
+def _shipped_info(name: str, settings: Settings, weights: str) -> tuple[ModelMeta, ModelInfo]:
+    """A shipped model's ``model.json`` and how the result names it (its folder, the SHA-256 of what runs)."""
+    from voice_model import store
+
+    folder = store.model_dir(name, settings.voice_model_dir)
+    if not (folder / "model.json").is_file():
+        raise ModelUnavailableError(f"voice model '{name}' not found in {shown_path(folder)} (model.json + "
+                                    f"{weights}); train one with `python -m voice_model train`",
+                                    details={"model": name})  # fmt: skip
+    if not (folder / weights).is_file():
+        hint = f"python -m voice_model graph {name}" if weights == store.GRAPH else "python -m voice_model train"
+        raise ModelUnavailableError(f"voice model '{name}' has no {weights} in {shown_path(folder)}; write it with "
+                                    f"`{hint}`", details={"model": name})  # fmt: skip
+    meta = store.read_meta(name, settings.voice_model_dir)
+    return meta, ModelInfo(role="voice_classifier", name=f"voice/{name}", version=meta.version,
+                           source=shown_path(folder), sha256=store.weights_sha256(name, settings.voice_model_dir,
+                                                                                  weights))  # fmt: skip
+
+
 class KerasVoiceModel(VoiceModel):
-    """The shipped model (``voice_model/models/<name>``): 40 MFCCs per window, normalised per window."""
+    """A shipped MFCC model (``voice_model/models/<name>``): 40 MFCCs per window, normalised per window, through
+    its Keras network."""
 
     def __init__(self, name: str, settings: Settings):
         from voice_model import store
 
-        try:
-            self._model, self._meta = store.load(name, settings.voice_model_dir)
-        except FileNotFoundError as exc:
-            raise ModelUnavailableError(str(exc), details={"model": name}) from exc
+        self._meta, self.info = _shipped_info(name, settings, "model.keras")
+        self._model, _ = store.load(name, settings.voice_model_dir)
         self.sample_rate = self._meta.features.sample_rate
-        self.info = ModelInfo(role="voice_classifier", name=f"voice/{name}", version=self._meta.version,
-                              source=shown_path(store.model_dir(name, settings.voice_model_dir)),
-                              sha256=store.weights_sha256(name, settings.voice_model_dir))  # fmt: skip
 
     def predict(self, windows: list[np.ndarray]) -> np.ndarray:
         from voice_model.features import fit_length, normalise, spectral_features
@@ -106,15 +122,19 @@ class KerasVoiceModel(VoiceModel):
         return out
 
 
-class EncoderVoiceModel(KerasVoiceModel):
+class EncoderVoiceModel(VoiceModel):
     """A shipped model over speech-encoder frames (``architecture: encoder``): each batch of equal-length windows
     goes once through the Whisper encoder's first blocks (:mod:`backend.speech`, loaded once per process), then
-    through the network of :mod:`backend.voice_head`."""
+    through the network of :mod:`backend.voice_head`, run as the folder's ONNX graph (:mod:`backend.onnx_network`:
+    an analysis with the default model never imports Keras)."""
 
     def __init__(self, name: str, settings: Settings):
+        from backend.onnx_network import OnnxNetwork
         from backend.speech import get_speech_encoder
+        from voice_model import store
 
-        super().__init__(name, settings)
+        self._meta, self.info = _shipped_info(name, settings, store.GRAPH)
+        self._network = OnnxNetwork(store.graph_path(name, settings.voice_model_dir))
         self._blocks = self._meta.encoder_blocks
         self._encoder = get_speech_encoder(settings, n_blocks=max(self._blocks))
         self.components = (ModelInfo(role="speech_encoder", name=f"whisper-base/blocks-{max(self._blocks)}",
@@ -123,16 +143,14 @@ class EncoderVoiceModel(KerasVoiceModel):
                                      sha256=self._encoder.sha256),)  # fmt: skip
 
     def predict(self, windows: list[np.ndarray]) -> np.ndarray:
-        from backend.voice_head import predict
-
         out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
         for chunk in equal_length_batches(map(len, windows), ENCODER_BATCH):
             frames = self._encoder.frames(np.stack([windows[i] for i in chunk]), self._blocks)
-            out[chunk] = predict(self._model, frames)
+            out[chunk] = self._network(frames)
         return out
 
 
-def shipped_voice_model(name: str, settings: Settings) -> KerasVoiceModel:
+def shipped_voice_model(name: str, settings: Settings) -> VoiceModel:
     """The model class a shipped folder's ``model.json`` asks for."""
     from voice_model import store
 

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -119,3 +120,19 @@ def in_child(script: str | Path, *args: str | Path) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"{Path(script).name} {' '.join(map(str, args))} failed:\n{done.stderr[-3000:]}")
     return read_result(done.stdout)
+
+
+def whole_process_seconds(*command: str | Path) -> float:
+    """Wall-clock seconds of ``command`` from its start to its exit, as a user waits for it: interpreter start-up,
+    imports and model loading included."""
+    started = time.perf_counter()
+    done = subprocess.run([*map(str, command)], capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{done.stderr[-3000:]}")
+    return round(seconds, 2)
+
+
+def analyze_command(clip: Path, output: Path, *options: str) -> list[str | Path]:
+    """The CLI as a user runs it on ``clip`` (results into ``output``, no progress lines)."""
+    return [sys.executable, "-m", "backend", "analyze", clip, "-o", output, "-q", *options]

@@ -19,8 +19,10 @@ SECTIONS = (
     "Worker scaling",
     "Against the original pipeline",
     "Annotated video",
+    "Start-up",
 )
-TARGETS = ("video peak RSS", "voice, 10 min", "API status latency", "worker scaling", "original pipeline")
+TARGETS = ("video peak RSS", "voice, 10 min", "API status latency", "worker scaling", "original pipeline",
+           "whole processes", "CLI start to end")  # fmt: skip
 NUMBER = re.compile(r"\d+(\.\d+)?")
 
 

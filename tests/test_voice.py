@@ -123,6 +123,46 @@ def test_the_previous_mfcc_default_stays_selectable(angry_clip):
     assert previous.components == () and previous.predict([angry_clip]).shape == (1, len(EMOTIONS))
 
 
+def test_the_default_models_graph_gives_its_keras_networks_probabilities(angry_clip, monkeypatch):
+    from backend.voice_head import predict
+    from voice_model import store
+
+    shipped = get_voice_model("default", get_settings())
+    graph, inputs = shipped._network, []
+    monkeypatch.setattr(shipped, "_network", lambda batch: inputs.append(batch) or graph(batch))
+    from_graph = shipped.predict([angry_clip[: 2 * SR], angry_clip[SR : 3 * SR]])
+    keras_model, _ = store.load(get_settings().voice_model_name)
+    assert np.allclose(from_graph, np.concatenate([predict(keras_model, batch) for batch in inputs]), atol=1e-5)
+
+
+def test_a_shipped_model_without_its_graph_is_a_clear_model_unavailable_error(tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    settings = get_settings()
+    folder = tmp_path / "no-graph"
+    folder.mkdir()
+    shutil.copy(settings.voice_model_dir / "voice-whisper-v1" / "model.json", folder / "model.json")
+    with pytest.raises(ModelUnavailableError, match="python -m voice_model graph no-graph"):
+        get_voice_model("no-graph", replace(settings, voice_model_dir=tmp_path))
+
+
+def test_an_analysis_with_the_shipped_voice_model_never_imports_keras(shared_data):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, soundfile\n"
+        "from backend.config import get_settings\n"
+        "from backend.voice import analyse_signal, get_voice_model\n"
+        f"signal, rate = soundfile.read({str(shared_data / ANGRY_STRONG)!r}, dtype='float32')\n"
+        "assert any(w.speech for w in analyse_signal(signal, rate, get_voice_model('default', get_settings())))\n"
+        "print('keras' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
 def test_legacy_h5_loads_and_predicts_seven_probabilities(shared_data, angry_clip):
     path = shared_data.parent / "reference" / "seed_model3.h5"
     legacy = get_voice_model(f"legacy:{path}", get_settings())

@@ -200,3 +200,17 @@ def test_an_encoder_network_saved_and_loaded_gives_the_same_probabilities(tmp_pa
     frames = np.random.default_rng(0).standard_normal((3, 50, 2, 512)).astype(np.float32)
     assert loaded_meta.encoder_blocks == (2, 3)
     assert np.allclose(predict(loaded, frames), predict(model, frames), atol=1e-6)
+
+
+def test_a_saved_network_comes_with_a_graph_that_gives_its_probabilities_at_any_length(tmp_path):
+    from backend.onnx_network import OnnxNetwork
+    from backend.voice_head import encoder_head, predict
+    from voice_model import store
+
+    model = encoder_head(n_blocks=2)
+    store.save(model, store.ModelMeta(name="tiny", architecture="encoder", encoder_blocks=(2, 3)), tmp_path)
+    graph = OnnxNetwork(store.graph_path("tiny", tmp_path))
+    rng = np.random.default_rng(0)
+    for shape in [(3, 50, 2, 512), (1, 7, 2, 512)]:
+        frames = rng.standard_normal(shape).astype(np.float32)
+        assert np.allclose(graph(frames), predict(model, frames), atol=1e-5)

@@ -1,6 +1,7 @@
-"""``python -m voice_model train|crossval|evaluate|ensemble|export``: train the voice CNN on the speech manifest,
-compare recipes by cross-validation over speakers, score a model on the held-out speakers (writes its card) or on
-any manifest, average trained models into one, or export a trained run's best checkpoint."""
+"""``python -m voice_model train|crossval|evaluate|ensemble|export|graph``: train the voice CNN on the speech
+manifest, compare recipes by cross-validation over speakers, score a model on the held-out speakers (writes its
+card) or on any manifest, average trained models into one, export a trained run's best checkpoint, or write the
+ONNX graph the runtime runs for a model trained before graphs existed."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     n.add_argument("--members", required=True, help="comma-separated names of models in voice_model/models")
     x = commands.add_parser("export", help="copy a run's best checkpoint from the cache into voice_model/models")
     x.add_argument("--name", default=DEFAULT_NAME)
+    g = commands.add_parser("graph", help="write model.onnx, the network the runtime runs, for shipped models "
+                            "trained before it existed")  # fmt: skip
+    g.add_argument("names", nargs="+", help="model names in voice_model/models")
     args = parser.parse_args(argv)
     log = lambda line: print(line, flush=True)  # noqa: E731
     if args.command in ("train", "crossval") and args.architecture == "encoder":
@@ -83,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         from .evaluate import export
 
         print(f"exported to {export(args.name)}")
+    elif args.command == "graph":
+        from .store import write_shipped_graph
+
+        for name in args.names:
+            print(f"graph written to {write_shipped_graph(name)}")
     return 0
 
 
