@@ -146,7 +146,8 @@ speech in 97 languages: that is what lets a small network hear speakers and lang
 frame's own scale only: no per-speaker or per-file normalisation, so a file in which one person is angry
 throughout is not flattened), Dense 128 per frame, Conv1D 128 k5 and Conv1D 128 k3 (ReLU), statistics pooling
 (mean + standard deviation over time), Dense 128, Dense 7 softmax; dropout 0.3 / 0.1 / 0.3. {params:,} parameters,
-Keras 3 (torch backend), `model.keras`.
+Keras 3 (torch backend), `model.keras`; the runtime runs the same network as `model.onnx` in onnxruntime
+(the same probabilities to 1e-5).
 
 **Labels.** Corpora label different sets: RAVDESS all 7 (its calm merged into neutral), ASED angry, fear, happy,
 neutral, sad; nEMO those and surprise; TurEV-DB angry, calm (as neutral), happy, sad. The training loss of a window
