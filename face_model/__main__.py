@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--holdout", type=float, default=TrainConfig.holdout,
                    help="share of train held aside to select the epoch on (0: select on val)")  # fmt: skip
     t.add_argument("--cutmix", type=float, default=TrainConfig.cutmix, help="probability of CutMix per batch")
+    t.add_argument("--teacher", help="a trained model (e.g. an ensemble) whose view of each face is also learned")
     c = commands.add_parser("ensemble", help="combine trained models of one shape into one model (logits averaged)")
     c.add_argument("--name", required=True)
     c.add_argument("--members", required=True, help="comma-separated names of trained models")
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             holdout=args.holdout,
             cutmix=args.cutmix,
+            teacher=args.teacher,
         )
         print(f"model written to {train(config, log=lambda line: print(line, flush=True))}")
     elif args.command == "ensemble":

@@ -5,6 +5,11 @@ chosen by a hash of each file's name, every class in proportion), so that ``val`
 ``holdout=0`` (how ``cnn-v2`` was made) it is selected on ``val``. Checkpoints after every epoch (model, optimiser,
 history, the best weights so far) live under ``Settings.runs_dir``, outside the checkout, so a run continues in a
 later session with the same command.
+
+With a ``teacher`` (a trained model, such as an ensemble of several networks), the network also learns the
+teacher's view of each face (Hinton et al., 2015): half of the loss is the cross-entropy with the teacher's
+flip-averaged probabilities at temperature 2, computed once on the unaugmented faces (a few seconds, where
+running the teacher on every augmented batch would double each epoch on a CPU).
 """
 
 from __future__ import annotations
@@ -46,6 +51,11 @@ class TrainConfig:
     threads: int = 2
     holdout: float = 0.0  # share of train held aside for selecting the epoch; 0: select on val (cnn-v2)
     cutmix: float = 0.0  # probability per batch of CutMix (a box of another face pasted in, labels mixed by area)
+    teacher: str | None = None  # a model in face_model/models whose view of each face the network also learns
+
+
+DISTILL_TEMPERATURE = 2.0
+DISTILL_WEIGHT = 0.5  # share of the loss that follows the teacher
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -145,6 +155,7 @@ def train(config: TrainConfig, log=print) -> Path:
 
     images = to_tensor(train_set.images)
     labels = torch.from_numpy(train_set.labels)
+    soft = _teacher_probabilities(config.teacher, train_set.images, log) if config.teacher else None
     generator = torch.Generator().manual_seed(config.seed)
     for epoch in range(start_epoch, config.epochs):
         generator.manual_seed(config.seed * 1000 + epoch)
@@ -163,6 +174,9 @@ def train(config: TrainConfig, log=print) -> Path:
             loss = _loss(logits, y, weights, config)
             if mixed:  # labels weighed by the area each face keeps
                 loss = own * loss + (1 - own) * _loss(logits, y[partner], weights, config)
+            if soft is not None:
+                target = own * soft[idx] + (1 - own) * soft[idx][partner] if mixed else soft[idx]
+                loss = (1 - DISTILL_WEIGHT) * loss + DISTILL_WEIGHT * distillation_loss(logits, target)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -205,6 +219,20 @@ def train(config: TrainConfig, log=print) -> Path:
     folder = store.save(best, best_meta)  # into face_model/models: what gets committed
     shutil.copy(run_dir / "training.json", folder / "training.json")
     return folder
+
+
+def _teacher_probabilities(name: str, images: np.ndarray, log) -> torch.Tensor:
+    teacher, _ = store.load(name)
+    log(f"soft targets from {name} on {len(images)} faces")
+    logits = torch.from_numpy(predict_logits_batched(teacher, images))
+    return torch.softmax(logits / DISTILL_TEMPERATURE, dim=1)
+
+
+def distillation_loss(logits: torch.Tensor, teacher_probabilities: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the network's tempered distribution against the teacher's, scaled by T² so that its
+    gradients keep the size of the hard labels' (Hinton et al., 2015)."""
+    log_probabilities = F.log_softmax(logits / DISTILL_TEMPERATURE, dim=1)
+    return -(teacher_probabilities * log_probabilities).sum(dim=1).mean() * DISTILL_TEMPERATURE**2
 
 
 def _loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, config: TrainConfig) -> torch.Tensor:

@@ -10,7 +10,7 @@ from backend.config import DEFAULT_CNN_MODEL
 from backend.emotions import EMOTIONS
 from face_model.__main__ import main
 from face_model.augment import augment
-from face_model.train import class_weights, cutmix, held_aside, to_tensor
+from face_model.train import DISTILL_TEMPERATURE, class_weights, cutmix, distillation_loss, held_aside, to_tensor
 
 
 def test_augmentation_keeps_shape_and_pixel_range():
@@ -39,6 +39,14 @@ def test_cutmix_pastes_a_box_of_the_partner_and_weighs_the_labels_by_area():
     assert moved
     for i in moved:
         assert (mixed[i] == float(partner[i])).float().mean().item() == pytest.approx(1 - own, abs=1e-6)
+
+
+def test_the_distillation_loss_is_least_where_the_network_sees_a_face_as_its_teacher_does():
+    teacher_logits = torch.tensor([[2.0, 0.5, -1.0, 0.0, 0.3, -0.5, 1.0]])
+    target = torch.softmax(teacher_logits / DISTILL_TEMPERATURE, dim=1)
+    at_teacher = distillation_loss(teacher_logits, target)
+    for other in (teacher_logits * 3, teacher_logits.flip(1), torch.zeros_like(teacher_logits)):
+        assert distillation_loss(other, target) > at_teacher
 
 
 def test_rarer_classes_weigh_more():
