@@ -12,9 +12,9 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from backend.config import Settings
-from backend.emotions import EMOTIONS
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
+from face_model.crema import crema_files, crema_label
 
 from .evidence import CODEC_QUALITY, FACE_SIZES, face_evidence
 from .fit import MARGIN
@@ -24,15 +24,14 @@ ROWS = (("face", "face alone"), ("voice", "voice alone"), ("product", "plain pro
         ("constant", "fitted, constant weights"), ("constant+bias", "fitted, constant weights + class biases"),
         ("gated", "fitted, reliability-gated weights"),
         ("gated+bias", "fitted, reliability-gated weights + class biases"))  # fmt: skip
-CREMA_GLOB = "1001_DFA_*.mp4"
 SMALL_FACE_CLIP, SHRINK = "1001_DFA_ANG_XX.mp4", 5  # its 92 px face becomes about 20 px, in a frame of the same size
 
 
 def crema_clips(settings: Settings) -> list[dict]:
     """Per clip: the label and what the face, the voice and the fused view found most (the dominant emotion)."""
     rows = []
-    for clip in sorted((settings.data_dir / "video").glob(CREMA_GLOB)):
-        label = next(e for e in EMOTIONS if e[:3].upper() == clip.stem.split("_")[2])
+    for clip in crema_files(settings):
+        label = crema_label(clip)
         result = analyse(clip, AnalysisOptions(), settings=settings)
         summary = result.summary
         windows = [w for w in result.fused or [] if len(w.modalities) == 2]

@@ -65,6 +65,25 @@ def test_evaluate_scores_a_labelled_folder_in_one_line(tmp_path, shared_data, ca
     assert line.startswith("accuracy=") and " macro_f1=" in line and line.endswith(" n=21")
 
 
+def test_a_crema_d_file_name_gives_the_clip_its_emotion():
+    from pathlib import Path
+
+    from face_model.crema import crema_label
+
+    assert [crema_label(Path(f"1001_DFA_{code}_XX.mp4")) for code in ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")] == [
+        "angry", "disgust", "fear", "happy", "neutral", "sad"]  # fmt: skip
+
+
+def test_the_card_reads_every_frame_of_each_crema_d_clip_through_the_runtime_face_path(shared_data):
+    from face_model.crema import crema_table, score_crema
+
+    rows = score_crema(DEFAULT_CNN_MODEL)
+    assert [r["label"] for r in rows] == ["angry", "disgust", "fear", "happy", "neutral", "sad"]
+    assert all(55 <= r["faces"] <= 71 and 0 <= r["right"] <= r["faces"] for r in rows)  # one face a frame
+    assert sum(r["right"] for r in rows) > sum(r["faces"] for r in rows) / 7  # better than chance over 7 labels
+    assert crema_table(rows).count("| 1001_DFA_") == 6
+
+
 def test_an_ensemble_of_shipped_models_loads_as_one_model_and_averages_its_members(tmp_path):
     from face_model import store
     from face_model.network import predict_logits
