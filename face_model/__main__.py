@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--holdout", type=float, default=TrainConfig.holdout,
                    help="share of train held aside to select the epoch on (0: select on val)")  # fmt: skip
     t.add_argument("--cutmix", type=float, default=TrainConfig.cutmix, help="probability of CutMix per batch")
+    t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (float32 weights): faster on AVX-512 BF16")
     t.add_argument("--teacher", help="a trained model (e.g. an ensemble) whose view of each face is also learned")
     c = commands.add_parser("ensemble", help="combine trained models of one shape into one model (logits averaged)")
     c.add_argument("--name", required=True)
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             holdout=args.holdout,
             cutmix=args.cutmix,
             teacher=args.teacher,
+            bf16=args.bf16,
         )
         print(f"model written to {train(config, log=lambda line: print(line, flush=True))}")
     elif args.command == "ensemble":

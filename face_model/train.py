@@ -52,6 +52,7 @@ class TrainConfig:
     holdout: float = 0.0  # share of train held aside for selecting the epoch; 0: select on val (cnn-v2)
     cutmix: float = 0.0  # probability per batch of CutMix (a box of another face pasted in, labels mixed by area)
     teacher: str | None = None  # a model in face_model/models whose view of each face the network also learns
+    bf16: bool = False  # bfloat16 autocast: 2-3x faster a step on a CPU with AVX-512 BF16; weights stay float32
 
 
 DISTILL_TEMPERATURE = 2.0
@@ -170,7 +171,9 @@ def train(config: TrainConfig, log=print) -> Path:
             mixed = bool(config.cutmix) and float(torch.rand(1, generator=generator)) < config.cutmix
             if mixed:
                 x, partner, own = cutmix(x, generator)
-            logits = model(x.contiguous(memory_format=torch.channels_last))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                logits = model(x.contiguous(memory_format=torch.channels_last))
+            logits = logits.float()
             loss = _loss(logits, y, weights, config)
             if mixed:  # labels weighed by the area each face keeps
                 loss = own * loss + (1 - own) * _loss(logits, y[partner], weights, config)
