@@ -8,4 +8,10 @@ import os
 # torch first runs a convolution, hence here, at the package's import.
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8")
 
+# onnxruntime (the voice network, faster-whisper's voice-activity model) reports its use to Microsoft from 1.32 on
+# Linux: it keeps a device id under ~/.cache/Microsoft, a session file in TMPDIR, and uploads when it can reach the
+# internet. An analysis of people's faces and voices sends nothing anywhere; the switch counts only if set before
+# onnxruntime first starts, hence here too.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 __version__ = "0.1.0"

@@ -147,7 +147,8 @@ def test_a_shipped_model_without_its_graph_is_a_clear_model_unavailable_error(tm
         get_voice_model("no-graph", replace(settings, voice_model_dir=tmp_path))
 
 
-def test_an_analysis_with_the_shipped_voice_model_never_imports_keras(shared_data):
+def _voice_analysis_in_a_fresh_process(shared_data, env: dict | None = None) -> str:
+    """Analyse a clip's voice with the default model in a new interpreter, as a CLI run would; its printed line."""
     import subprocess
     import sys
 
@@ -159,8 +160,22 @@ def test_an_analysis_with_the_shipped_voice_model_never_imports_keras(shared_dat
         "assert any(w.speech for w in analyse_signal(signal, rate, get_voice_model('default', get_settings())))\n"
         "print('keras' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env).stdout
+
+
+def test_an_analysis_with_the_shipped_voice_model_never_imports_keras(shared_data):
+    assert _voice_analysis_in_a_fresh_process(shared_data).strip() == "False"
+
+
+def test_running_the_voice_network_reports_nothing_and_leaves_no_trace_of_onnxruntime(shared_data, tmp_path):
+    import os
+
+    home, temp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir(), temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
+    _voice_analysis_in_a_fresh_process(shared_data, env | {"HOME": str(home), "TMPDIR": str(temp)})
+    assert not (home / ".cache" / "Microsoft").exists()  # onnxruntime's telemetry keeps a device id there
+    assert not (temp / ".ses").exists()  # and its session file here
 
 
 def test_legacy_h5_loads_and_predicts_seven_probabilities(shared_data, angry_clip):
