@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"model written to {train(config, log=lambda line: print(line, flush=True))}")
     elif args.command == "ensemble":
-        from .store import combine
+        from .ensemble import combine
 
         print(f"model written to {combine(args.name, args.members.split(','), flip_average=not args.no_flip)}")
     elif args.command == "quantize":

@@ -17,11 +17,11 @@ import torch
 from backend import metrics
 from backend.config import DEFAULT_CNN_MODEL, get_settings
 from backend.emotions import EMOTIONS
+from backend.faces import cnn_store as store
+from backend.faces.cnn_int8 import INT8_WEIGHTS, load_int8
 
-from . import store
 from .crema import crema_table, score_crema
 from .data import fer_dir, load_folder
-from .quantize import INT8_WEIGHTS, load_int8
 from .reference import FerReference, reference_path
 from .train import predict_logits_batched
 
@@ -167,7 +167,7 @@ def write_card(name: str) -> Path:
 def _architecture(meta: store.ModelMeta) -> str:
     params = sum(p.numel() for p in meta.build().parameters())
     network = (
-        "VGG-style CNN (`face_model/network.py`): stages of two 3x3 conv + batch-norm + ReLU with widths "
+        "VGG-style CNN (`backend/faces/cnn_network.py`): stages of two 3x3 conv + batch-norm + ReLU with widths "
         f"{tuple(meta.widths)}, max-pooling between stages, global average pooling, dropout, one linear layer"
     )
     if meta.members > 1:

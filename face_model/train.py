@@ -29,11 +29,11 @@ import torch.nn.functional as F
 from backend import metrics
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
+from backend.faces import cnn_store as store
+from backend.faces.cnn_network import predict_logits
 
-from . import store
 from .augment import augment
 from .data import FaceSet, fer_dir, load_folder
-from .network import predict_logits
 
 
 @dataclass

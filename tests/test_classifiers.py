@@ -64,10 +64,10 @@ def test_cnn_runs_the_int8_weights_where_shipped_and_the_float_ones_when_told(as
 
 
 def test_cnn_runs_the_float_weights_where_torch_has_no_onednn_quantized_engine(monkeypatch, astronaut_face):
+    from backend.faces import cnn_int8
     from backend.faces.classifiers.cnn import CnnClassifier
-    from face_model import quantize
 
-    monkeypatch.setattr(quantize, "ENGINE", "an engine this build lacks")
+    monkeypatch.setattr(cnn_int8, "ENGINE", "an engine this build lacks")
     classifier = CnnClassifier(get_settings())
     assert not classifier.info.version.endswith("+int8")
     assert EMOTIONS[int(np.argmax(classifier.predict([astronaut_face])))] == "happy"

@@ -85,8 +85,9 @@ def test_the_card_reads_every_frame_of_each_crema_d_clip_through_the_runtime_fac
 
 
 def test_an_ensemble_of_shipped_models_loads_as_one_model_and_averages_its_members(tmp_path):
-    from face_model import store
-    from face_model.network import predict_logits
+    from backend.faces import cnn_store as store
+    from backend.faces.cnn_network import predict_logits
+    from face_model.ensemble import combine
 
     shipped = store.model_dir("cnn-v1").parent
     for member in ("a", "b"):
@@ -94,7 +95,7 @@ def test_an_ensemble_of_shipped_models_loads_as_one_model_and_averages_its_membe
         (tmp_path / member / "model.json").write_text(
             (shipped / "cnn-v1" / "model.json").read_text().replace('"cnn-v1"', f'"{member}"')
         )
-    store.combine("pair", ["a", "b"], flip_average=False, root=tmp_path)
+    combine("pair", ["a", "b"], flip_average=False, root=tmp_path)
     ensemble, meta = store.load("pair", tmp_path)
     single, _ = store.load("a", tmp_path)
     faces = torch.rand(4, 1, 48, 48)
@@ -110,9 +111,9 @@ def val_faces(shared_data) -> torch.Tensor:
 
 
 def test_the_shipped_int8_weights_label_real_faces_as_the_float_weights_do(val_faces):
-    from face_model import store
-    from face_model.network import predict_logits
-    from face_model.quantize import load_int8
+    from backend.faces import cnn_store as store
+    from backend.faces.cnn_int8 import load_int8
+    from backend.faces.cnn_network import predict_logits
 
     float_model, _ = store.load(DEFAULT_CNN_MODEL)
     int8_model, _ = load_int8(DEFAULT_CNN_MODEL)
@@ -122,9 +123,10 @@ def test_the_shipped_int8_weights_label_real_faces_as_the_float_weights_do(val_f
 
 
 def test_quantize_remakes_the_shipped_int8_weights(tmp_path, val_faces):
-    from face_model import store
-    from face_model.network import predict_logits
-    from face_model.quantize import load_int8, quantize
+    from backend.faces import cnn_store as store
+    from backend.faces.cnn_int8 import load_int8
+    from backend.faces.cnn_network import predict_logits
+    from face_model.quantize import quantize
 
     shutil.copytree(store.model_dir(DEFAULT_CNN_MODEL), tmp_path / DEFAULT_CNN_MODEL)
     (tmp_path / DEFAULT_CNN_MODEL / "weights-int8.pt").unlink()
@@ -135,7 +137,7 @@ def test_quantize_remakes_the_shipped_int8_weights(tmp_path, val_faces):
 
 
 def test_a_model_without_int8_weights_says_how_to_make_them():
-    from face_model.quantize import load_int8
+    from backend.faces.cnn_int8 import load_int8
 
     with pytest.raises(FileNotFoundError, match="python -m face_model quantize --name cnn-v1"):
         load_int8("cnn-v1")

@@ -1,4 +1,5 @@
-"""The default classifier: our own CNN (``face_model``) on 48x48 grayscale faces, shipped with the project."""
+"""The default classifier: our own CNN on 48x48 grayscale faces (trained by ``face_model``), shipped with the
+project."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import torch
 
 from backend.config import Settings, shown_path
 from backend.errors import ModelUnavailableError
-from face_model import store
-from face_model.network import predict_logits
-from face_model.quantize import INT8_WEIGHTS, int8_available, load_int8
+from backend.faces import cnn_store as store
+from backend.faces.cnn_int8 import INT8_WEIGHTS, int8_available, load_int8
+from backend.faces.cnn_network import predict_logits
 
 from .base import FaceClassifier, ModelInfo
 

@@ -1,5 +1,6 @@
-"""Shipped face models on disk: ``models/<name>/weights.pt`` (a plain state dict, loaded with
-``weights_only=True`` so no pickled code ever runs) beside ``model.json`` (architecture, labels, temperature)."""
+"""Shipped face models on disk (``face_model/models``; training writes them, the runtime reads them):
+``<name>/weights.pt`` (a plain state dict, loaded with ``weights_only=True`` so no pickled code ever runs) beside
+``model.json`` (architecture, labels, temperature)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
 
-from .network import INPUT_SIZE, EmotionCNN, EmotionEnsemble
+from .cnn_network import INPUT_SIZE, EmotionCNN, EmotionEnsemble
 
 
 @dataclass
@@ -26,7 +27,7 @@ class ModelMeta:
     temperature: float = 1.0
     members: int = 1  # > 1: an ensemble of that many same-shaped networks (``python -m face_model ensemble``)
     flip_average: bool = True  # average each prediction with the mirrored face's (test-time flip)
-    int8: dict = field(default_factory=dict)  # how weights-int8.pt was made (face_model.quantize); {} = none
+    int8: dict = field(default_factory=dict)  # how weights-int8.pt was made (python -m face_model quantize); {} = none
     version: str = "1"
     notes: dict = field(default_factory=dict)
 
@@ -75,19 +76,3 @@ def load(name: str, root: Path | None = None) -> tuple[EmotionCNN | EmotionEnsem
 
 def weights_sha256(name: str, root: Path | None = None, file: str = "weights.pt") -> str:
     return hashlib.sha256((model_dir(name, root) / file).read_bytes()).hexdigest()
-
-
-def combine(name: str, member_names: list[str], flip_average: bool, root: Path | None = None) -> Path:
-    """Ship trained models of one shape as one ensemble model ``name`` (one weights file, one loader)."""
-    loaded = [load(member, root) for member in member_names]
-    shapes = {(tuple(meta.widths), meta.dropout, meta.input_size, tuple(meta.labels)) for _, meta in loaded}
-    if len(shapes) != 1:
-        raise ValueError(f"ensemble members must share widths, dropout, input size and labels; got {shapes}")
-    first = loaded[0][1]
-    meta = ModelMeta(name=name, widths=first.widths, dropout=first.dropout, input_size=first.input_size,
-                     labels=first.labels, members=len(loaded), flip_average=flip_average,
-                     notes={"members": {member: m.notes for member, (_, m) in zip(member_names, loaded)}})  # fmt: skip
-    folder = save(EmotionEnsemble([model for model, _ in loaded]), meta, root)
-    histories = {member: json.loads((model_dir(member, root) / "training.json").read_text()) for member in member_names}
-    (folder / "training.json").write_text(json.dumps({"members": histories}, indent=2) + "\n")
-    return folder
