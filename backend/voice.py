@@ -3,7 +3,7 @@ are marked as such (never classified, never guessed), and speech windows are cla
 
 Models load once per process (:func:`get_voice_model`, keyed by settings and name, thread-safe):
 ``default`` is the shipped model (``voice_model/models/<name>``), ``legacy:PATH`` an original-format ``.h5``
-(``seed_model3.h5`` style, with its own 44 kHz preprocessing; see :mod:`voice_model.legacy` for the label mapping).
+(``seed_model3.h5`` style, with its own 44 kHz preprocessing; see :mod:`backend.voice_legacy` for the label mapping).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from backend.errors import InputError, ModelUnavailableError
 from backend.faces.classifiers.base import ModelInfo
 
 if TYPE_CHECKING:
-    from voice_model.store import ModelMeta
+    from backend.voice_store import ModelMeta
 
 LEGACY_PREFIX = "legacy:"
 BATCH = 64
@@ -79,7 +79,7 @@ class VoiceModel:
 
 def _shipped_info(name: str, settings: Settings, weights: str) -> tuple[ModelMeta, ModelInfo]:
     """A shipped model's ``model.json`` and how the result names it (its folder, the SHA-256 of what runs)."""
-    from voice_model import store
+    from backend import voice_store as store
 
     folder = store.model_dir(name, settings.voice_model_dir)
     if not (folder / "model.json").is_file():
@@ -101,20 +101,20 @@ class KerasVoiceModel(VoiceModel):
     its Keras network."""
 
     def __init__(self, name: str, settings: Settings):
-        from voice_model import store
+        from backend import voice_store as store
 
         self._meta, self.info = _shipped_info(name, settings, "model.keras")
         self._model, _ = store.load(name, settings.voice_model_dir)
         self.sample_rate = self._meta.features.sample_rate
 
     def predict(self, windows: list[np.ndarray]) -> np.ndarray:
-        from voice_model.features import fit_length, normalise, spectral_features
-        from voice_model.network import predict
+        from backend.voice_features import fit_length, normalise, spectral_features
+        from backend.voice_head import predict
 
         out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
         params = self._meta.features
         for chunk in equal_length_batches(map(len, windows), BATCH):
-            # Batched, with the 80 dB floor applied per window (see voice_model.features.spectral_features).
+            # Batched, with the 80 dB floor applied per window (see backend.voice_features.spectral_features).
             x = normalise(spectral_features(np.stack([windows[i] for i in chunk]), params), params)
             if self._meta.input_frames:
                 x = np.stack([fit_length(f, self._meta.input_frames) for f in x])
@@ -129,9 +129,9 @@ class EncoderVoiceModel(VoiceModel):
     an analysis with the default model never imports Keras)."""
 
     def __init__(self, name: str, settings: Settings):
+        from backend import voice_store as store
         from backend.onnx_network import OnnxNetwork
         from backend.speech import get_speech_encoder
-        from voice_model import store
 
         self._meta, self.info = _shipped_info(name, settings, store.GRAPH)
         self._network = OnnxNetwork(store.graph_path(name, settings.voice_model_dir))
@@ -152,7 +152,7 @@ class EncoderVoiceModel(VoiceModel):
 
 def shipped_voice_model(name: str, settings: Settings) -> VoiceModel:
     """The model class a shipped folder's ``model.json`` asks for."""
-    from voice_model import store
+    from backend import voice_store as store
 
     try:
         architecture = store.read_meta(name, settings.voice_model_dir).architecture
@@ -166,7 +166,7 @@ class LegacyVoiceModel(VoiceModel):
     is split equally between angry and disgust."""
 
     def __init__(self, path: Path):
-        from voice_model.legacy import LegacyModel
+        from backend.voice_legacy import LegacyModel
 
         if not path.is_file():
             raise ModelUnavailableError(f"legacy voice model not found at {path}", details={"model": str(path)})

@@ -124,8 +124,8 @@ def test_the_previous_mfcc_default_stays_selectable(angry_clip):
 
 
 def test_the_default_models_graph_gives_its_keras_networks_probabilities(angry_clip, monkeypatch):
+    from backend import voice_store as store
     from backend.voice_head import predict
-    from voice_model import store
 
     shipped = get_voice_model("default", get_settings())
     graph, inputs = shipped._network, []

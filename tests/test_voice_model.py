@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from backend.emotions import EMOTIONS
+from backend.voice_legacy import to_ours
 from voice_model.data import COLLAPSED6, TO_COLLAPSED6, Utterance, read_manifest, speaker_folds, split_speakers
-from voice_model.legacy import to_ours
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ["path", "corpus", "speaker", "gender", "emotion", "source_label", "intensity", "sentence", "duration_s",
@@ -100,7 +100,8 @@ def test_evaluate_manifest_prints_the_two_summary_lines(shared_data, tmp_path):
 
 
 def test_an_ensemble_of_trained_models_loads_as_one_model_and_averages_their_probabilities(tmp_path):
-    from voice_model import store
+    from backend import voice_store as store
+    from voice_model.ensemble import combine
     from voice_model.network import predict
 
     shipped = store.model_dir("voice-cnn-v1")
@@ -109,7 +110,7 @@ def test_an_ensemble_of_trained_models_loads_as_one_model_and_averages_their_pro
         (tmp_path / member / "model.json").write_text(
             (shipped / "model.json").read_text().replace('"voice-cnn-v1"', f'"{member}"')
         )
-    store.combine("pair", ["a", "b"], root=tmp_path)
+    combine("pair", ["a", "b"], root=tmp_path)
     ensemble, meta = store.load("pair", tmp_path)
     single, _ = store.load("a", tmp_path)
     windows = np.random.default_rng(0).standard_normal((3, 200, 40)).astype(np.float32)
@@ -190,8 +191,8 @@ def test_held_out_utterances_are_scored_on_their_clean_recording_only():
 
 
 def test_an_encoder_network_saved_and_loaded_gives_the_same_probabilities(tmp_path):
+    from backend import voice_store as store
     from backend.voice_head import encoder_head, predict
-    from voice_model import store
 
     model = encoder_head(n_blocks=2)
     meta = store.ModelMeta(name="tiny", architecture="encoder", encoder_blocks=(2, 3))
@@ -203,9 +204,9 @@ def test_an_encoder_network_saved_and_loaded_gives_the_same_probabilities(tmp_pa
 
 
 def test_a_saved_network_comes_with_a_graph_that_gives_its_probabilities_at_any_length(tmp_path):
+    from backend import voice_store as store
     from backend.onnx_network import OnnxNetwork
     from backend.voice_head import encoder_head, predict
-    from voice_model import store
 
     model = encoder_head(n_blocks=2)
     store.save(model, store.ModelMeta(name="tiny", architecture="encoder", encoder_blocks=(2, 3)), tmp_path)

@@ -10,7 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from .store import DEFAULT_NAME
+from backend.voice_store import DEFAULT_NAME
+
 from .train import TrainConfig
 
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"card written to {write_card(args.name, reference=not args.no_reference) / 'card.md'}")
     elif args.command == "ensemble":
-        from .store import combine
+        from .ensemble import combine
 
         print(f"ensemble written to {combine(args.name, args.members.split(','))}")
     elif args.command == "export":
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"exported to {export(args.name)}")
     elif args.command == "graph":
-        from .store import write_shipped_graph
+        from backend.voice_store import write_shipped_graph
 
         for name in args.names:
             print(f"graph written to {write_shipped_graph(name)}")

@@ -16,9 +16,9 @@ import numpy as np
 
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
+from backend.voice_features import FeatureParams, spectral_features, trim
 
 from .augment import SNR_DB, VARIANTS, apply_variant
-from .features import FeatureParams, spectral_features, trim
 
 # RAVDESS "calm" is a low-arousal neutral: merged into neutral (our 7 labels have no calm).
 LABEL_MAP = {name: name for name in EMOTIONS} | {"calm": "neutral", "fearful": "fear", "surprised": "surprise"}

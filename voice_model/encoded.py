@@ -23,10 +23,10 @@ import numpy as np
 from backend.config import get_settings
 from backend.speech import SAMPLE_RATE, WHISPER_BASE_SHA256, get_speech_encoder
 from backend.voice import equal_length_batches, window_bounds
+from backend.voice_features import FeatureParams
 
 from .augment import SNR_DB, VARIANTS
 from .data import Utterance, variant_signal
-from .features import FeatureParams
 
 CACHED_BLOCKS = (2, 3, 4)  # encoder blocks kept; a recipe reads any of them
 WINDOW_SECONDS, HOP_SECONDS = 2.0, 1.0

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from backend import voice_store as store
 from backend.emotions import EMOTIONS
 from backend.speech import WHISPER_BASE_SHA256
 
-from . import store
 from .data import COLLAPSED6, TEST_FRACTION, VAL_FRACTION, read_manifest, split_speakers
 from .evaluate import (
     LEGACY_PREFIX,

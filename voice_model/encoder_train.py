@@ -23,15 +23,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from backend import metrics
+from backend import voice_store as store
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
 from backend.voice import equal_length_batches
+from backend.voice_features import FeatureParams
 from backend.voice_head import encoder_head, keras, predict
 
-from . import store
 from .data import Utterance, read_manifest, speaker_folds, split_speakers
 from .encoded import CACHED_BLOCKS, EncodedWindows, load_encoded
-from .features import FeatureParams
 from .train import collapsed_scores
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from backend import metrics
+from backend import voice_store as store
 from backend.config import DEFAULT_VOICE_MODEL, get_settings
 from backend.emotions import EMOTIONS
+from backend.voice_legacy import LegacyModel
 
-from . import store
 from .augment import VARIANTS
 from .data import (
     COLLAPSED6,
@@ -30,7 +31,6 @@ from .data import (
     read_manifest,
     split_speakers,
 )
-from .legacy import LegacyModel
 from .train import TrainConfig, collapsed_scores, predict_utterances
 
 LEGACY_PREFIX = "legacy:"

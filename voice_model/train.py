@@ -19,11 +19,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from backend import metrics
+from backend import voice_store as store
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
 from backend.voice import equal_length_batches
+from backend.voice_features import FeatureParams, fit_length, normalise
 
-from . import store
 from .augment import random_crop, random_pad, spec_augment
 from .data import (
     COLLAPSED6,
@@ -36,7 +37,6 @@ from .data import (
     speaker_folds,
     split_speakers,
 )
-from .features import FeatureParams, fit_length, normalise
 from .network import ARCHITECTURES, BASELINE_FRAMES, keras, predict
 
 

@@ -1,8 +1,9 @@
-"""Shipped voice models on disk: ``models/<name>/model.keras`` (Keras 3 native format, loaded with
-``safe_mode=True``: no pickled code) beside ``model.json`` (architecture, feature parameters, labels, window) and,
-for the encoder networks, ``model.onnx``: the same network in inference mode as an ONNX graph. Keras is the
-training format; the runtime runs the graph with onnxruntime (:mod:`backend.onnx_network`), so an analysis never
-imports Keras, which took 3.5 s of every fresh process's start-up (it loads scikit-learn and matplotlib)."""
+"""Shipped voice models on disk (``voice_model/models``; training writes them, the runtime reads them):
+``<name>/model.keras`` (Keras 3 native format, loaded with ``safe_mode=True``: no pickled code) beside
+``model.json`` (architecture, feature parameters, labels, window) and, for the encoder networks, ``model.onnx``:
+the same network in inference mode as an ONNX graph. Keras is the training format; the runtime runs the graph with
+onnxruntime (:mod:`backend.onnx_network`), so an analysis never imports Keras, which took 3.5 s of every fresh
+process's start-up (it loads scikit-learn and matplotlib)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from backend.config import DEFAULT_VOICE_MODEL, get_settings
 from backend.emotions import EMOTIONS
 
-from .features import FeatureParams
+from .voice_features import FeatureParams
 
 DEFAULT_NAME = DEFAULT_VOICE_MODEL  # what evaluate scores and backend.voice loads unless told otherwise
 GRAPH = "model.onnx"
@@ -119,36 +120,6 @@ def load(name: str, root: Path | None = None):
 
     model = keras.saving.load_model(folder / "model.keras", compile=False, safe_mode=True)
     return model, read_meta(name, root)
-
-
-def combine(name: str, member_names: list[str], root: Path | None = None) -> Path:
-    """Save one model that averages the probabilities of trained models of the same features and labels (a seed
-    ensemble: the same recipe trained from different seeds disagrees on the hard files, and the mean of their
-    guesses is steadier on new speakers than any one of them). It is a plain ``model.keras``, loaded and run as
-    any other; ``training.json`` keeps each member's own training record."""
-    from backend.voice_head import keras
-
-    loaded = [load(member, root) for member in member_names]
-    kinds = {
-        (json.dumps(meta.features.to_dict()), meta.labels, meta.window_seconds, meta.input_frames, meta.encoder_blocks)
-        for _, meta in loaded
-    }
-    if len(loaded) < 2 or len(kinds) > 1:
-        raise ValueError(f"an ensemble needs 2+ models of the same features, labels and input; got {member_names}")
-    first = loaded[0][1]
-    inputs = keras.Input(loaded[0][0].inputs[0].shape[1:])
-    # each member is wrapped under its own name: members of one architecture share their layer names
-    outputs = [keras.Model(model.inputs[0], model.outputs[0], name=f"member_{i}")(inputs)
-               for i, (model, _) in enumerate(loaded)]  # fmt: skip
-    model = keras.Model(inputs, keras.layers.Average(name="mean_probability")(outputs), name="ensemble")
-    meta = ModelMeta(name=name, architecture=first.architecture, features=first.features, labels=first.labels,
-                     input_frames=first.input_frames, window_seconds=first.window_seconds,
-                     notes={"members": {m.name: m.notes for _, m in loaded}},
-                     encoder_blocks=first.encoder_blocks)  # fmt: skip
-    folder = save(model, meta, root)
-    records = {member: json.loads((model_dir(member, root) / "training.json").read_text()) for member in member_names}
-    (folder / "training.json").write_text(json.dumps({"members": records}, indent=2) + "\n")
-    return folder
 
 
 def graph_path(name: str, root: Path | None = None) -> Path:

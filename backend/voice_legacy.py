@@ -68,7 +68,7 @@ class LegacyModel:
 
     def predict_features(self, x: np.ndarray, batch: int = 64) -> np.ndarray:
         """Our 7-label probabilities of (N, 225, 40) legacy features."""
-        from .network import predict
+        from .voice_head import predict
 
         if len(x) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
