@@ -30,10 +30,10 @@ def score_crema(name: str, settings: Settings | None = None) -> list[dict]:
     """Per clip: its label, the faces seen (one per analysed frame), how many got the clip's label, and the label
     they got most. Empty where the shared clips are absent."""
     settings = (settings or get_settings()).replace(cnn_model_name=name)
+    options = AnalysisOptions(modalities="face", sample_fps=None, frame_step=1)
     rows = []
     for clip in crema_files(settings):
         label = crema_label(clip)
-        options = AnalysisOptions(modalities="face", sample_fps=None, frame_step=1)
         labels = [face.label for face in analyse(clip, options, settings=settings).faces]
         rows.append({"clip": clip.name, "label": label, "faces": len(labels),
                      "right": sum(found == label for found in labels),
