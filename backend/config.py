@@ -40,6 +40,7 @@ class Settings:
     # training runs (checkpoints) outlive the checkout, so a long run resumes in a later session or clone
     runs_dir: Path = field(default_factory=lambda: Path(_env("RUNS", str(Path.home() / ".cache" / "emoclassify"))))
     face_model_dir: Path = PROJECT_ROOT / "face_model" / "models"
+    detector_model_dir: Path = PROJECT_ROOT / "face_model" / "mtcnn"  # MTCNN's graphs (python -m face_model mtcnn)
     voice_model_dir: Path = PROJECT_ROOT / "voice_model" / "models"
     fusion_model_dir: Path = PROJECT_ROOT / "fusion_model" / "models"
     device: str = field(default_factory=lambda: _env("DEVICE", "cpu"))

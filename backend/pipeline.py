@@ -108,9 +108,7 @@ class _FaceStage:
         self.classify_seconds = 0.0
 
     def models(self) -> list[dict]:
-        detector = {"role": "face_detector", "name": self.detector.name, "version": self.detector.version,
-                    "source": "facenet-pytorch wheel", "sha256": None}  # fmt: skip
-        return [detector, self.classifier.info.to_dict()]
+        return [self.detector.info.to_dict(), self.classifier.info.to_dict()]
 
     def add(self, frames: list[media.Frame], fallback_whole_image: bool = False) -> None:
         started = time.perf_counter()

@@ -1,6 +1,6 @@
-"""``python -m face_model train|ensemble|quantize|evaluate``: train the face CNN on FER2013, combine trained models
-into one ensemble model, write a model's int8 weights, or score a model (card on ``val``, or one line on any
-folder)."""
+"""``python -m face_model train|ensemble|quantize|evaluate|mtcnn``: train the face CNN on FER2013, combine trained
+models into one ensemble model, write a model's int8 weights, score a model (card on ``val``, or one line on any
+folder), or write the face detector's graphs from the installed facenet-pytorch."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     e = commands.add_parser("evaluate", help="score a model on FER2013 val (writes its card) or on --data DIR")
     e.add_argument("--name", default=TrainConfig.name)
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
+    commands.add_parser("mtcnn", help="write MTCNN's three ONNX graphs (the runtime's detector) from facenet-pytorch")
     args = parser.parse_args(argv)
     if args.command == "train":
         widths = tuple(int(w) for w in args.widths.split(","))
@@ -68,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
             print(score_folder(args.name, args.data))
         else:
             print(f"card written to {write_card(args.name) / 'card.md'}")
+    elif args.command == "mtcnn":
+        from backend.config import get_settings
+
+        from .mtcnn_export import export_mtcnn
+
+        for stage, digest in export_mtcnn(get_settings().detector_model_dir).items():
+            print(f"{stage}: sha256 {digest}")
     return 0
 
 

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from backend.config import Settings
+from backend.config import Settings, shown_path
+
+from .classifiers.base import ModelInfo
+from .mtcnn import PNET_SIDE, STAGE_SIDES, Mtcnn, graphs_sha256
 
 
 @dataclass(frozen=True)
@@ -44,25 +47,19 @@ class FaceBox:
         return [round(self.x1), round(self.y1), round(self.x2), round(self.y2)]
 
 
-MTCNN_MIN_SIDE = 12  # P-Net's input window
-ONET_SIDE = 48  # O-Net's input window
-
-
 class FaceDetector:
-    """Batched MTCNN (facenet-pytorch) with all faces per frame kept; weights ship inside the wheel."""
+    """Batched MTCNN (:mod:`backend.faces.mtcnn`, facenet-pytorch's detector in onnxruntime) with all faces per frame
+    kept; its graphs ship in ``face_model/mtcnn``."""
 
     name = "mtcnn"
-    version = "facenet-pytorch-2.5.3"
+    version = "facenet-pytorch-2.5.3-onnx"
 
     def __init__(self, settings: Settings):
-        import torch  # imported here: torch start-up is paid only when faces are needed
-        from facenet_pytorch import MTCNN
-
         self._settings = settings
-        mtcnn = MTCNN(keep_all=True, thresholds=list(settings.mtcnn_thresholds), device=settings.device)
-        # oneDNN's convolutions run faster on channels-last weights (MTCNN: 40 -> 35 ms a 720p frame here)
-        self._mtcnn = mtcnn.to(memory_format=torch.channels_last)
-        self._lock = threading.Lock()  # min_face_size is set per batch on the shared instance
+        self._mtcnn = Mtcnn(settings.detector_model_dir, settings.mtcnn_thresholds)
+        self.info = ModelInfo(role="face_detector", name=self.name, version=self.version,
+                              source=shown_path(settings.detector_model_dir),
+                              sha256=graphs_sha256(settings.detector_model_dir))  # fmt: skip
 
     def min_face_size(self, height: int, width: int) -> int:
         return max(self._settings.min_face_px, round(self._settings.min_face_fraction * min(height, width)))
@@ -75,7 +72,7 @@ class FaceDetector:
         smallest face wanted fits its 12 px window, so a frame narrower than that face gives it no image at all."""
         scale = self._scale(height, width)
         small = max(1, round(height * scale)), max(1, round(width * scale))
-        return min(small) >= max(MTCNN_MIN_SIDE, self.min_face_size(*small))
+        return min(small) >= max(PNET_SIDE, self.min_face_size(*small))
 
     def detect(self, frames: list[np.ndarray]) -> list[list[FaceBox]]:
         """Faces of each frame (RGB uint8 arrays); frames of different sizes are detected in separate batches."""
@@ -88,11 +85,9 @@ class FaceDetector:
                 continue  # no face can be found (and MTCNN would raise on its empty image pyramid)
             scale = self._scale(height, width)
             small = [self._downscale(frames[i], scale) for i in indices]
-            with self._lock:
-                self._mtcnn.min_face_size = self.min_face_size(*small[0].shape[:2])
-                boxes, probs, points = self._mtcnn.detect(np.stack(small), landmarks=True)
-            for j, i in enumerate(indices):
-                faces = _to_face_boxes(boxes[j], probs[j], points[j], 1 / scale, width, height)
+            found = self._mtcnn.detect(np.stack(small), self.min_face_size(*small[0].shape[:2]))
+            for i, (boxes, probs, points) in zip(indices, found):
+                faces = _to_face_boxes(boxes, probs, points, 1 / scale, width, height)
                 results[i] = [f for f in faces if (f.score or 0.0) >= self._settings.min_face_score]
         return results
 
@@ -101,21 +96,17 @@ class FaceDetector:
         moved to where the face now is, with its new probability and landmarks, or is dropped when O-Net no
         longer sees a face there; faces that end up on the same person are merged. Crops come from the full
         frame: O-Net sees every face at 48x48 whatever the frame's size, so the frame is not downscaled."""
-        import torch  # as in __init__: importing this module must not start torch
-
         if not faces:
             return []
         boxes = np.array([[f.x1, f.y1, f.x2, f.y2] for f in faces], dtype=np.float32)
         boxes = _square(boxes)
-        crops = np.stack([_crop_resized(frame, box, ONET_SIDE) for box in boxes])
-        batch = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() - 127.5) * 0.0078125
-        with torch.inference_mode():
-            moves, points, probs = (t.numpy() for t in self._mtcnn.onet(batch))
+        crops = np.stack([_crop_resized(frame, box, STAGE_SIDES["onet"]) for box in boxes])
+        moves, points, probs = self._mtcnn.onet_on_crops(crops)
         sides = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
         landmarks = np.stack([sides * points[:, :5] + boxes[:, :1] - 1,
                               sides * points[:, 5:] + boxes[:, 1:2] - 1], axis=-1)  # fmt: skip
         boxes = boxes + moves * sides
-        found = _to_face_boxes(boxes, probs[:, 1], landmarks, 1.0, frame.shape[1], frame.shape[0])
+        found = _to_face_boxes(boxes, probs, landmarks, 1.0, frame.shape[1], frame.shape[0])
         return _merge_overlapping([f for f in found if (f.score or 0.0) >= self._settings.min_face_score])
 
     @staticmethod
@@ -127,9 +118,7 @@ class FaceDetector:
 
 
 def _to_face_boxes(boxes, probs, points, upscale: float, width: int, height: int) -> list[FaceBox]:
-    """MTCNN's per-frame output (None or object arrays under numpy 2) as clipped FaceBoxes, best first."""
-    if boxes is None:
-        return []
+    """One frame's MTCNN output as clipped FaceBoxes, best first."""
     boxes = np.asarray(boxes, dtype=float).reshape(-1, 4) * upscale
     probs = np.asarray(probs, dtype=float).reshape(-1)
     points = np.asarray(points, dtype=float).reshape(-1, 5, 2) * upscale
