@@ -46,7 +46,7 @@ class Settings:
     device: str = field(default_factory=lambda: _env("DEVICE", "cpu"))
     face_model: str = field(default_factory=lambda: _env("FACE_MODEL", "cnn"))
     cnn_model_name: str = field(default_factory=lambda: _env("CNN_MODEL", DEFAULT_CNN_MODEL))
-    # the `cnn` classifier runs the model's int8 weights where it ships them (backend/faces/cnn_int8.py): 6x faster
+    # the `cnn` classifier runs the int8 graph (onnxruntime) where the model ships one (backend/faces/cnn_int8.py)
     face_int8: bool = field(default_factory=lambda: _env("FACE_INT8", "1") == "1")
     voice_model_name: str = field(default_factory=lambda: _env("VOICE_MODEL", DEFAULT_VOICE_MODEL))
     fusion_model_name: str = field(default_factory=lambda: _env("FUSION_MODEL", DEFAULT_FUSION_MODEL))

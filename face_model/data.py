@@ -15,7 +15,7 @@ from PIL import Image
 
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
-from backend.faces.cnn_network import INPUT_SIZE
+from backend.faces.cnn_store import INPUT_SIZE
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 

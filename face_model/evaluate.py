@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,12 @@ from backend import metrics
 from backend.config import DEFAULT_CNN_MODEL, get_settings
 from backend.emotions import EMOTIONS
 from backend.faces import cnn_store as store
-from backend.faces.cnn_int8 import INT8_WEIGHTS, load_int8
+from backend.faces.cnn_int8 import INT8_GRAPH, int8_graph
+from backend.onnx_network import OnnxNetwork
 
 from .crema import crema_table, score_crema
 from .data import fer_dir, load_folder
+from .quantize import pixels
 from .reference import FerReference, reference_path
 from .train import predict_logits_batched
 
@@ -62,12 +65,12 @@ def _scores(labels: np.ndarray, probabilities: np.ndarray) -> dict:
 
 def evaluate_model(name: str, data_dir: Path | None = None, int8: bool = False,
                    temperature: float | None = None) -> dict:  # fmt: skip
-    """Scores of the float model, or with ``int8`` of its shipped int8 weights; with ``temperature`` given (the
+    """Scores of the float model, or with ``int8`` of its shipped int8 graph; with ``temperature`` given (the
     float model's, which the runtime applies to both) no temperature is fitted."""
     torch.set_num_threads(2)
-    model, meta = load_int8(name) if int8 else store.load(name)
+    predict = _int8_logits(name) if int8 else _float_logits(name)
     faces = load_folder(data_dir or fer_dir("val"))
-    logits = predict_logits_batched(model, faces.images, flip_average=meta.flip_average)
+    logits = predict(faces.images)
     calibrate, report = np.arange(len(faces.labels)) % 2 == 0, np.arange(len(faces.labels)) % 2 == 1
     if temperature is None:
         temperature = fit_temperature(logits[calibrate], faces.labels[calibrate])
@@ -79,12 +82,28 @@ def evaluate_model(name: str, data_dir: Path | None = None, int8: bool = False,
         metrics.expected_calibration_error(softmax(logits[report], temperature), faces.labels[report]), 4
     )
     scores["temperature"] = round(temperature, 3)
-    with torch.no_grad():
-        scores["ms_per_face_batch32"] = ms_per_face(
-            lambda b: predict_logits_batched(model, b, TIMING_BATCH, meta.flip_average), faces.images
-        )
+    scores["ms_per_face_batch32"] = ms_per_face(lambda b: predict(b, TIMING_BATCH), faces.images)
     return {"model": f"{name} int8" if int8 else name, "data": str(data_dir or fer_dir("val")),
             "counts": faces.counts(), "scores": scores}  # fmt: skip
+
+
+def _int8_logits(name: str) -> Callable[..., np.ndarray]:
+    """Logits of uint8 faces from the shipped int8 graph, as the runtime computes them."""
+    network = OnnxNetwork(int8_graph(name))
+
+    def logits(images: np.ndarray, batch: int = 512) -> np.ndarray:
+        return np.concatenate([network(pixels(images[s : s + batch])) for s in range(0, len(images), batch)])
+
+    return logits
+
+
+def _float_logits(name: str) -> Callable[..., np.ndarray]:
+    model, meta = store.load(name)
+
+    def logits(images: np.ndarray, batch: int = 512) -> np.ndarray:
+        return predict_logits_batched(model, images, batch, meta.flip_average)
+
+    return logits
 
 
 def evaluate_reference(data_dir: Path | None = None) -> dict | None:
@@ -227,12 +246,12 @@ def _unbiased(meta: store.ModelMeta) -> str:
 
 def _int8(meta: store.ModelMeta, ours: dict, int8: dict | None) -> str:
     if int8 is None:
-        return "No int8 weights are shipped with this model: the runtime runs the float weights."
+        return "No int8 graph is shipped with this model: the runtime runs the float weights."
     mine, full = int8["scores"], ours["scores"]
     return (
-        f"**int8.** The runtime runs `{INT8_WEIGHTS}`: the same network with its convolutions quantized to int8 "
-        f"(`python -m face_model quantize`; oneDNN, per-channel weights, activation ranges from "
-        f"{meta.int8['calibration']}). Against the float weights: accuracy {mine['accuracy']:.4f} / "
+        f"**int8.** The runtime runs `{INT8_GRAPH}`: the same network in onnxruntime, quantized to int8 "
+        f"(`python -m face_model quantize`; {meta.int8['format']}, from {meta.int8['calibration']}). "
+        f"Against the float weights: accuracy {mine['accuracy']:.4f} / "
         f"{full['accuracy']:.4f}, macro-F1 {mine['macro_f1']:.4f} / {full['macro_f1']:.4f}, "
         f"{mine['ms_per_face_batch32']:.2f} / {full['ms_per_face_batch32']:.2f} ms a face. "
         "`EMOCLASSIFY_FACE_INT8=0` runs the float weights."

@@ -110,34 +110,50 @@ def val_faces(shared_data) -> torch.Tensor:
     return to_tensor(load_folder(fer_dir("val")).images[::12])  # 300 faces, every class among them
 
 
-def test_the_shipped_int8_weights_label_real_faces_as_the_float_weights_do(val_faces):
+def _int8_logits(name: str, faces: torch.Tensor, root=None) -> np.ndarray:
+    from backend.faces.cnn_int8 import int8_graph
+    from backend.onnx_network import OnnxNetwork
+
+    return OnnxNetwork(int8_graph(name, root))(faces.numpy())
+
+
+def test_the_shipped_int8_graph_labels_real_faces_as_the_float_weights_do(val_faces):
     from backend.faces import cnn_store as store
-    from backend.faces.cnn_int8 import load_int8
     from backend.faces.cnn_network import predict_logits
 
     float_model, _ = store.load(DEFAULT_CNN_MODEL)
-    int8_model, _ = load_int8(DEFAULT_CNN_MODEL)
-    float_labels = predict_logits(float_model, val_faces).argmax(1)
-    int8_labels = predict_logits(int8_model, val_faces).argmax(1)
-    assert (float_labels == int8_labels).float().mean() >= 0.95
+    float_labels = predict_logits(float_model, val_faces).argmax(1).numpy()
+    int8_labels = _int8_logits(DEFAULT_CNN_MODEL, val_faces).argmax(1)
+    assert (float_labels == int8_labels).mean() >= 0.95
 
 
-def test_quantize_remakes_the_shipped_int8_weights(tmp_path, val_faces):
+def test_quantize_remakes_the_shipped_int8_graph(tmp_path, val_faces):
     from backend.faces import cnn_store as store
-    from backend.faces.cnn_int8 import load_int8
-    from backend.faces.cnn_network import predict_logits
+    from backend.faces.cnn_int8 import INT8_GRAPH
     from face_model.quantize import quantize
 
     shutil.copytree(store.model_dir(DEFAULT_CNN_MODEL), tmp_path / DEFAULT_CNN_MODEL)
-    (tmp_path / DEFAULT_CNN_MODEL / "weights-int8.pt").unlink()
+    (tmp_path / DEFAULT_CNN_MODEL / INT8_GRAPH).unlink()
     quantize(DEFAULT_CNN_MODEL, root=tmp_path)
-    remade, _ = load_int8(DEFAULT_CNN_MODEL, tmp_path)
-    shipped, _ = load_int8(DEFAULT_CNN_MODEL)
-    assert torch.equal(predict_logits(remade, val_faces), predict_logits(shipped, val_faces))
+    remade = _int8_logits(DEFAULT_CNN_MODEL, val_faces, tmp_path)
+    np.testing.assert_array_equal(remade, _int8_logits(DEFAULT_CNN_MODEL, val_faces))
 
 
-def test_a_model_without_int8_weights_says_how_to_make_them():
-    from backend.faces.cnn_int8 import load_int8
+def test_an_ensemble_is_quantized_into_one_graph(tmp_path, val_faces):
+    from backend.faces import cnn_store as store
+    from backend.faces.cnn_network import EmotionEnsemble, predict_logits
+    from face_model.quantize import quantize
+
+    single, meta = store.load(DEFAULT_CNN_MODEL)
+    meta.name, meta.members, meta.int8 = "pair", 2, {}
+    store.save(EmotionEnsemble([single, single]), meta, tmp_path)
+    quantize("pair", root=tmp_path)
+    float_labels = predict_logits(single, val_faces).argmax(1).numpy()
+    assert (_int8_logits("pair", val_faces, tmp_path).argmax(1) == float_labels).mean() >= 0.95
+
+
+def test_a_model_without_an_int8_graph_says_how_to_make_it():
+    from backend.faces.cnn_int8 import int8_graph
 
     with pytest.raises(FileNotFoundError, match="python -m face_model quantize --name cnn-v1"):
-        load_int8("cnn-v1")
+        int8_graph("cnn-v1")

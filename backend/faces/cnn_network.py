@@ -9,8 +9,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-INPUT_SIZE = 48
-
 
 def _conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
@@ -56,12 +54,21 @@ class EmotionEnsemble(nn.Module):
         return torch.stack([member(x) for member in self.members]).mean(dim=0)
 
 
+class FlipAveraged(nn.Module):
+    """A model's logits averaged with those of the mirrored faces (test-time flip): one module, so that the int8
+    graph holds the same computation as the float path."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.model(x) + self.model(x.flip(3))) / 2
+
+
 @torch.no_grad()
 def predict_logits(model: nn.Module, x: torch.Tensor, flip_average: bool = True) -> torch.Tensor:
     """Logits for (N, 1, H, W) pixels in [0, 1], averaged with the mirrored faces when ``flip_average``:
-    the one inference path for training-time validation, evaluation and the runtime classifier."""
+    the one inference path for training-time validation, evaluation and the runtime's float classifier."""
     model.eval()
-    logits = model(x)
-    if flip_average:
-        logits = (logits + model(x.flip(3))) / 2
-    return logits
+    return (FlipAveraged(model) if flip_average else model)(x)

@@ -1,6 +1,8 @@
 """Shipped face models on disk (``face_model/models``; training writes them, the runtime reads them):
 ``<name>/weights.pt`` (a plain state dict, loaded with ``weights_only=True`` so no pickled code ever runs) beside
-``model.json`` (architecture, labels, temperature)."""
+``model.json`` (architecture, labels, temperature) and, for the runtime, ``model-int8.onnx``
+(:mod:`backend.faces.cnn_int8`). torch is imported only to read or write the float weights: the runtime's int8 path
+reads ``model.json`` here and never starts it."""
 
 from __future__ import annotations
 
@@ -8,13 +10,15 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
 
-from .cnn_network import INPUT_SIZE, EmotionCNN, EmotionEnsemble
+if TYPE_CHECKING:
+    from .cnn_network import EmotionCNN, EmotionEnsemble
+
+INPUT_SIZE = 48  # the side of the grayscale faces every face CNN here takes
 
 
 @dataclass
@@ -27,11 +31,14 @@ class ModelMeta:
     temperature: float = 1.0
     members: int = 1  # > 1: an ensemble of that many same-shaped networks (``python -m face_model ensemble``)
     flip_average: bool = True  # average each prediction with the mirrored face's (test-time flip)
-    int8: dict = field(default_factory=dict)  # how weights-int8.pt was made (python -m face_model quantize); {} = none
+    int8: dict = field(default_factory=dict)  # how model-int8.onnx was made (python -m face_model quantize); {} = none
     version: str = "1"
     notes: dict = field(default_factory=dict)
 
     def build(self) -> EmotionCNN | EmotionEnsemble:
+        """The float network with fresh weights."""
+        from .cnn_network import EmotionCNN, EmotionEnsemble
+
         make = lambda: EmotionCNN(tuple(self.widths), len(self.labels), self.dropout)  # noqa: E731
         return make() if self.members == 1 else EmotionEnsemble([make() for _ in range(self.members)])
 
@@ -41,6 +48,8 @@ def model_dir(name: str, root: Path | None = None) -> Path:
 
 
 def save(model: EmotionCNN | EmotionEnsemble, meta: ModelMeta, root: Path | None = None) -> Path:
+    import torch
+
     folder = model_dir(meta.name, root)
     folder.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, folder / "weights.pt")
@@ -61,7 +70,9 @@ def read_meta(name: str, root: Path | None = None) -> ModelMeta:
 
 
 def load(name: str, root: Path | None = None) -> tuple[EmotionCNN | EmotionEnsemble, ModelMeta]:
-    """The model in eval mode with its metadata; raises FileNotFoundError naming the folder it looked in."""
+    """The float network in eval mode with its metadata; raises FileNotFoundError naming the folder it looked in."""
+    import torch
+
     folder = model_dir(name, root)
     if not (folder / "weights.pt").exists() or not (folder / "model.json").exists():
         raise FileNotFoundError(

@@ -1,17 +1,20 @@
 """The default classifier: our own CNN on 48x48 grayscale faces (trained by ``face_model``), shipped with the
-project."""
+project. It runs the model's int8 graph in onnxruntime where the model ships one (the default models do), else
+its float weights in torch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import cv2
 import numpy as np
-import torch
 
 from backend.config import Settings, shown_path
 from backend.errors import ModelUnavailableError
 from backend.faces import cnn_store as store
-from backend.faces.cnn_int8 import INT8_WEIGHTS, int8_available, load_int8
-from backend.faces.cnn_network import predict_logits
+from backend.faces.cnn_int8 import INT8_GRAPH, int8_graph
+from backend.onnx_network import OnnxNetwork
 
 from .base import FaceClassifier, ModelInfo
 
@@ -21,18 +24,16 @@ class CnnClassifier(FaceClassifier):
         name, root = settings.cnn_model_name, settings.face_model_dir
         try:
             self._meta = store.read_meta(name, root)
-            self._int8 = settings.face_int8 and bool(self._meta.int8) and int8_available()
-            model, self._meta = load_int8(name, root) if self._int8 else store.load(name, root)
+            self._int8 = settings.face_int8 and bool(self._meta.int8)
+            self._logits = OnnxNetwork(int8_graph(name, root)) if self._int8 else _float_logits(name, root)
         except FileNotFoundError as exc:
             raise ModelUnavailableError(str(exc), details={"model": "cnn"}) from exc
-        # oneDNN's float convolutions run faster on channels-last tensors (4.5 -> 3.3 ms a face here)
-        self._model = model if self._int8 else model.to(memory_format=torch.channels_last)
         self.info = ModelInfo(
             role="face_classifier",
             name=f"cnn/{name}",
             version=f"{self._meta.version}+int8" if self._int8 else self._meta.version,
             source=shown_path(store.model_dir(name, root)),
-            sha256=store.weights_sha256(name, root, INT8_WEIGHTS if self._int8 else "weights.pt"),
+            sha256=store.weights_sha256(name, root, INT8_GRAPH if self._int8 else "weights.pt"),
         )
 
     def _to_input(self, face: np.ndarray) -> np.ndarray:
@@ -43,8 +44,24 @@ class CnnClassifier(FaceClassifier):
     def predict(self, faces: list[np.ndarray]) -> np.ndarray:
         if not faces:
             return np.zeros((0, len(self._meta.labels)), dtype=np.float32)
-        x = torch.from_numpy(np.stack([self._to_input(face) for face in faces])).float().div_(255).unsqueeze(1)
-        if not self._int8:
-            x = x.contiguous(memory_format=torch.channels_last)
-        logits = predict_logits(self._model, x, self._meta.flip_average)
-        return torch.softmax(logits / self._meta.temperature, dim=1).numpy()
+        pixels = (np.stack([self._to_input(face) for face in faces]).astype(np.float32) / 255)[:, None]
+        logits = self._logits(pixels).astype(np.float64) / self._meta.temperature
+        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (probabilities / probabilities.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _float_logits(name: str, root: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """The float weights in torch (``EMOCLASSIFY_FACE_INT8=0``, or a model shipped without an int8 graph)."""
+    import torch
+
+    from backend.faces.cnn_network import predict_logits
+
+    model, meta = store.load(name, root)
+    # oneDNN's float convolutions run faster on channels-last tensors (4.5 -> 3.3 ms a face here)
+    model = model.to(memory_format=torch.channels_last)
+
+    def logits(pixels: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(pixels).contiguous(memory_format=torch.channels_last)
+        return predict_logits(model, x, meta.flip_average).numpy()
+
+    return logits
