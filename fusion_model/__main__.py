@@ -1,6 +1,7 @@
-"""``python -m fusion_model fit|card``: cross-validate the two fusion recipes, keep one by the rule below and refit
-it on all pairs (``fit``); score the shipped combiner on the shared CREMA-D clips through the whole pipeline and
-write its card (``card``).
+"""``python -m fusion_model fit|card|graph``: cross-validate the two fusion recipes, keep one by the rule below and
+refit it on all pairs (``fit``, which also writes the graph the runtime runs); score the shipped combiner on the
+shared CREMA-D clips through the whole pipeline and write its card (``card``); write a folder's ``combiner.onnx``
+from its ``combiner.json`` (``graph``).
 
 The rule (fusion-v1's, fixed before its run, had only the first and the last step with biases always on; this one
 was fixed before the second run, which kept fusion-v1's recipe and name, after fusion-v1's class biases had shown a
@@ -19,8 +20,10 @@ import sys
 
 import numpy as np
 
+from backend.combiner import COMBINER_FILE
 from backend.config import DEFAULT_FUSION_MODEL, get_settings
 
+from .combiner import Combiner, write_graph
 from .evidence import FOLDS, face_evidence, voice_evidence
 from .fit import MARGIN, RECIPES, fit, fused_probabilities, product_probabilities, scores
 from .pairs import Pairs, concatenate, make_pairs
@@ -66,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("fit", "cross-validate both recipes, keep one by the rule, refit it on all pairs"),
-                       ("card", "score the shipped combiner on the CREMA-D clips and write its card")):  # fmt: skip
+                       ("card", "score the shipped combiner on the CREMA-D clips and write its card"),
+                       ("graph", "write combiner.onnx, which the runtime runs, from combiner.json")):  # fmt: skip
         commands.add_parser(name, help=text).add_argument("--name", default=DEFAULT_FUSION_MODEL)
     args = parser.parse_args(argv)
     settings = get_settings()
@@ -75,9 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         report, folds = _crossval(settings)
         combiner = fit(concatenate(folds), *RECIPES[report["chosen"]])
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "combiner.json").write_text(json.dumps(combiner.to_json(), indent=1) + "\n")
+        (folder / COMBINER_FILE).write_text(json.dumps(combiner.to_json(), indent=1) + "\n")
+        write_graph(combiner, folder)
         (folder / "crossval.json").write_text(json.dumps(report, indent=1) + "\n")
         print(f"chosen: {report['chosen']} (mean held-out NLL {report['mean_balanced_nll']}); wrote {folder}")
+        return 0
+    if args.command == "graph":
+        combiner = Combiner.from_json(json.loads((folder / COMBINER_FILE).read_text()))
+        print(f"wrote {write_graph(combiner, folder)}")
         return 0
     from .card import write_card
 

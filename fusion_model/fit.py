@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from backend.combiner import Combiner, combiner_inputs
 from backend.emotions import EMOTIONS
 from backend.metrics import accuracy, confusion_matrix, expected_calibration_error, macro_f1
 
+from .combiner import Combiner, combiner_inputs
 from .pairs import Pairs
 
 L2 = 1e-3  # on the gate coefficients and class biases (those fitted): a mild pull towards product pooling

@@ -104,3 +104,23 @@ def test_the_same_clip_with_the_face_hidden_leans_on_the_voice_alone(shared_data
     speech = [r for r in result.voice if r.speech]
     assert not result.faces and len(result.fused) == len(speech)
     assert all(w.modalities == ["voice"] and w.weights == {"face": 0.0, "voice": 1.0} for w in result.fused)
+
+
+@pytest.mark.parametrize("name", ["fusion-v1", "fusion-v2"])
+def test_the_shipped_graph_fuses_as_the_fitted_combiner_does(name, tmp_path):
+    """The runtime runs combiner.onnx; fusion_model fits and scores the torch module it was written from."""
+    import torch
+
+    from fusion_model.combiner import Combiner, combiner_inputs, write_graph
+
+    folder = get_settings().fusion_model_dir / name
+    combiner = Combiner.from_json(json.loads((folder / "combiner.json").read_text()))
+    rng = np.random.default_rng(0)
+    face, voice = rng.dirichlet(np.ones(len(EMOTIONS)), 50), rng.dirichlet(np.ones(len(EMOTIONS)), 50)
+    sizes, shares = rng.uniform(4, 120, 50), rng.uniform(0, 1, 50)
+    with torch.no_grad():
+        log_q, face_share = combiner(*combiner_inputs(face, sizes, voice, shares))
+    fused = get_fusion_model(get_settings(), name).fuse(face, sizes, voice, shares)
+    np.testing.assert_allclose(fused.probabilities, torch.exp(log_q).numpy(), atol=1e-5)
+    np.testing.assert_allclose(fused.face_share, face_share.numpy(), atol=1e-5)
+    assert write_graph(combiner, tmp_path).read_bytes() == (folder / "combiner.onnx").read_bytes()

@@ -72,6 +72,22 @@ def test_the_torch_encoder_matches_ctranslate2s_encoder():
     assert np.abs(ours.numpy() - theirs).max() < 2e-3
 
 
+def test_the_encoder_graph_that_the_runtime_runs_gives_the_torch_encoders_frames_at_any_length(encoder):
+    import torch
+
+    from backend.speech import _encoder_class
+
+    tensors = read_ctranslate2(whisper_base_dir(get_settings()) / "model.bin", "encoder/")
+    module = _encoder_class()(tensors, encoder.n_blocks).eval()
+    for seconds in (1.0, 2.6):
+        signals = np.stack([speech_like(seconds), speech_like(seconds, seed=2)])
+        with torch.inference_mode():
+            theirs = torch.stack(module(torch.from_numpy(log_mel(signals))), dim=2).numpy()
+        ours = encoder.frames(signals, tuple(range(1, encoder.n_blocks + 1)))
+        assert ours.shape == theirs.shape
+        assert np.abs(ours - theirs).max() < 1e-4 * np.abs(theirs).max()  # float rounding: activations reach ~500
+
+
 def test_log_mel_is_whispers_own_and_one_signal_never_changes_anothers():
     from faster_whisper.feature_extractor import FeatureExtractor
 
