@@ -14,4 +14,9 @@ os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8")
 # onnxruntime first starts, hence here too.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
+# numpy's OpenBLAS starts a thread per core for every matrix product, however small: MTCNN's crops are thousands of
+# tiny products, and their thread hand-offs cost 10x the arithmetic (detection 99 instead of 59 ms a frame here
+# beside another busy process). The large products of an analysis run in onnxruntime, which has its own threads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 __version__ = "0.1.0"

@@ -238,7 +238,7 @@ ENCODER_GRAPH = "encoder-{blocks}-blocks-v1.onnx"  # the version changes wheneve
 
 def encoder_graph(settings: Settings, n_blocks: int) -> Path:
     """The ONNX graph of the encoder's first ``n_blocks`` blocks beside the joined weights, written from them the
-    first time it is asked for (that once, torch builds and exports the encoder: about 20 s); every later process
+    first time it is asked for (that once, torch builds and exports the encoder: a few seconds); every later process
     runs it in onnxruntime without starting torch (2 s of a fresh process)."""
     folder = whisper_base_dir(settings)
     path = folder / ENCODER_GRAPH.format(blocks=n_blocks)

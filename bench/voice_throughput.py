@@ -27,9 +27,6 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="30 s of audio: a smoke run")
     args = parser.parse_args()
     minutes = 0.5 if args.quick else args.minutes
-    import torch
-
-    torch.set_num_threads(2)
     model = get_voice_model(args.model, get_settings())
     signal, source = speech_signal(minutes * 60)
     analyse_signal(signal[: 10 * SAMPLE_RATE], SAMPLE_RATE, model)  # warm-up
