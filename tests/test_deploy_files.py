@@ -109,6 +109,19 @@ def test_dockerfiles_copy_what_exists_and_run_as_a_user(dockerfile):
         assert "apt-get" not in final and "gcc" not in final
 
 
+def test_the_app_image_carries_every_model_folder_and_a_cache_its_user_need_not_write():
+    from backend.config import PROJECT_ROOT, get_settings
+
+    text = (ROOT / "Docker" / "api.Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (?!--from)(\S+)/ ", text, flags=re.MULTILINE))
+    settings = get_settings()
+    for folder in (settings.face_model_dir, settings.detector_model_dir, settings.voice_model_dir,
+                   settings.fusion_model_dir):  # fmt: skip
+        assert folder.relative_to(PROJECT_ROOT).parts[0] in copied
+    final = text.rsplit("FROM ", 1)[1]
+    assert "EMOCLASSIFY_CACHE=" in final and final.index("get_voice_model") < final.index("USER 10001")
+
+
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
 def test_torch_pins_match_the_requirements(dockerfile):
     pins = dict(re.findall(r"^(torch|torchvision)==(\S+)", (ROOT / "requirements.txt").read_text(), re.MULTILINE))
