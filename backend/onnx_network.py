@@ -28,6 +28,10 @@ class OnnxNetwork:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = thread_budget()
         options.inter_op_num_threads = 1
+        # An idle worker thread spins for a while waiting for the next run, and an analysis keeps several sessions
+        # (MTCNN's three stages, the face CNN, ...) taking turns on the same cores: their spinning starved each
+        # other (the face CNN at 2.7 instead of 0.8 ms a face; a faces-only analysis 4.5 s instead of 2.5 s).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
 
