@@ -182,9 +182,8 @@ def _encoder_class():
 
         def forward(self, x):
             n, t, width = x.shape
-            q, k, v = (
-                self.qkv(self.attention_norm(x)).view(n, t, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
-            )
+            qkv = self.qkv(self.attention_norm(x)).view(n, t, 3, self.heads, width // self.heads)
+            q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # unbind, not unpacking: the export traces it as one op
             attended = nn.functional.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, t, width)
             x = x + self.attention_out(attended)
             return x + self.ffn_out(nn.functional.gelu(self.ffn_in(self.ffn_norm(x))))
