@@ -247,17 +247,14 @@ def encoder_graph(settings: Settings, n_blocks: int) -> Path:
 
 
 def _export_encoder(weights: Path, n_blocks: int, path: Path) -> None:
-    import warnings
-
     import torch
 
-    encoder = _encoder_class()(read_ctranslate2(weights, "encoder/"), n_blocks).eval()
+    from backend.onnx_export import export_graph
+
+    encoder = _encoder_class()(read_ctranslate2(weights, "encoder/"), n_blocks)
     partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's, as for MTCNN
-        torch.onnx.export(encoder, (torch.zeros(2, N_MELS, 200),), str(partial), dynamo=False, input_names=["mel"],
-                          output_names=[f"block_{i + 1}" for i in range(n_blocks)],
-                          dynamic_axes={"mel": {0: "batch", 2: "frames"}})  # fmt: skip
+    export_graph(encoder, torch.zeros(2, N_MELS, 200), partial, "mel", [f"block_{i + 1}" for i in range(n_blocks)],
+                 {0: "batch", 2: "frames"})  # fmt: skip
     partial.replace(path)  # whole or not at all, even with two processes exporting at once
 
 

@@ -1,19 +1,16 @@
 """MTCNN's three networks as the ONNX graphs the runtime runs (``face_model/mtcnn``), from the weights that
 facenet-pytorch ships (its ``data/{p,r,o}net.pt``, MIT). Exported once, here, so that an analysis loads them with
-onnxruntime and never starts torch; ``python -m face_model mtcnn`` writes them again from the installed wheel.
-
-PyTorch's TorchScript exporter, not its torch.export one: P-Net's ceil-mode pooling makes torch.export fix the
-parity of the image's sides, while P-Net must scan images of any size (ONNX's MaxPool has ``ceil_mode`` itself)."""
+onnxruntime and never starts torch; ``python -m face_model mtcnn`` writes them again from the installed wheel."""
 
 from __future__ import annotations
 
 import hashlib
-import warnings
 from pathlib import Path
 
 import torch
 
 from backend.faces.mtcnn import GRAPHS, NETWORK_INPUT, OUTPUTS, STAGE_SIDES
+from backend.onnx_export import export_graph
 
 
 def export_mtcnn(folder: Path) -> dict[str, str]:
@@ -30,10 +27,6 @@ def export_mtcnn(folder: Path) -> dict[str, str]:
             if side is None
             else (torch.zeros(2, 3, side, side), {0: "batch"})
         )
-        path = folder / GRAPHS[stage]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's; see the docstring
-            torch.onnx.export(network.eval(), (example,), str(path), dynamo=False, input_names=[NETWORK_INPUT],
-                              output_names=list(OUTPUTS[stage]), dynamic_axes={NETWORK_INPUT: open_dims})  # fmt: skip
+        path = export_graph(network, example, folder / GRAPHS[stage], NETWORK_INPUT, list(OUTPUTS[stage]), open_dims)
         digests[stage] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests

@@ -14,7 +14,6 @@ them.
 from __future__ import annotations
 
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import torch
 from backend.faces import cnn_store as store
 from backend.faces.cnn_int8 import GRAPH_INPUT, GRAPH_OUTPUT, INT8_GRAPH
 from backend.faces.cnn_network import FlipAveraged
+from backend.onnx_export import export_graph
 
 from .data import fer_dir, load_folder
 
@@ -62,11 +62,7 @@ def quantize(name: str, root: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory() as folder:
         exported, prepared = Path(folder) / "float.onnx", Path(folder) / "prepared.onnx"
         side = meta.input_size
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript exporter: a fixed graph, no control flow
-            torch.onnx.export(network.eval(), (torch.zeros(2, 1, side, side),), str(exported), dynamo=False,
-                              input_names=[GRAPH_INPUT], output_names=[GRAPH_OUTPUT],
-                              dynamic_axes={GRAPH_INPUT: {0: "batch"}})  # fmt: skip
+        export_graph(network, torch.zeros(2, 1, side, side), exported, GRAPH_INPUT, [GRAPH_OUTPUT], {0: "batch"})
         quant_pre_process(str(exported), str(prepared))
         quantize_static(str(prepared), str(path), Faces(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip

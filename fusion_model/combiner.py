@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from backend.combiner import (
     unpacked,
 )
 from backend.emotions import EMOTIONS
+from backend.onnx_export import export_graph
 
 
 def _centred(log_p: torch.Tensor) -> torch.Tensor:
@@ -110,10 +110,5 @@ def write_graph(combiner: Combiner, folder: Path) -> Path:
         def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             return self.combiner(*unpacked(x))
 
-    path = folder / COMBINER_GRAPH
     example = torch.full((2, PACKED_WIDTH), 0.5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's, as for MTCNN
-        torch.onnx.export(Packed(), (example,), str(path), dynamo=False, input_names=[GRAPH_INPUT],
-                          output_names=list(GRAPH_OUTPUTS), dynamic_axes={GRAPH_INPUT: {0: "windows"}})  # fmt: skip
-    return path
+    return export_graph(Packed(), example, folder / COMBINER_GRAPH, GRAPH_INPUT, list(GRAPH_OUTPUTS), {0: "windows"})
