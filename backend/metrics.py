@@ -45,6 +45,15 @@ def accuracy(matrix: np.ndarray) -> float:
     return float(np.trace(matrix) / total) if total else 0.0
 
 
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities of ``(N, classes)`` logits divided by ``temperature`` (the calibration that the face models'
+    cards fit and the runtime applies)."""
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def expected_calibration_error(probabilities: np.ndarray, y_true: np.ndarray, bins: int = 15) -> float:
     """Gap between confidence and accuracy, averaged over equal-width confidence bins weighted by their size."""
     confidence = probabilities.max(axis=1)

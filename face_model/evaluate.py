@@ -31,17 +31,10 @@ from .train import predict_logits_batched
 TIMING_BATCH = 32
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = logits / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The temperature minimising the negative log-likelihood, on a fine grid (robust, no optimiser state)."""
     grid = np.linspace(0.5, 4.0, 141)
-    nll = [-np.log(softmax(logits, t)[np.arange(len(labels)), labels] + 1e-12).mean() for t in grid]
+    nll = [-np.log(metrics.softmax(logits, t)[np.arange(len(labels)), labels] + 1e-12).mean() for t in grid]
     return float(grid[int(np.argmin(nll))])
 
 
@@ -74,12 +67,12 @@ def evaluate_model(name: str, data_dir: Path | None = None, int8: bool = False,
     calibrate, report = np.arange(len(faces.labels)) % 2 == 0, np.arange(len(faces.labels)) % 2 == 1
     if temperature is None:
         temperature = fit_temperature(logits[calibrate], faces.labels[calibrate])
-    scores = _scores(faces.labels, softmax(logits, temperature))
+    scores = _scores(faces.labels, metrics.softmax(logits, temperature))
     scores["ece_before_scaling_heldout_half"] = round(
-        metrics.expected_calibration_error(softmax(logits[report]), faces.labels[report]), 4
+        metrics.expected_calibration_error(metrics.softmax(logits[report]), faces.labels[report]), 4
     )
     scores["ece_after_scaling_heldout_half"] = round(
-        metrics.expected_calibration_error(softmax(logits[report], temperature), faces.labels[report]), 4
+        metrics.expected_calibration_error(metrics.softmax(logits[report], temperature), faces.labels[report]), 4
     )
     scores["temperature"] = round(temperature, 3)
     scores["ms_per_face_batch32"] = ms_per_face(lambda b: predict(b, TIMING_BATCH), faces.images)

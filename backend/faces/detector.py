@@ -21,7 +21,7 @@ import numpy as np
 from backend.config import Settings, shown_path
 
 from .classifiers.base import ModelInfo
-from .mtcnn import PNET_SIDE, STAGE_SIDES, Mtcnn, graphs_sha256
+from .mtcnn import PNET_SIDE, STAGE_SIDES, Mtcnn, graphs_sha256, onet_placed
 
 
 @dataclass(frozen=True)
@@ -102,10 +102,7 @@ class FaceDetector:
         boxes = _square(boxes)
         crops = np.stack([_crop_resized(frame, box, STAGE_SIDES["onet"]) for box in boxes])
         moves, points, probs = self._mtcnn.onet_on_crops(crops)
-        sides = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
-        landmarks = np.stack([sides * points[:, :5] + boxes[:, :1] - 1,
-                              sides * points[:, 5:] + boxes[:, 1:2] - 1], axis=-1)  # fmt: skip
-        boxes = boxes + moves * sides
+        boxes, landmarks = onet_placed(boxes, moves, points)
         found = _to_face_boxes(boxes, probs, landmarks, 1.0, frame.shape[1], frame.shape[0])
         return _merge_overlapping([f for f in found if (f.score or 0.0) >= self._settings.min_face_score])
 

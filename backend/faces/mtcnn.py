@@ -101,13 +101,19 @@ class Mtcnn:
         offsets, landmarks, scores = self.onet_on_crops(crops)
         passed = scores > self.thresholds[2]
         boxes = np.concatenate([boxes[passed, :4], scores[passed, None]], axis=1)
-        owners, offsets, landmarks = owners[passed], offsets[passed], landmarks[passed]
-        sides = boxes[:, 2:4] - boxes[:, 0:2] + 1
-        points = np.stack([sides[:, :1] * landmarks[:, :5] + boxes[:, :1] - 1,
-                           sides[:, 1:] * landmarks[:, 5:] + boxes[:, 1:2] - 1], axis=-1)  # fmt: skip
-        boxes = _regressed(boxes, offsets)
+        boxes, points = onet_placed(boxes, offsets[passed], landmarks[passed])
+        owners = owners[passed]
         keep = _batched_nms(boxes, owners, 0.7, by_smaller=True)
         return boxes[keep], owners[keep], points[keep]
+
+
+def onet_placed(boxes: np.ndarray, offsets: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """O-Net's answer for crops of ``boxes`` (rows starting x1, y1, x2, y2) placed in the image: the boxes moved
+    by its offsets, and its landmarks (crop units, x then y) as ``(k, 5, 2)`` points."""
+    sides = boxes[:, 2:4] - boxes[:, 0:2] + 1
+    points = np.stack([sides[:, :1] * landmarks[:, :5] + boxes[:, :1] - 1,
+                       sides[:, 1:] * landmarks[:, 5:] + boxes[:, 1:2] - 1], axis=-1)  # fmt: skip
+    return _regressed(boxes, offsets), points
 
 
 def _pyramid(height: int, width: int, min_face: int) -> list[float]:

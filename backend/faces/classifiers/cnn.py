@@ -14,6 +14,7 @@ from backend.config import Settings, shown_path
 from backend.errors import ModelUnavailableError
 from backend.faces import cnn_store as store
 from backend.faces.cnn_int8 import INT8_GRAPH, int8_graph
+from backend.metrics import softmax
 from backend.onnx_network import OnnxNetwork
 
 from .base import FaceClassifier, ModelInfo
@@ -45,9 +46,7 @@ class CnnClassifier(FaceClassifier):
         if not faces:
             return np.zeros((0, len(self._meta.labels)), dtype=np.float32)
         pixels = (np.stack([self._to_input(face) for face in faces]).astype(np.float32) / 255)[:, None]
-        logits = self._logits(pixels).astype(np.float64) / self._meta.temperature
-        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return (probabilities / probabilities.sum(axis=1, keepdims=True)).astype(np.float32)
+        return softmax(self._logits(pixels).astype(np.float64), self._meta.temperature).astype(np.float32)
 
 
 def _float_logits(name: str, root: Path) -> Callable[[np.ndarray], np.ndarray]:
