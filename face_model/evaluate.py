@@ -19,12 +19,11 @@ from backend import metrics
 from backend.config import DEFAULT_CNN_MODEL, get_settings
 from backend.emotions import EMOTIONS
 from backend.faces import cnn_store as store
-from backend.faces.cnn_int8 import INT8_GRAPH, int8_graph
+from backend.faces.cnn_int8 import INT8_GRAPH, int8_graph, pixels
 from backend.onnx_network import OnnxNetwork
 
 from .crema import crema_table, score_crema
 from .data import fer_dir, load_folder
-from .quantize import pixels
 from .reference import FerReference, reference_path
 from .train import predict_logits_batched
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from backend.faces import cnn_store as store
-from backend.faces.cnn_int8 import GRAPH_INPUT, GRAPH_OUTPUT, INT8_GRAPH
+from backend.faces.cnn_int8 import GRAPH_INPUT, GRAPH_OUTPUT, INT8_GRAPH, pixels
 from backend.faces.cnn_network import FlipAveraged
 from backend.onnx_export import export_graph
 
@@ -34,11 +34,6 @@ CALIBRATION_BATCH = 100
 def calibration_images(count: int = CALIBRATION_IMAGES, seed: int = CALIBRATION_SEED) -> np.ndarray:
     train = load_folder(fer_dir("train"))
     return train.images[np.random.default_rng(seed).choice(len(train.images), count, replace=False)]
-
-
-def pixels(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 48, 48) faces as the graph's float32 (N, 1, 48, 48) input in [0, 1]."""
-    return (images.astype(np.float32) / 255)[:, None]
 
 
 def quantize(name: str, root: Path | None = None) -> Path:

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from . import cnn_store as store
 
 INT8_GRAPH = "model-int8.onnx"
 GRAPH_INPUT = "faces"  # (N, 1, side, side) pixels in [0, 1]
 GRAPH_OUTPUT = "logits"
+
+
+def pixels(faces: np.ndarray) -> np.ndarray:
+    """uint8 ``(N, side, side)`` grayscale faces as the graph's float32 ``(N, 1, side, side)`` input in [0, 1]."""
+    return (faces.astype(np.float32) / 255)[:, None]
 
 
 def int8_graph(name: str, root: Path | None = None) -> Path:

@@ -13,7 +13,7 @@ import numpy as np
 from backend.config import Settings, shown_path
 from backend.errors import ModelUnavailableError
 from backend.faces import cnn_store as store
-from backend.faces.cnn_int8 import INT8_GRAPH, int8_graph
+from backend.faces.cnn_int8 import INT8_GRAPH, int8_graph, pixels
 from backend.metrics import softmax
 from backend.onnx_network import OnnxNetwork
 
@@ -45,8 +45,8 @@ class CnnClassifier(FaceClassifier):
     def predict(self, faces: list[np.ndarray]) -> np.ndarray:
         if not faces:
             return np.zeros((0, len(self._meta.labels)), dtype=np.float32)
-        pixels = (np.stack([self._to_input(face) for face in faces]).astype(np.float32) / 255)[:, None]
-        return softmax(self._logits(pixels).astype(np.float64), self._meta.temperature).astype(np.float32)
+        logits = self._logits(pixels(np.stack([self._to_input(face) for face in faces])))
+        return softmax(logits.astype(np.float64), self._meta.temperature).astype(np.float32)
 
 
 def _float_logits(name: str, root: Path) -> Callable[[np.ndarray], np.ndarray]:
