@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     e = commands.add_parser("evaluate", help="score a model on FER2013 val (writes its card) or on --data DIR")
     e.add_argument("--name", default=TrainConfig.name)
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
+    e.add_argument("--holdout", type=float, help="score the share of train held aside by `train --holdout` (one line)")
     commands.add_parser("mtcnn", help="write MTCNN's three ONNX graphs (the runtime's detector) from facenet-pytorch")
     args = parser.parse_args(argv)
     if args.command == "train":
@@ -63,9 +64,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"int8 weights written to {quantize(args.name)}")
     elif args.command == "evaluate":
-        from .evaluate import score_folder, write_card
+        from .evaluate import score_folder, score_holdout, write_card
 
-        if args.data:
+        if args.holdout:
+            print(score_holdout(args.name, args.holdout))
+        elif args.data:
             print(score_folder(args.name, args.data))
         else:
             print(f"card written to {write_card(args.name) / 'card.md'}")

@@ -65,6 +65,14 @@ def test_evaluate_scores_a_labelled_folder_in_one_line(tmp_path, shared_data, ca
     assert line.startswith("accuracy=") and " macro_f1=" in line and line.endswith(" n=21")
 
 
+def test_evaluate_on_the_holdout_reproduces_what_training_recorded_for_the_kept_epoch(shared_data, capsys):
+    assert main(["evaluate", "--name", "cnn-v3-m1", "--holdout", "0.1"]) == 0
+    fields = dict(item.split("=") for item in capsys.readouterr().out.split()[1:])
+    assert float(fields["accuracy"]) == pytest.approx(0.6862, abs=2e-3)  # cnn-v3-m1/model.json's notes
+    assert float(fields["macro_f1"]) == pytest.approx(0.6712, abs=2e-3)
+    assert int(fields["n"]) == 2887
+
+
 def test_a_crema_d_file_name_gives_the_clip_its_emotion():
     from pathlib import Path
 
