@@ -25,7 +25,7 @@ from backend.voice import analyse_signal, get_voice_model
 from face_model.data import IMAGE_SUFFIXES, fer_dir
 from voice_model.data import read_audio, read_manifest, speaker_folds, split_speakers
 
-FOLDS = 2  # the test speakers and the val faces are each dealt into two halves: fit on one, score on the other
+FOLDS = 4  # the test speakers and the val faces are each dealt into four folds: fit on three, score the fourth
 # The face's short side in the frame. 48 px is the face model's full detail; below, video faces lose it. The
 # smaller sizes are the runtime's low-confidence range (under 24 px) and just above.
 FACE_SIZES = (48, 32, 24, 16, 12)
@@ -71,7 +71,8 @@ def _cached(settings: Settings, name: str, compute: Callable[[], dict[str, np.nd
 
 def voice_evidence(settings: Settings) -> VoiceEvidence:
     model = get_voice_model("default", settings)
-    return VoiceEvidence(**_cached(settings, f"voice-{model.info.sha256[:12]}.npz", lambda: _compute_voice(model)))
+    name = f"voice-{model.info.sha256[:12]}-folds{FOLDS}.npz"
+    return VoiceEvidence(**_cached(settings, name, lambda: _compute_voice(model)))
 
 
 def _compute_voice(model) -> dict[str, np.ndarray]:
@@ -107,7 +108,7 @@ def seen_at(face: np.ndarray, size: int, offset: tuple[int, int]) -> np.ndarray:
 
 def face_evidence(settings: Settings) -> FaceEvidence:
     classifier = get_classifier("cnn", settings)
-    name = f"faces-{classifier.info.sha256[:12]}-jpeg{CODEC_QUALITY}.npz"
+    name = f"faces-{classifier.info.sha256[:12]}-jpeg{CODEC_QUALITY}-folds{FOLDS}.npz"
     return FaceEvidence(**_cached(settings, name, lambda: _compute_faces(classifier)))
 
 

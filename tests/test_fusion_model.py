@@ -1,0 +1,57 @@
+"""Fitting the fusion rule (python -m fusion_model fit): each fold is scored by a combiner fitted on all the other
+folds, and the pooled figures score every held-out window once."""
+
+import numpy as np
+import pytest
+
+import fusion_model.__main__ as fusion_cli
+from backend.config import get_settings
+from backend.emotions import EMOTIONS
+from fusion_model.evidence import FACE_SIZES, FOLDS, VIEW_OFFSETS, FaceEvidence, VoiceEvidence
+from fusion_model.fit import RECIPES
+from fusion_model.pairs import PAIRINGS
+
+UTTERANCES_PER_FOLD, WINDOWS_PER_UTTERANCE, FACES_PER_LABEL_AND_FOLD = 14, 3, 2
+
+
+def leaning_towards(labels: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """Distributions over the 7 labels that favour each true label, as a model that is right more often than not."""
+    p = rng.dirichlet(np.ones(len(EMOTIONS)), labels.shape)
+    np.put_along_axis(p, labels[..., None], np.take_along_axis(p, labels[..., None], -1) + strength, -1)
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def crossval():
+    """``_crossval``'s report and folds on made-up evidence: four folds of 14 utterances and 14 faces each."""
+    rng = np.random.default_rng(0)
+    utterance = np.repeat(np.arange(FOLDS * UTTERANCES_PER_FOLD), WINDOWS_PER_UTTERANCE)
+    label = utterance % len(EMOTIONS)
+    voice = VoiceEvidence(probabilities=leaning_towards(label, 0.8, rng), speech_share=rng.uniform(0.5, 1, len(label)),
+                          label=label, utterance=utterance, corpus=np.array(["ravdess"] * len(label)),
+                          fold=utterance // UTTERANCES_PER_FOLD)  # fmt: skip
+    face_label = np.tile(np.repeat(np.arange(len(EMOTIONS)), FACES_PER_LABEL_AND_FOLD), FOLDS)
+    views = np.broadcast_to(face_label[:, None, None], (len(face_label), len(FACE_SIZES), len(VIEW_OFFSETS)))
+    faces = FaceEvidence(probabilities=leaning_towards(views, 0.5, rng), label=face_label,
+                         fold=np.arange(len(face_label)) // (len(face_label) // FOLDS))  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fusion_cli, "voice_evidence", lambda settings: voice)
+        patch.setattr(fusion_cli, "face_evidence", lambda settings: faces)
+        return fusion_cli._crossval(get_settings())
+
+
+def test_each_fold_is_scored_by_a_combiner_fitted_on_all_the_other_folds(crossval):
+    report, folds = crossval
+    windows_per_fold = UTTERANCES_PER_FOLD * WINDOWS_PER_UTTERANCE * PAIRINGS
+    assert len(folds) == FOLDS == len(report["folds"])
+    for fold in report["folds"]:
+        assert fold["held_out"]["constant"]["windows"] == windows_per_fold
+        assert fold["fit_windows"] == (FOLDS - 1) * windows_per_fold
+
+
+def test_the_pooled_figures_score_every_held_out_window_once(crossval):
+    report, _ = crossval
+    total = FOLDS * UTTERANCES_PER_FOLD * WINDOWS_PER_UTTERANCE * PAIRINGS
+    assert {report["pooled"][recipe]["windows"] for recipe in (*RECIPES, "face", "voice", "product")} == {total}
+    assert report["pooled"]["constant+bias"]["clips"] == FOLDS * UTTERANCES_PER_FOLD * PAIRINGS
+    assert report["chosen"] in RECIPES
