@@ -45,9 +45,9 @@ def accuracy(matrix: np.ndarray) -> float:
     return float(np.trace(matrix) / total) if total else 0.0
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+def softmax(logits: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarray:
     """Probabilities of ``(N, classes)`` logits divided by ``temperature`` (the calibration that the face models'
-    cards fit and the runtime applies)."""
+    cards fit and the runtime applies): one number, or ``(N, 1)``, one for each row."""
     z = logits / temperature
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)

@@ -127,10 +127,11 @@ class _FaceStage:
         if not crops:
             return
         started = time.perf_counter()
-        probabilities = self.classifier.predict(crops)
+        sizes = [min(face.width, face.height) for _, face, _ in pending]
+        probabilities = self.classifier.predict(crops, sizes)
         self.classify_seconds += time.perf_counter() - started
-        for (frame, face, face_id), probs in zip(pending, probabilities):
-            small = min(face.width, face.height) < self._settings.small_face_px
+        for (frame, face, face_id), probs, size in zip(pending, probabilities, sizes):
+            small = size < self._settings.small_face_px
             self.observations.append(
                 FaceObservation.build(
                     frame.t,

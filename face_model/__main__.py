@@ -1,6 +1,7 @@
-"""``python -m face_model train|ensemble|quantize|evaluate|mtcnn``: train the face CNN on FER2013, combine trained
-models into one ensemble model, write a model's int8 weights, score a model (card on ``val``, or one line on any
-folder), or write the face detector's graphs from the installed facenet-pytorch."""
+"""``python -m face_model train|ensemble|quantize|calibrate|evaluate|mtcnn``: train the face CNN on FER2013,
+combine trained models into one ensemble model, write a model's int8 weights, fit its temperature by face size,
+score a model (card on ``val``, one line on any folder or on the holdout), or write the face detector's graphs
+from the installed facenet-pytorch."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--no-flip", action="store_true", help="no test-time flip (halves the time per face)")
     q = commands.add_parser("quantize", help="write int8 weights of a trained model (what the runtime then runs)")
     q.add_argument("--name", default=TrainConfig.name)
+    s = commands.add_parser("calibrate", help="fit the temperature by face size on the holdout (into model.json)")
+    s.add_argument("--name", default=TrainConfig.name)
+    s.add_argument("--holdout", type=float, required=True, help="the share of train the model held aside")
     e = commands.add_parser("evaluate", help="score a model on FER2013 val (writes its card) or on --data DIR")
     e.add_argument("--name", default=TrainConfig.name)
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
@@ -63,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from .quantize import quantize
 
         print(f"int8 weights written to {quantize(args.name)}")
+    elif args.command == "calibrate":
+        from .size_calibration import calibrate
+
+        print(f"temperature multipliers by face size (px): {calibrate(args.name, args.holdout)}")
     elif args.command == "evaluate":
         from .evaluate import score_folder, score_holdout, write_card
 

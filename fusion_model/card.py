@@ -15,8 +15,9 @@ from backend.config import Settings
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
 from face_model.crema import crema_files, crema_label
+from face_model.video_views import CODEC_QUALITY, FACE_SIZES
 
-from .evidence import CODEC_QUALITY, FACE_SIZES, FOLDS, face_evidence
+from .evidence import FOLDS, face_evidence
 from .fit import MARGIN
 from .pairs import FRAMES_PER_WINDOW, PAIRINGS, SIZE_SHARE
 

@@ -13,27 +13,19 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from backend.config import Settings
 from backend.emotions import EMOTIONS
-from backend.faces.align import CROP_SIZE
 from backend.faces.classifiers import get_classifier
+from backend.faces.cnn_store import model_dir
 from backend.voice import analyse_signal, get_voice_model
 from face_model.data import IMAGE_SUFFIXES, fer_dir
+from face_model.video_views import CODEC_QUALITY, FACE_SIZES, VIEW_OFFSETS, seen_at
 from voice_model.data import read_audio, read_manifest, speaker_folds, split_speakers
 
 FOLDS = 4  # the test speakers and the val faces are each dealt into four folds: fit on three, score the fourth
-# The face's short side in the frame. 48 px is the face model's full detail; below, video faces lose it. The
-# smaller sizes are the runtime's low-confidence range (under 24 px) and just above.
-FACE_SIZES = (48, 32, 24, 16, 12)
-VIEW_OFFSETS = ((2, 2), (0, 0), (4, 0), (0, 4), (4, 4))  # 44 px crops of the 48 px face: a box is never exact
-VIEW_SIDE = 44
-# A video's codec works at the face's size in the frame: the shrunk view is JPEG-compressed there (a stand-in for
-# H.264). Without it a small face only blurs and flattens, where a real one is often read confidently wrong.
-CODEC_QUALITY = 50
 
 
 @dataclass(frozen=True)
@@ -94,21 +86,12 @@ def _compute_voice(model) -> dict[str, np.ndarray]:
     return {name: np.array(values) for name, values in columns.items()}
 
 
-def seen_at(face: np.ndarray, size: int, offset: tuple[int, int]) -> np.ndarray:
-    """The 48 px gray face as the runtime would crop it from a video frame where its short side is ``size`` px: a
-    44 px view, shrunk to ``size``, compressed at that size, then scaled up to the aligned crop's side (what
-    ``aligned_crop`` hands over)."""
-    x, y = offset
-    view = face[y : y + VIEW_SIDE, x : x + VIEW_SIDE]
-    small = cv2.resize(view, (size, size), interpolation=cv2.INTER_AREA)
-    _, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, CODEC_QUALITY])
-    small = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
-    return cv2.resize(small, (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_LINEAR)
-
-
 def face_evidence(settings: Settings) -> FaceEvidence:
     classifier = get_classifier("cnn", settings)
-    name = f"faces-{classifier.info.sha256[:12]}-jpeg{CODEC_QUALITY}-folds{FOLDS}.npz"
+    # the weights and model.json (temperatures by size included) decide the probabilities
+    meta = (model_dir(settings.cnn_model_name, settings.face_model_dir) / "model.json").read_bytes()
+    key = hashlib.sha256(classifier.info.sha256.encode() + meta).hexdigest()[:12]
+    name = f"faces-{key}-jpeg{CODEC_QUALITY}-folds{FOLDS}.npz"
     return FaceEvidence(**_cached(settings, name, lambda: _compute_faces(classifier)))
 
 
@@ -118,8 +101,9 @@ def _compute_faces(classifier) -> dict[str, np.ndarray]:
     probabilities = np.zeros((len(files), len(FACE_SIZES), len(VIEW_OFFSETS), len(EMOTIONS)), dtype=np.float32)
     for i, (file, _) in enumerate(files):
         face = np.asarray(Image.open(file).convert("L"))
-        crops = [seen_at(face, size, offset) for size in FACE_SIZES for offset in VIEW_OFFSETS]
-        probabilities[i] = classifier.predict(crops).reshape(len(FACE_SIZES), len(VIEW_OFFSETS), -1)
+        views = [(size, seen_at(face, size, offset)) for size in FACE_SIZES for offset in VIEW_OFFSETS]
+        crops, sizes = [view for _, view in views], [size for size, _ in views]
+        probabilities[i] = classifier.predict(crops, sizes).reshape(len(FACE_SIZES), len(VIEW_OFFSETS), -1)
         if i % 500 == 0:
             print(f"face evidence: {i}/{len(files)} images", file=sys.stderr, flush=True)
     fold = [int(hashlib.sha1(f.name.encode()).hexdigest(), 16) % FOLDS for f, _ in files]

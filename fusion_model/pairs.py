@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evidence import FACE_SIZES, VIEW_OFFSETS, FaceEvidence, VoiceEvidence
+from face_model.video_views import FACE_SIZES, VIEW_OFFSETS
+
+from .evidence import FaceEvidence, VoiceEvidence
 
 # How often a clip's face is seen at each size (FACE_SIZES order): half at full detail, the rest smaller, so the
 # combiner sees enough small faces to learn how much less they tell.

@@ -1,5 +1,7 @@
 """Face classifiers behind one interface: the shipped CNN, a ViT from a local folder, and `auto`."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,8 @@ from backend.emotions import EMOTIONS
 from backend.errors import InputError, ModelUnavailableError
 from backend.faces.align import aligned_crop
 from backend.faces.classifiers import get_classifier
+from backend.faces.classifiers.cnn import size_scale
+from backend.faces.cnn_store import read_meta, write_meta
 from backend.faces.detector import get_detector
 
 
@@ -67,6 +71,25 @@ def test_cnn_runs_the_float_weights_of_a_model_shipped_without_an_int8_graph(ast
     classifier = get_classifier("cnn", get_settings().replace(cnn_model_name="cnn-v1"))
     assert not classifier.info.version.endswith("+int8")
     assert EMOTIONS[int(np.argmax(classifier.predict([astronaut_face])))] == "happy"
+
+
+def test_a_temperature_by_size_is_interpolated_between_the_fitted_sizes_and_held_at_their_ends():
+    table = {"48": 1.0, "24": 1.5, "12": 2.0}
+    scale = size_scale(table, [96, 48, 34, 24, 17, 12, 6], 7)
+    assert scale == pytest.approx([1.0, 1.0, 1.25, 1.5, 1.75, 2.0, 2.0], abs=0.01)  # 34 and 17 px: half-way in log2
+    assert size_scale({}, [12], 1) == pytest.approx([1.0]) and size_scale(table, None, 2) == pytest.approx([1, 1])
+
+
+def test_a_cnn_calibrated_by_size_is_less_sure_of_the_same_crop_when_the_face_was_smaller(tmp_path, astronaut_face):
+    settings = get_settings()
+    shutil.copytree(settings.face_model_dir / settings.cnn_model_name, tmp_path / "sized")
+    meta = read_meta("sized", tmp_path)
+    meta.name, meta.size_temperatures = "sized", {"48": 1.0, "16": 2.0}
+    write_meta(meta, tmp_path)
+    classifier = get_classifier("cnn", settings.replace(face_model_dir=tmp_path, cnn_model_name="sized"))
+    large, small = classifier.predict([astronaut_face, astronaut_face], sizes=[120, 16])
+    assert small.max() < large.max() and np.argmax(small) == np.argmax(large)
+    assert large == pytest.approx(classifier.predict([astronaut_face])[0], abs=1e-6)  # no sizes: as a large face
 
 
 def test_missing_cnn_weights_say_where_they_were_looked_for(tmp_path):

@@ -73,6 +73,16 @@ def test_evaluate_on_the_holdout_reproduces_what_training_recorded_for_the_kept_
     assert int(fields["n"]) == 2887
 
 
+def test_the_temperature_by_size_is_one_at_full_size_and_grows_for_the_smallest_faces(shared_data):
+    """A 12 px face has lost the detail the network reads, and the network does not know it: its answers there
+    must be softened more than a full-size face's."""
+    from face_model.size_calibration import fit_size_temperatures
+
+    table = fit_size_temperatures("cnn-v3-m1", holdout=0.01)
+    assert list(table) == ["12", "16", "24", "32", "48"] and table["48"] == 1.0
+    assert table["12"] > 1.2
+
+
 def test_a_crema_d_file_name_gives_the_clip_its_emotion():
     from pathlib import Path
 

@@ -7,7 +7,8 @@ import pytest
 import fusion_model.__main__ as fusion_cli
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
-from fusion_model.evidence import FACE_SIZES, FOLDS, VIEW_OFFSETS, FaceEvidence, VoiceEvidence
+from face_model.video_views import FACE_SIZES, VIEW_OFFSETS
+from fusion_model.evidence import FOLDS, FaceEvidence, VoiceEvidence
 from fusion_model.fit import RECIPES
 from fusion_model.pairs import PAIRINGS
 

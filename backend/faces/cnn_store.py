@@ -32,6 +32,9 @@ class ModelMeta:
     members: int = 1  # > 1: an ensemble of that many same-shaped networks (``python -m face_model ensemble``)
     flip_average: bool = True  # average each prediction with the mirrored face's (test-time flip)
     int8: dict = field(default_factory=dict)  # how model-int8.onnx was made (python -m face_model quantize); {} = none
+    # face short side in px (a string, as JSON keys are) -> multiplier of ``temperature`` for faces of that size in
+    # their frame (python -m face_model calibrate); {} = one temperature at every size
+    size_temperatures: dict = field(default_factory=dict)
     version: str = "1"
     notes: dict = field(default_factory=dict)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -26,5 +27,7 @@ class FaceClassifier(ABC):
     info: ModelInfo
 
     @abstractmethod
-    def predict(self, faces: list[np.ndarray]) -> np.ndarray:
-        """Probabilities (N, 7) in ``EMOTIONS`` order for N RGB uint8 face crops of any size."""
+    def predict(self, faces: list[np.ndarray], sizes: Sequence[float] | None = None) -> np.ndarray:
+        """Probabilities (N, 7) in ``EMOTIONS`` order for N RGB uint8 face crops of any size. ``sizes``: each
+        face's short side in its frame (px), before cropping scaled it; a classifier calibrated by face size
+        (a small face's detail is lost, so its expression is less certain than the crop suggests) uses them."""

@@ -4,7 +4,7 @@ its float weights in torch."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -42,11 +42,23 @@ class CnnClassifier(FaceClassifier):
         size = self._meta.input_size
         return cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
 
-    def predict(self, faces: list[np.ndarray]) -> np.ndarray:
+    def predict(self, faces: list[np.ndarray], sizes: Sequence[float] | None = None) -> np.ndarray:
         if not faces:
             return np.zeros((0, len(self._meta.labels)), dtype=np.float32)
         logits = self._logits(pixels(np.stack([self._to_input(face) for face in faces])))
-        return softmax(logits.astype(np.float64), self._meta.temperature).astype(np.float32)
+        temperature = self._meta.temperature * size_scale(self._meta.size_temperatures, sizes, len(faces))
+        return softmax(logits.astype(np.float64), temperature[:, None]).astype(np.float32)
+
+
+def size_scale(table: dict[str, float], sizes: Sequence[float] | None, n: int) -> np.ndarray:
+    """(n,) multipliers of the temperature for faces of short side ``sizes`` (px in their frame): the fitted
+    ``table``'s, interpolated in log2 of the size between its sizes and held at its ends; 1 without a table or
+    sizes."""
+    if not table or sizes is None:
+        return np.ones(n)
+    fitted = sorted((float(size), scale) for size, scale in table.items())
+    return np.interp(np.log2(np.maximum(np.asarray(sizes, dtype=np.float64), 1.0)),
+                     np.log2([size for size, _ in fitted]), [scale for _, scale in fitted])  # fmt: skip
 
 
 def _float_logits(name: str, root: Path) -> Callable[[np.ndarray], np.ndarray]:

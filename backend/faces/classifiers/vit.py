@@ -7,6 +7,7 @@ in the settings, so an offline machine gets a clear message instead of a hang.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,8 +64,8 @@ class VitClassifier(FaceClassifier):
             sha256=digest,
         )
 
-    def predict(self, faces: list[np.ndarray]) -> np.ndarray:
-        out = []
+    def predict(self, faces: list[np.ndarray], sizes: Sequence[float] | None = None) -> np.ndarray:
+        out = []  # one calibration at every size: the ViT's own
         with self._torch.no_grad():
             for start in range(0, len(faces), self._batch_size):
                 inputs = self._processor(images=list(faces[start : start + self._batch_size]), return_tensors="pt")
