@@ -169,7 +169,7 @@ def write_card(name: str) -> Path:
         architecture=_architecture(meta), training=_training(meta, json.loads((folder / "training.json").read_text())),
         ece_before=ours["scores"]["ece_before_scaling_heldout_half"],
         ece_after=ours["scores"]["ece_after_scaling_heldout_half"], int8=_int8(meta, ours, int8),
-        selection=_selection(meta), unbiased=_unbiased(meta), crema=crema_table(crema),
+        selection=_selection(meta), unbiased=_unbiased(meta), crema=crema_table(crema), by_size=_by_size(meta),
     )  # fmt: skip
     (folder / "card.md").write_text(card)
     return folder
@@ -225,6 +225,17 @@ def _selection(meta: store.ModelMeta) -> str:
     if _selected_on(meta) == "holdout":
         return "a fixed 10 % of `train` held aside (never trained on; `--holdout`)"
     return "`val`"
+
+
+def _by_size(meta: store.ModelMeta) -> str:
+    if not meta.size_temperatures:
+        return ""
+    table = ", ".join(f"{size} px x{scale}" for size, scale in meta.size_temperatures.items())
+    return (
+        f"A face smaller in its frame gets a higher temperature ({table}; interpolated between): the network "
+        "does not grow unsure as fast as a small face loses detail. Fitted on the part of `train` held aside, each "
+        "face seen as a video delivers it at that size (`python -m face_model calibrate`).\n"
+    )
 
 
 def _unbiased(meta: store.ModelMeta) -> str:
@@ -292,7 +303,7 @@ Counts: {counts}.
 
 Calibration: temperature fitted on the even-indexed half of `val`; expected calibration error on the other
 half {ece_before} before and {ece_after} after scaling. The ECE in the table is on all of `val`, after scaling.
-{unbiased}
+{by_size}{unbiased}
 
 ![confusion matrix](confusion.png)
 
