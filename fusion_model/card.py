@@ -12,6 +12,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from backend.config import Settings
+from backend.faces.cnn_store import read_meta
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
 from face_model.crema import crema_files, crema_label
@@ -89,6 +90,28 @@ def _face_by_size(settings: Settings) -> list[str]:
         p = faces.probabilities[:, k, 0]
         lines.append(f"| {size} px | {(p.argmax(axis=1) == faces.label).mean():.3f} | {p.max(axis=1).mean():.3f} |")
     return lines
+
+
+def _small_face_text(settings: Settings, chosen: str) -> str:
+    by_size = read_meta(settings.cnn_model_name, settings.face_model_dir).size_temperatures
+    calibration = (
+        f"The face model's temperature grows as the face shrinks ({settings.cnn_model_name}'s card: fitted on "
+        "FER2013 `train` faces held aside, seen as a video delivers them at each size), so its confidence above "
+        "follows its accuracy down"
+        if by_size
+        else "The face model has one temperature at every size: below 32 px it grows less sure, but not as fast as "
+        "it grows wrong"
+    )
+    weights = (
+        "the gated weights also discount a face by its size directly"
+        if chosen.startswith("gated")
+        else "with constant weights a small face counts for less only through its flatter distribution (its share "
+        "of the evidence, the `weights` of the result, drops with it)"
+    )
+    return (
+        f"{calibration}; {weights}. A real small face: the angry CREMA-D clip with its picture shrunk (same frame "
+        "size), through the whole pipeline:"
+    )
 
 
 def _held_out(report: dict, recipe: str) -> dict:
@@ -185,11 +208,7 @@ def write_card(name: str, settings: Settings) -> Path:
         "",
         *_face_by_size(settings),
         "",
-        "Below 32 px the face model grows less sure, but not as fast as it grows wrong. With constant weights, a "
-        "small face counts only through its flatter distribution (its share of the evidence, the `weights` of the "
-        "result, drops with it); the gated recipes, which discount small faces directly (their fitted face-size "
-        "coefficients are positive), gained less than the margin and were not kept. A real small face can be "
-        "worse than these: the angry CREMA-D clip with its picture shrunk (same frame size):",
+        _small_face_text(settings, chosen),
         "",
         "| clip | face short side | face label | face confidence | face's share of the fused evidence |",
         "|---|---|---|---|---|",
@@ -198,9 +217,7 @@ def write_card(name: str, settings: Settings) -> Path:
             for r in small
         ],
         "",
-        "There the face is read wrong, as confidently as at full size, and keeps its share: the pairs' small "
-        "faces (shrunk, compressed) do not reproduce that, so the fit has no reason to discount size. A face under "
-        "24 px is marked `low_confidence` in the result; trust the voice there.",
+        "A face under 24 px is also marked `low_confidence` in the result.",
         "",
         "## Fitted parameters",
         "",
