@@ -164,7 +164,7 @@ def test_an_ensemble_is_quantized_into_one_graph(tmp_path, val_faces):
     from backend.faces.cnn_network import EmotionEnsemble, predict_logits
     from face_model.quantize import quantize
 
-    single, meta = store.load(DEFAULT_CNN_MODEL)
+    single, meta = store.load("cnn-v2")  # one network, whatever the default is
     meta.name, meta.members, meta.int8 = "pair", 2, {}
     store.save(EmotionEnsemble([single, single]), meta, tmp_path)
     quantize("pair", root=tmp_path)
