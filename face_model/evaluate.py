@@ -25,7 +25,7 @@ from backend.onnx_network import OnnxNetwork
 from .crema import crema_table, score_crema
 from .data import fer_dir, load_folder
 from .reference import FerReference, reference_path
-from .train import held_aside, predict_logits_batched
+from .train import held_aside_faces, predict_logits_batched
 
 TIMING_BATCH = 32
 
@@ -264,10 +264,8 @@ def _int8(meta: store.ModelMeta, ours: dict, int8: dict | None) -> str:
 def score_holdout(name: str, fraction: float) -> str:
     """One line of scores on the part of ``train`` held aside (``train --holdout``), for the float weights
     (flip-averaged), as training scored its epochs: the figure a round's rule compares, ``val`` left untouched."""
-    train = load_folder(fer_dir("train"))
-    aside = held_aside(train.files, fraction)
-    labels = train.labels[aside]
-    scores = metrics.summary(labels, _float_logits(name)(train.images[aside]).argmax(1), EMOTIONS)
+    aside = held_aside_faces(fraction)
+    scores = metrics.summary(aside.labels, _float_logits(name)(aside.images).argmax(1), EMOTIONS)
     return (f"holdout accuracy={scores['accuracy']:.4f} macro_f1={scores['macro_f1']:.4f} "
             f"score={(scores['accuracy'] + scores['macro_f1']) / 2:.4f} n={scores['n']}")  # fmt: skip
 

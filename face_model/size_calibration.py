@@ -16,9 +16,8 @@ from backend.config import get_settings
 from backend.faces import cnn_store as store
 from backend.faces.classifiers.cnn import CnnClassifier
 
-from .data import fer_dir, load_folder
 from .evaluate import fit_temperature
-from .train import held_aside
+from .train import held_aside_faces
 from .video_views import FACE_SIZES, VIEW_OFFSETS, seen_at
 
 BATCH = 512  # crops per run of the classifier: memory stays flat over the 14,000 views of a size
@@ -27,9 +26,8 @@ BATCH = 512  # crops per run of the classifier: memory stays flat over the 14,00
 def fit_size_temperatures(name: str, holdout: float) -> dict[str, float]:
     """Multipliers of the model's temperature by face short side (px), fitted on the holdout seen at each size
     (the negative log-likelihood of the runtime's own probabilities, read as logits)."""
-    train = load_folder(fer_dir("train"))
-    aside = held_aside(train.files, holdout)
-    faces, labels = train.images[aside], np.repeat(train.labels[aside], len(VIEW_OFFSETS))
+    aside = held_aside_faces(holdout)
+    faces, labels = aside.images, np.repeat(aside.labels, len(VIEW_OFFSETS))
     classifier = CnnClassifier(get_settings().replace(cnn_model_name=name))
     fitted = {}
     for size in FACE_SIZES:

@@ -106,6 +106,12 @@ def _subset(faces: FaceSet, keep: np.ndarray) -> FaceSet:
     return FaceSet(faces.images[keep], faces.labels[keep], [f for f, k in zip(faces.files, keep) if k])
 
 
+def held_aside_faces(fraction: float) -> FaceSet:
+    """The faces of ``train`` that ``train --holdout fraction`` holds aside (never trained on)."""
+    train_set = load_folder(fer_dir("train"))
+    return _subset(train_set, held_aside(train_set.files, fraction))
+
+
 def cutmix(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Each face with a box of another face of the batch pasted in (Yun et al., 2019): the mixed images, the
     partner of each, and the share of the original left (the weight of its own label)."""
