@@ -10,9 +10,10 @@ the class biases if they lower the held-out class-balanced NLL, averaged over th
 nats; then add the reliability gates if they lower it by at least 0.01 nats again. Each part is kept only if it
 earns its margin. The third run (fusion-v2, fixed before it) kept the rule and changed the pairs: their faces pass
 through a codec at their size in the frame (``face_model.video_views.CODEC_QUALITY``), as a video's small faces
-do. The fourth (fusion-v3, fixed before it) kept the rule, took the evidence from the runtime's current face model and dealt
-speakers and faces into four folds instead of two: each combiner is fitted on three and scored on the fourth, and
-the held-out windows of all folds are also scored together (``pooled``), the figure the ECE target is judged on.
+do. The fourth (fusion-v3, fixed before it) kept the rule, took the evidence from the runtime's current face
+model and dealt speakers and faces into four folds instead of two: each combiner is fitted on three and scored on
+the fourth, and the held-out windows of all folds are also scored together (``pooled``), the figure the ECE target
+is judged on.
 """
 
 from __future__ import annotations
