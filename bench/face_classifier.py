@@ -3,11 +3,11 @@ call per batch of 32 face crops; the model's int8 graph where it ships one, test
 where the model flips), after a warm-up call.
 
 The faces are FER2013 ``val`` images from ../shared (or, without it, crops of the astronaut photo). Each run
-times ``--batches`` calls; the figure of a run is its median call over 32 (the models take turns run by run), and the slowest of ``--runs`` runs
-counts, so that one lucky run on this noisy machine does not pass the target. Target (issue 20): at most 2 ms a
-face on the 2-core CPU.
+times ``--batches`` calls and its figure is the median call over 32; the models take turns run by run, and the
+slowest of ``--runs`` runs counts, so that one lucky run on this noisy machine does not pass the target.
+Target (issue 20): at most 2 ms a face on the 2-core CPU.
 
-    .venv/bin/python bench/face_classifier.py [--quick] [--models cnn-v2,cnn-v3-e3] [--runs 3] [--batches 50]
+    .venv/bin/python bench/face_classifier.py [--quick] [--models cnn-v2,cnn-v3] [--runs 3] [--batches 50]
 """
 
 from __future__ import annotations

@@ -15,14 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = (
     "Video: real-time factor and peak RSS by resolution and length",
     "Voice: real-time factor",
+    "Face classifier: time a face",
     "API latency under load",
     "Worker scaling",
     "Against the original pipeline",
     "Annotated video",
     "Start-up",
 )
-TARGETS = ("video peak RSS", "voice, 10 min", "API status latency", "worker scaling", "original pipeline",
-           "whole processes", "CLI start to end")  # fmt: skip
+TARGETS = ("video peak RSS", "voice, 10 min", "face classifier", "API status latency", "worker scaling",
+           "original pipeline", "whole processes", "CLI start to end")  # fmt: skip
 NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
