@@ -114,8 +114,8 @@ def face_section(f: dict) -> Section:
     lines = [f"The runtime's `cnn` face classifier as an analysis calls it: batches of {f['batch']} faces "
              f"({f['source']}), int8 graph with the model's test-time flip inside; each run is the median of "
              f"{f['batches']} calls, the slowest run counts.", ""]  # fmt: skip
-    lines += table(["model", "ms a face per run", "slowest run ms"],
-                   [[m["model"], " / ".join(map(str, m["ms_per_face_runs"])), m["ms_per_face"]] for m in f["models"]])  # fmt: skip
+    rows = [[m["model"], " / ".join(map(str, m["ms_per_face_runs"])), m["ms_per_face"]] for m in f["models"]]
+    lines += table(["model", "ms a face per run", "slowest run ms"], rows)
     default = f["models"][0]
     return lines, [[f"face classifier, ms a face in batches of {f['batch']} ({default['model']})",
                     f"{default['ms_per_face']} ms", f"≤ {f['target_ms']} ms",

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                        ("graph", "write combiner.onnx, which the runtime runs, from combiner.json")):  # fmt: skip
         commands.add_parser(name, help=text).add_argument("--name", default=DEFAULT_FUSION_MODEL)
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = get_settings().replace(fusion_model_name=args.name)  # the card scores this combiner, not the default
     folder = settings.fusion_model_dir / args.name
     if args.command == "fit":
         report, folds = _crossval(settings)

@@ -56,3 +56,12 @@ def test_the_pooled_figures_score_every_held_out_window_once(crossval):
     assert {report["pooled"][recipe]["windows"] for recipe in (*RECIPES, "face", "voice", "product")} == {total}
     assert report["pooled"]["constant+bias"]["clips"] == FOLDS * UTTERANCES_PER_FOLD * PAIRINGS
     assert report["chosen"] in RECIPES
+
+
+def test_the_card_scores_the_combiner_it_is_named_for_not_the_default(monkeypatch):
+    import fusion_model.card
+
+    scored = []
+    monkeypatch.setattr(fusion_model.card, "write_card", lambda name, settings: scored.append(settings) or name)
+    assert fusion_cli.main(["card", "--name", "fusion-v1"]) == 0
+    assert [s.fusion_model_name for s in scored] == ["fusion-v1"]
