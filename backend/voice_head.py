@@ -38,7 +38,7 @@ class BlockMix(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class StatisticsPooling(keras.layers.Layer):
-    """``(batch, frames, channels) -> (batch, 2 * channels)``: mean and standard deviation over time."""
+    """``(batch, frames, ...channels) -> (batch, ...2 * channels)``: mean and standard deviation over time."""
 
     def call(self, x):
         mean = keras.ops.mean(x, axis=1)
@@ -46,12 +46,19 @@ class StatisticsPooling(keras.layers.Layer):
         return keras.ops.concatenate([mean, std], axis=-1)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], 2 * input_shape[-1])
+        return (*input_shape[:1], *input_shape[2:-1], 2 * input_shape[-1])
+
+
+HEADS = ("conv", "linear")
 
 
 def encoder_head(n_blocks: int, width: int = 512, n_classes: int = 7, channels: int = 128, hidden: int = 128,
-                 dropout: float = 0.3) -> keras.Model:  # fmt: skip
-    """Any number of frames; ``n_blocks`` encoder blocks per frame."""
+                 dropout: float = 0.3, head: str = "conv") -> keras.Model:  # fmt: skip
+    """Any number of frames; ``n_blocks`` encoder blocks per frame. ``head="linear"``: no mixing and no
+    convolution, the statistics of every block read by one softmax layer (what a linear probe of the encoder
+    does, trained by the same loop)."""
+    if head == "linear":
+        return _linear_head(n_blocks, width, n_classes, dropout)
     layers = keras.layers
     inputs = keras.Input((None, n_blocks, width))
     x = BlockMix(name="block_mix")(inputs)
@@ -66,6 +73,18 @@ def encoder_head(n_blocks: int, width: int = 512, n_classes: int = 7, channels: 
     x = layers.Dense(hidden, activation="relu")(x)
     outputs = layers.Dense(n_classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="encoder_head")
+
+
+def _linear_head(n_blocks: int, width: int, n_classes: int, dropout: float) -> keras.Model:
+    layers = keras.layers
+    inputs = keras.Input((None, n_blocks, width))
+    x = layers.LayerNormalization(name="frame_norm")(inputs)  # each block of each frame on its own scale
+    x = StatisticsPooling(name="stats_pool")(x)  # (batch, blocks, 2 * width)
+    x = layers.Flatten()(x)
+    x = layers.BatchNormalization(name="feature_norm")(x)  # the statistics on one scale, as a probe standardises
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="encoder_linear_head")
 
 
 def predict(model: keras.Model, batch: np.ndarray) -> np.ndarray:

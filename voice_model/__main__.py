@@ -106,6 +106,8 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
         "CNN; baseline = the original recipe (fixed 225 frames, no augmentation, no class weights)",
     )
     parser.add_argument("--blocks", help="encoder: comma-separated Whisper encoder blocks (1-based), default 2,3,4")
+    parser.add_argument("--head", choices=("conv", "linear"), help="encoder: the Conv1D network (default) or a linear "
+                        "statistics head")  # fmt: skip
     parser.add_argument("--features", choices=("mfcc", "logmel"), help="model input (default mfcc)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -125,7 +127,7 @@ def _encoder_config(args: argparse.Namespace):
     from .encoder_train import EncoderConfig
 
     given = {"name": args.name, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-             "seed": args.seed, "threads": args.threads}  # fmt: skip
+             "seed": args.seed, "threads": args.threads, "head": args.head}  # fmt: skip
     changes = {k: v for k, v in given.items() if v is not None}
     if args.blocks:
         changes["blocks"] = tuple(int(b) for b in args.blocks.split(","))

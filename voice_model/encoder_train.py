@@ -47,6 +47,7 @@ class EncoderConfig:
     channels: int = 128
     hidden: int = 128
     dropout: float = 0.3
+    head: str = "conv"  # backend.voice_head.HEADS: the Conv1D network, or the linear statistics head
     min_crop: float = 0.75
     variants: tuple[str, ...] = ("clean",)  # recordings each epoch draws from per utterance (voice_model.augment)
     seed: int = 0
@@ -114,7 +115,8 @@ def _batch_inputs(encoded: EncodedWindows, batch: np.ndarray, config: EncoderCon
 
 
 def build(config: EncoderConfig, steps: int) -> keras.Model:
-    model = encoder_head(len(config.blocks), channels=config.channels, hidden=config.hidden, dropout=config.dropout)
+    model = encoder_head(len(config.blocks), channels=config.channels, hidden=config.hidden, dropout=config.dropout,
+                         head=config.head)  # fmt: skip
     schedule = keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=max(1, steps), alpha=0.02)
     model.compile(optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay),
                   loss=masked_crossentropy(config.label_smoothing))  # fmt: skip
