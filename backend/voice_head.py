@@ -49,9 +49,6 @@ class StatisticsPooling(keras.layers.Layer):
         return (*input_shape[:1], *input_shape[2:-1], 2 * input_shape[-1])
 
 
-HEADS = ("conv", "linear")
-
-
 def encoder_head(n_blocks: int, width: int = 512, n_classes: int = 7, channels: int = 128, hidden: int = 128,
                  dropout: float = 0.3, head: str = "conv") -> keras.Model:  # fmt: skip
     """Any number of frames; ``n_blocks`` encoder blocks per frame. ``head="linear"``: no mixing and no

@@ -141,6 +141,20 @@ def test_the_encoder_loss_ignores_classes_the_corpus_never_labels():
     assert a == pytest.approx(b, rel=1e-5)
 
 
+def test_the_probe_fit_leaves_classes_no_corpus_labels_untouched_and_separates_the_ones_it_does():
+    from voice_model.probe import fit_softmax
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)  # a corpus that labels angry and disgust only
+    x = rng.standard_normal((200, 5)) + 3 * np.eye(5)[labels]
+    mask = np.zeros(7, dtype=np.float32)
+    mask[:2] = 1
+    targets = np.concatenate([np.eye(7)[labels], np.tile(mask, (200, 1))], axis=1).astype(np.float32)
+    kernel, bias = fit_softmax(x, targets, np.ones(200), penalty=0.01)
+    assert not kernel[:, 2:].any() and not bias[2:].any()
+    assert ((x @ kernel + bias)[:, :2].argmax(1) == labels).mean() > 0.95
+
+
 def encoded_windows(utterances: list[Utterance], windows_per_utterance: list[int]):
     from voice_model.encoded import EncodedWindows
 
@@ -190,11 +204,12 @@ def test_held_out_utterances_are_scored_on_their_clean_recording_only():
     assert encoded.variant[windows].tolist() == [0, 0, 0] and set(encoded.utterance_index[windows]) == {1}
 
 
-def test_an_encoder_network_saved_and_loaded_gives_the_same_probabilities(tmp_path):
+@pytest.mark.parametrize("head", ["conv", "linear"])
+def test_an_encoder_network_saved_and_loaded_gives_the_same_probabilities(head, tmp_path):
     from backend import voice_store as store
     from backend.voice_head import encoder_head, predict
 
-    model = encoder_head(n_blocks=2)
+    model = encoder_head(n_blocks=2, head=head)
     meta = store.ModelMeta(name="tiny", architecture="encoder", encoder_blocks=(2, 3))
     store.save(model, meta, tmp_path)
     loaded, loaded_meta = store.load("tiny", tmp_path)
@@ -203,12 +218,13 @@ def test_an_encoder_network_saved_and_loaded_gives_the_same_probabilities(tmp_pa
     assert np.allclose(predict(loaded, frames), predict(model, frames), atol=1e-6)
 
 
-def test_a_saved_network_comes_with_a_graph_that_gives_its_probabilities_at_any_length(tmp_path):
+@pytest.mark.parametrize("head", ["conv", "linear"])
+def test_a_saved_network_comes_with_a_graph_that_gives_its_probabilities_at_any_length(head, tmp_path):
     from backend import voice_store as store
     from backend.onnx_network import OnnxNetwork
     from backend.voice_head import encoder_head, predict
 
-    model = encoder_head(n_blocks=2)
+    model = encoder_head(n_blocks=2, head=head)
     store.save(model, store.ModelMeta(name="tiny", architecture="encoder", encoder_blocks=(2, 3)), tmp_path)
     graph = OnnxNetwork(store.graph_path("tiny", tmp_path))
     rng = np.random.default_rng(0)

@@ -106,8 +106,9 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
         "CNN; baseline = the original recipe (fixed 225 frames, no augmentation, no class weights)",
     )
     parser.add_argument("--blocks", help="encoder: comma-separated Whisper encoder blocks (1-based), default 2,3,4")
-    parser.add_argument("--head", choices=("conv", "linear"), help="encoder: the Conv1D network (default) or a linear "
-                        "statistics head")  # fmt: skip
+    parser.add_argument("--head", choices=("conv", "linear", "probe"),
+                        help="encoder: the Conv1D network (default), the linear statistics head, or that head fitted "
+                        "as a probe (L-BFGS, L2 chosen by cross-validation)")  # fmt: skip
     parser.add_argument("--features", choices=("mfcc", "logmel"), help="model input (default mfcc)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)

@@ -47,7 +47,7 @@ class EncoderConfig:
     channels: int = 128
     hidden: int = 128
     dropout: float = 0.3
-    head: str = "conv"  # backend.voice_head.HEADS: the Conv1D network, or the linear statistics head
+    head: str = "conv"  # the Conv1D network; "linear": the statistics head; "probe": it fitted by voice_model.probe
     min_crop: float = 0.75
     variants: tuple[str, ...] = ("clean",)  # recordings each epoch draws from per utterance (voice_model.augment)
     seed: int = 0
@@ -136,6 +136,8 @@ def fit(encoded: EncodedWindows, utterance_ids: np.ndarray, config: EncoderConfi
     if tuple(config.variants) != encoded.variants:
         raise ValueError(f"the recipe's variants {config.variants} are not the encoded ones {encoded.variants}")
     torch.set_num_threads(config.threads)
+    if config.head == "probe":
+        return _fit_probe(encoded, utterance_ids, config, log)
     masks = corpus_label_masks(encoded.utterances)
     y = _targets(encoded, np.arange(len(encoded)), masks)
     steps_per_epoch = len(_batches(encoded, encoded.subset(utterance_ids), config, np.random.default_rng(0)))
@@ -173,6 +175,22 @@ def fit(encoded: EncodedWindows, utterance_ids: np.ndarray, config: EncoderConfi
             (folder / "state.json").write_text(json.dumps({"config": _jsonable(config), "epoch": epoch + 1,
                                                            "history": history}))  # fmt: skip
     return model, history
+
+
+def _fit_probe(encoded: EncodedWindows, utterance_ids: np.ndarray, config: EncoderConfig, log=print):
+    """``--head probe``: the linear head fitted by L-BFGS (``voice_model.probe``); its one record stands for the
+    epochs' history."""
+    from .probe import fit_probe
+
+    def mean_uar(model, ids: np.ndarray) -> float:
+        probabilities = utterance_probabilities(model, encoded, ids, config.blocks)
+        return headline(corpus_scores([encoded.utterances[i] for i in ids], probabilities))["mean_uar"]
+
+    targets = _targets(encoded, np.arange(len(encoded)), corpus_label_masks(encoded.utterances))
+    started = time.time()
+    model, record = fit_probe(encoded, utterance_ids, config.blocks, targets,
+                              lambda windows: balance_weights(encoded, windows), mean_uar, log)  # fmt: skip
+    return model, [{**record, "seconds": round(time.time() - started, 1)}]
 
 
 def _jsonable(config: EncoderConfig) -> dict:
