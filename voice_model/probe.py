@@ -1,12 +1,13 @@
 """The linear statistics head fitted as a probe (``--head probe``): the graph of ``encoder_head(head="linear")``,
 whose softmax layer is fitted by L-BFGS to convergence instead of trained by the epoch loop.
 
-A logistic regression on these statistics, fitted this way, heard new speakers and new corpora better than the
-Conv1D network; the same graph trained by the epoch loop (AdamW on random crops, with dropout) did not. So the fit
-is the probe's: whole windows, the statistics standardised by the fitted windows' mean and variance (written into
-the graph's batch normalisation, so the runtime computes the same thing), the loss over each corpus' own labels
-with every (corpus, class) pair weighted equally, and an L2 penalty whose strength is chosen by cross-validation
-over the fitted speakers only.
+A diagnostic logistic regression on these statistics heard new speakers and new corpora better than the Conv1D
+network; the same graph trained by the epoch loop (AdamW on random crops, with dropout) did not. So this fit is
+the probe's: whole windows, the statistics standardised by the fitted windows' mean and variance (written into
+the graph's batch normalisation, so the runtime computes the same thing), and an L2 penalty whose strength is
+chosen by cross-validation over the fitted speakers only; the loss stays the project's (each corpus' own labels,
+every (corpus, class) pair weighted equally). In that loss it kept the diagnostic's gain on RAVDESS but not on the
+small corpora (README, Voice model).
 """
 
 from __future__ import annotations
