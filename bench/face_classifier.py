@@ -13,7 +13,6 @@ Target (issue 20): at most 2 ms a face on the 2-core CPU.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 
@@ -62,7 +61,7 @@ def main() -> int:
     names = args.models.split(",") if args.models else [settings.cnn_model_name]
     faces, source = sample_faces()
     print(f"faces: {source}; batches of {BATCH}; {runs} runs of {batches} calls; target <= {TARGET_MS} ms a face")
-    classifiers = [CnnClassifier(dataclasses.replace(settings, cnn_model_name=name)) for name in names]
+    classifiers = [CnnClassifier(settings.replace(cnn_model_name=name)) for name in names]
     for classifier in classifiers:
         classifier.predict(faces)  # warm-up: onnxruntime plans its kernels on the first call
     per_run: list[list[float]] = [[] for _ in classifiers]
