@@ -112,8 +112,8 @@ def voice_section(f: dict) -> Section:
 
 def face_section(f: dict) -> Section:
     lines = [f"The runtime's `cnn` face classifier as an analysis calls it: batches of {f['batch']} faces "
-             f"({f['source']}), int8 graph (the model's test-time flip inside where it flips); each run is the median of "
-             f"{f['batches']} calls, the slowest run counts.", ""]  # fmt: skip
+             f"({f['source']}), int8 graph (the model's test-time flip inside where it flips); each run is the "
+             f"median of {f['batches']} calls, the slowest run counts.", ""]  # fmt: skip
     rows = [[m["model"], " / ".join(map(str, m["ms_per_face_runs"])), m["ms_per_face"]] for m in f["models"]]
     lines += table(["model", "ms a face per run", "slowest run ms"], rows)
     default = f["models"][0]
