@@ -135,3 +135,24 @@ def test_jobs_survive_a_server_restart(server, done):
     client = EmoClient(server.url)
     assert job["id"] in [item["id"] for item in client.list()["items"]]
     assert client.result(job["id"])["options"]["echo_mean"] is True
+
+
+def test_the_fused_view_is_the_same_through_the_api_the_cli_and_the_web_page(server, shared_data, tmp_path, capsys):
+    """A talking face (CREMA-D, face and voice): the served fused windows and summary equal the CLI's JSON, and the
+    web page's headline names the same fused emotion."""
+    from backend.__main__ import main
+    from webui.results import summary_sentence
+
+    clip = shared_data / "video" / "1001_DFA_ANG_XX.mp4"
+    client = EmoClient(server.url)
+    with clip.open("rb") as handle:
+        response = requests.post(f"{server.url}/api/v1/analyses", files={"file": (clip.name, handle)}, timeout=60)
+    response.raise_for_status()
+    served = client.result(client.wait(response.json()["id"], poll=0.3, timeout=180)["id"])
+    assert main(["analyze", str(clip), "--max-frames", str(ApiConfig().max_frames), "--json", "-q",
+                 "-o", str(tmp_path)]) == 0  # fmt: skip
+    printed = json.loads(capsys.readouterr().out)
+    assert served["fused"] and _stable(served["fused"]) == _stable(printed["fused"])
+    assert served["summary"]["fused"] == printed["summary"]["fused"]
+    dominant = served["summary"]["fused"]["dominant_emotion"]
+    assert f"face and voice together: mostly **{dominant}**" in summary_sentence(served)
