@@ -182,14 +182,9 @@ def _fit_probe(encoded: EncodedWindows, utterance_ids: np.ndarray, config: Encod
     epochs' history."""
     from .probe import fit_probe
 
-    def mean_uar(model, ids: np.ndarray) -> float:
-        probabilities = utterance_probabilities(model, encoded, ids, config.blocks)
-        return headline(corpus_scores([encoded.utterances[i] for i in ids], probabilities))["mean_uar"]
-
     targets = _targets(encoded, np.arange(len(encoded)), corpus_label_masks(encoded.utterances))
     started = time.time()
-    model, record = fit_probe(encoded, utterance_ids, config.blocks, targets,
-                              lambda windows: balance_weights(encoded, windows), mean_uar, log)  # fmt: skip
+    model, record = fit_probe(encoded, utterance_ids, config.blocks, targets, log)
     return model, [{**record, "seconds": round(time.time() - started, 1)}]
 
 
@@ -197,20 +192,24 @@ def _jsonable(config: EncoderConfig) -> dict:
     return json.loads(json.dumps(asdict(config)))
 
 
-def window_probabilities(model, encoded: EncodedWindows, windows: np.ndarray, blocks: tuple[int, ...]) -> np.ndarray:
-    """``(len(windows), 7)``: each window whole, batched by equal length."""
-    out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
+def window_outputs(model, encoded: EncodedWindows, windows: np.ndarray, blocks: tuple[int, ...]) -> np.ndarray:
+    """``(len(windows), model outputs)``: each window whole, batched by equal length."""
+    out = np.zeros((len(windows), model.output.shape[-1]), dtype=np.float32)
     for chunk in equal_length_batches(encoded.lengths[windows], 128):
         out[chunk] = predict(model, np.stack([encoded.window(int(windows[i]), blocks) for i in chunk]))
     return out
 
 
+def utterance_means(values: np.ndarray, owner: np.ndarray, utterance_ids: np.ndarray) -> np.ndarray:
+    """``(len(utterance_ids), ...)``: the mean of the rows of ``values`` whose ``owner`` is each utterance."""
+    return np.stack([values[owner == i].mean(axis=0) for i in utterance_ids])
+
+
 def utterance_probabilities(model, encoded: EncodedWindows, utterance_ids: np.ndarray, blocks) -> np.ndarray:
     """``(len(utterance_ids), 7)``: the mean of each utterance's window probabilities."""
     windows = encoded.subset(utterance_ids)
-    probabilities = window_probabilities(model, encoded, windows, blocks)
-    owner = encoded.utterance_index[windows]
-    return np.stack([probabilities[owner == i].mean(axis=0) for i in utterance_ids])
+    return utterance_means(window_outputs(model, encoded, windows, blocks), encoded.utterance_index[windows],
+                           utterance_ids)  # fmt: skip
 
 
 def corpus_scores(utterances: list[Utterance], probabilities: np.ndarray) -> dict:

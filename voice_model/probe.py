@@ -12,30 +12,19 @@ small corpora (README, Voice model).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 
 from backend.emotions import EMOTIONS
-from backend.voice import equal_length_batches
-from backend.voice_head import encoder_head, keras, predict
+from backend.metrics import softmax
+from backend.voice_head import encoder_head, keras
 
 from .data import speaker_folds
 from .encoded import EncodedWindows
+from .encoder_train import balance_weights, corpus_scores, headline, utterance_means, window_outputs
 
 PENALTIES = (0.003, 0.01, 0.03, 0.1)  # L2 strengths tried, per mean window loss
 INNER_FOLDS = 3
-
-
-def window_statistics(model: keras.Model, encoded: EncodedWindows, windows: np.ndarray,
-                      blocks: tuple[int, ...]) -> np.ndarray:  # fmt: skip
-    """``(len(windows), features)``: what the graph's batch normalisation receives, each window whole."""
-    statistics = keras.Model(model.input, model.get_layer("feature_norm").input)
-    out = np.zeros((len(windows), statistics.output.shape[-1]), dtype=np.float32)
-    for chunk in equal_length_batches(encoded.lengths[windows], 128):
-        out[chunk] = predict(statistics, np.stack([encoded.window(int(windows[i]), blocks) for i in chunk]))
-    return out
 
 
 def fit_softmax(x: np.ndarray, targets: np.ndarray, weights: np.ndarray, penalty: float) -> tuple[np.ndarray, ...]:
@@ -61,15 +50,15 @@ def fit_softmax(x: np.ndarray, targets: np.ndarray, weights: np.ndarray, penalty
     return kernel.detach().numpy(), bias.detach().numpy()
 
 
-def fit_probe(encoded: EncodedWindows, utterance_ids: np.ndarray, blocks: tuple[int, ...],
-              targets: np.ndarray, balance: Callable[[np.ndarray], np.ndarray],
-              score: Callable[[keras.Model, np.ndarray], float], log=print) -> tuple[keras.Model, dict]:  # fmt: skip
-    """The probe fitted on the windows of ``utterance_ids``; ``targets`` are every window's (one-hot, mask) rows,
-    ``balance`` gives windows their weights and ``score`` a model's mean UAR on utterances (to choose the penalty
-    by ``INNER_FOLDS``-fold cross-validation over the fitted speakers)."""
+def fit_probe(encoded: EncodedWindows, utterance_ids: np.ndarray, blocks: tuple[int, ...], targets: np.ndarray,
+              log=print) -> tuple[keras.Model, dict]:  # fmt: skip
+    """The probe fitted on the windows of ``utterance_ids``; ``targets`` are every window's (one-hot, mask) rows.
+    The penalty is chosen by the mean UAR of an ``INNER_FOLDS``-fold cross-validation over the fitted speakers,
+    scored on the statistics computed once, without running the graph again."""
     model = encoder_head(len(blocks), head="linear")
+    norm = model.get_layer("feature_norm")
     windows = encoded.subset(utterance_ids)
-    x = window_statistics(model, encoded, windows, blocks)
+    x = window_outputs(keras.Model(model.input, norm.input), encoded, windows, blocks)
     utterances = encoded.utterances
     speakers = sorted({utterances[i].speaker for i in utterance_ids})
     owner = encoded.utterance_index[windows]
@@ -77,25 +66,27 @@ def fit_probe(encoded: EncodedWindows, utterance_ids: np.ndarray, blocks: tuple[
     for penalty in PENALTIES:
         held_scores = []
         for held in speaker_folds([utterances[i] for i in utterance_ids], speakers, INNER_FOLDS):
-            held_out = np.isin(owner, [i for i in utterance_ids if utterances[i].speaker in set(held)])
-            fitted = _fitted(model, x, windows, ~held_out, targets, balance, penalty)
-            held_scores.append(score(fitted, np.unique(owner[held_out])))
+            out = np.isin(owner, [i for i in utterance_ids if utterances[i].speaker in set(held)])
+            mean, variance, kernel, bias = _fit(x[~out], encoded, windows[~out], targets, penalty, norm.epsilon)
+            probabilities = softmax((x[out] - mean) / np.sqrt(variance + norm.epsilon) @ kernel + bias)
+            ids = np.unique(owner[out])
+            scores = corpus_scores([utterances[i] for i in ids], utterance_means(probabilities, owner[out], ids))
+            held_scores.append(headline(scores)["mean_uar"])
         inner[penalty] = round(float(np.mean(held_scores)), 4)
     chosen = max(PENALTIES, key=lambda p: inner[p])
     log(f"probe penalty by inner cross-validation (mean UAR): {inner}; chosen {chosen}")
-    record = {"inner_mean_uar": {str(p): s for p, s in inner.items()}, "penalty": chosen}
-    return _fitted(model, x, windows, np.ones(len(windows), bool), targets, balance, chosen), record
-
-
-def _fitted(model: keras.Model, x: np.ndarray, windows: np.ndarray, keep: np.ndarray, targets: np.ndarray,
-            balance: Callable[[np.ndarray], np.ndarray], penalty: float) -> keras.Model:  # fmt: skip
-    """A copy of ``model`` whose standardisation and softmax layer are fitted on the windows ``keep`` selects."""
-    fitted = keras.models.clone_model(model)
-    fitted.set_weights(model.get_weights())
-    norm = fitted.get_layer("feature_norm")
-    mean, variance = x[keep].mean(0), x[keep].var(0)
+    mean, variance, kernel, bias = _fit(x, encoded, windows, targets, chosen, norm.epsilon)
     norm.set_weights([np.ones_like(mean), np.zeros_like(mean), mean, variance])  # gamma, beta, moving stats
-    standardised = (x[keep] - mean) / np.sqrt(variance + norm.epsilon)
-    kernel, bias = fit_softmax(standardised, targets[windows[keep]], balance(windows[keep]), penalty)
-    fitted.layers[-1].set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
-    return fitted
+    model.layers[-1].set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    return model, {"inner_mean_uar": {str(p): s for p, s in inner.items()}, "penalty": chosen}
+
+
+def _fit(x: np.ndarray, encoded: EncodedWindows, windows: np.ndarray, targets: np.ndarray, penalty: float,
+         epsilon: float) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """The standardisation (mean, variance) of the statistics ``x`` of ``windows`` and the softmax layer (kernel,
+    bias) fitted on them with the epoch loop's balance, as the graph's batch normalisation (with ``epsilon``) and
+    last layer use them."""
+    mean, variance = x.mean(0), x.var(0)
+    standardised = (x - mean) / np.sqrt(variance + epsilon)
+    kernel, bias = fit_softmax(standardised, targets[windows], balance_weights(encoded, windows), penalty)
+    return mean, variance, kernel, bias
