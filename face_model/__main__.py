@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .quantize import RANGES
 from .train import TrainConfig, train
 
 
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--no-flip", action="store_true", help="no test-time flip (halves the time per face)")
     q = commands.add_parser("quantize", help="write int8 weights of a trained model (what the runtime then runs)")
     q.add_argument("--name", default=TrainConfig.name)
+    q.add_argument("--ranges", choices=RANGES, default="minmax", help="how each activation's range is read from "
+                   "the calibration faces (default: their minimum and maximum)")  # fmt: skip
     s = commands.add_parser("calibrate", help="fit the temperature by face size on the holdout (into model.json)")
     s.add_argument("--name", default=TrainConfig.name)
     s.add_argument("--holdout", type=float, required=True, help="the share of train the model held aside")
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--name", default=TrainConfig.name)
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
     e.add_argument("--holdout", type=float, help="score the share of train held aside by `train --holdout` (one line)")
+    e.add_argument("--int8", action="store_true", help="with --holdout: score the int8 graph, not the float weights")
     commands.add_parser("mtcnn", help="write MTCNN's three ONNX graphs (the runtime's detector) from facenet-pytorch")
     args = parser.parse_args(argv)
     if args.command == "train":
@@ -66,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "quantize":
         from .quantize import quantize
 
-        print(f"int8 weights written to {quantize(args.name)}")
+        print(f"int8 weights written to {quantize(args.name, ranges=args.ranges)}")
     elif args.command == "calibrate":
         from .size_calibration import calibrate
 
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         from .evaluate import score_folder, score_holdout, write_card
 
         if args.holdout:
-            print(score_holdout(args.name, args.holdout))
+            print(score_holdout(args.name, args.holdout, int8=args.int8))
         elif args.data:
             print(score_folder(args.name, args.data))
         else:

@@ -261,11 +261,13 @@ def _int8(meta: store.ModelMeta, ours: dict, int8: dict | None) -> str:
     )
 
 
-def score_holdout(name: str, fraction: float) -> str:
+def score_holdout(name: str, fraction: float, int8: bool = False) -> str:
     """One line of scores on the part of ``train`` held aside (``train --holdout``), for the float weights
-    (flip-averaged), as training scored its epochs: the figure a round's rule compares, ``val`` left untouched."""
+    (flip-averaged), as training scored its epochs, or for the shipped int8 graph: the figure a round's rule
+    compares, ``val`` left untouched."""
     aside = held_aside_faces(fraction)
-    scores = metrics.summary(aside.labels, _float_logits(name)(aside.images).argmax(1), EMOTIONS)
+    logits = _int8_logits(name) if int8 else _float_logits(name)
+    scores = metrics.summary(aside.labels, logits(aside.images).argmax(1), EMOTIONS)
     return (f"holdout accuracy={scores['accuracy']:.4f} macro_f1={scores['macro_f1']:.4f} "
             f"score={(scores['accuracy'] + scores['macro_f1']) / 2:.4f} n={scores['n']}")  # fmt: skip
 
