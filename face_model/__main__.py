@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--cutmix", type=float, default=TrainConfig.cutmix, help="probability of CutMix per batch")
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (float32 weights): faster on AVX-512 BF16")
     t.add_argument("--teacher", help="a trained model (e.g. an ensemble) whose view of each face is also learned")
+    t.add_argument("--init", help="a trained model (one network of these widths) to start from: a fine-tune")
+    t.add_argument("--video-views", type=float, default=TrainConfig.video_views,
+                   help="probability per face of seeing it small and compressed, as a video delivers it")  # fmt: skip
     c = commands.add_parser("ensemble", help="combine trained models of one shape into one model (logits averaged)")
     c.add_argument("--name", required=True)
     c.add_argument("--members", required=True, help="comma-separated names of trained models")
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
     e.add_argument("--holdout", type=float, help="score the share of train held aside by `train --holdout` (one line)")
     e.add_argument("--int8", action="store_true", help="with --holdout: score the int8 graph, not the float weights")
+    e.add_argument("--size", type=int, help="with --holdout: each face seen as a video delivers one of this short side")
     commands.add_parser("mtcnn", help="write MTCNN's three ONNX graphs (the runtime's detector) from facenet-pytorch")
     args = parser.parse_args(argv)
     if args.command == "train":
@@ -61,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             cutmix=args.cutmix,
             teacher=args.teacher,
             bf16=args.bf16,
+            init=args.init,
+            video_views=args.video_views,
         )
         print(f"model written to {train(config, log=lambda line: print(line, flush=True))}")
     elif args.command == "ensemble":
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         from .evaluate import score_folder, score_holdout, write_card
 
         if args.holdout:
-            print(score_holdout(args.name, args.holdout, int8=args.int8))
+            print(score_holdout(args.name, args.holdout, int8=args.int8, size=args.size))
         elif args.data:
             print(score_folder(args.name, args.data))
         else:

@@ -26,6 +26,7 @@ from .crema import crema_table, score_crema
 from .data import fer_dir, load_folder
 from .reference import FerReference, reference_path
 from .train import held_aside_faces, predict_logits_batched
+from .video_views import CENTRAL_OFFSET, as_classified
 
 TIMING_BATCH = 32
 
@@ -261,15 +262,20 @@ def _int8(meta: store.ModelMeta, ours: dict, int8: dict | None) -> str:
     )
 
 
-def score_holdout(name: str, fraction: float, int8: bool = False) -> str:
+def score_holdout(name: str, fraction: float, int8: bool = False, size: int | None = None) -> str:
     """One line of scores on the part of ``train`` held aside (``train --holdout``), for the float weights
     (flip-averaged), as training scored its epochs, or for the shipped int8 graph: the figure a round's rule
-    compares, ``val`` left untouched."""
+    compares, ``val`` left untouched. With ``size``, each face is first seen as a video delivers a face of that
+    short side (``video_views``, the central offset)."""
     aside = held_aside_faces(fraction)
+    faces = (
+        aside.images if size is None else np.stack([as_classified(face, size, CENTRAL_OFFSET) for face in aside.images])
+    )
     logits = _int8_logits(name) if int8 else _float_logits(name)
-    scores = metrics.summary(aside.labels, logits(aside.images).argmax(1), EMOTIONS)
-    return (f"holdout accuracy={scores['accuracy']:.4f} macro_f1={scores['macro_f1']:.4f} "
-            f"score={(scores['accuracy'] + scores['macro_f1']) / 2:.4f} n={scores['n']}")  # fmt: skip
+    scores = metrics.summary(aside.labels, logits(faces).argmax(1), EMOTIONS)
+    return (f"holdout{'' if size is None else f' at {size} px'} accuracy={scores['accuracy']:.4f} "
+            f"macro_f1={scores['macro_f1']:.4f} score={(scores['accuracy'] + scores['macro_f1']) / 2:.4f} "
+            f"n={scores['n']}")  # fmt: skip
 
 
 def score_folder(name: str, data_dir: Path) -> str:

@@ -34,6 +34,7 @@ from backend.faces.cnn_network import predict_logits
 
 from .augment import augment
 from .data import FaceSet, fer_dir, load_folder
+from .video_views import FACE_SIZES, VIEW_OFFSETS, as_classified
 
 
 @dataclass
@@ -53,6 +54,8 @@ class TrainConfig:
     cutmix: float = 0.0  # probability per batch of CutMix (a box of another face pasted in, labels mixed by area)
     teacher: str | None = None  # a model in face_model/models whose view of each face the network also learns
     bf16: bool = False  # bfloat16 autocast: 2-3x faster a step on a CPU with AVX-512 BF16; weights stay float32
+    init: str | None = None  # a trained model (one network of these widths) whose weights the run starts from
+    video_views: float = 0.0  # probability per face of seeing it as a video delivers it (video_views.seen_at)
 
 
 DISTILL_TEMPERATURE = 2.0
@@ -140,7 +143,13 @@ def train(config: TrainConfig, log=print) -> Path:
 
     meta = store.ModelMeta(name=config.name, widths=config.widths, dropout=config.dropout)
     # channels-last: oneDNN's convolutions (forward and backward) run ~20 % faster in that layout on this CPU.
-    model = meta.build().to(memory_format=torch.channels_last)
+    model = meta.build()
+    if config.init:
+        start, start_meta = store.load(config.init)
+        if start_meta.members > 1 or tuple(start_meta.widths) != tuple(config.widths):
+            raise ValueError(f"--init {config.init}: one network of widths {config.widths} is needed")
+        model.load_state_dict(start.state_dict())
+    model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.SGD(
         model.parameters(), lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay
     )
@@ -173,7 +182,8 @@ def train(config: TrainConfig, log=print) -> Path:
             for group in optimiser.param_groups:
                 group["lr"] = _lr_at(epoch * steps_per_epoch + i, total_steps, steps_per_epoch, config.lr)
             idx = order[i * config.batch_size : (i + 1) * config.batch_size]
-            x, y = augment(images[idx], generator), labels[idx]
+            batch = video_view_batch(train_set.images[idx.numpy()], config.video_views, generator)
+            x, y = augment(to_tensor(batch) if config.video_views else images[idx], generator), labels[idx]
             mixed = bool(config.cutmix) and float(torch.rand(1, generator=generator)) < config.cutmix
             if mixed:
                 x, partner, own = cutmix(x, generator)
@@ -228,6 +238,22 @@ def train(config: TrainConfig, log=print) -> Path:
     folder = store.save(best, best_meta)  # into face_model/models: what gets committed
     shutil.copy(run_dir / "training.json", folder / "training.json")
     return folder
+
+
+def video_view_batch(faces: np.ndarray, share: float, generator: torch.Generator) -> np.ndarray:
+    """uint8 (N, 48, 48) faces, each replaced with probability ``share`` by its view as a video delivers it at a
+    size below full detail and at one of the view offsets (``video_views``), brought back to 48 px as the runtime
+    classifier does: the network learns faces that are small in their frame and compressed there."""
+    if not share:
+        return faces
+    out = faces.copy()
+    draws = torch.rand(len(faces), 3, generator=generator).numpy()
+    small_sizes = [size for size in FACE_SIZES if size < faces.shape[-1]]
+    for i in np.flatnonzero(draws[:, 0] < share):
+        size = small_sizes[int(draws[i, 1] * len(small_sizes))]
+        offset = VIEW_OFFSETS[int(draws[i, 2] * len(VIEW_OFFSETS))]
+        out[i] = as_classified(faces[i], size, offset)
+    return out
 
 
 def _teacher_probabilities(name: str, images: np.ndarray, log) -> torch.Tensor:

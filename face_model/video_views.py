@@ -16,7 +16,8 @@ from backend.faces.align import CROP_SIZE
 # The face's short side in the frame. 48 px is the face model's full detail; below, video faces lose it. The
 # smaller sizes are the runtime's low-confidence range (under 24 px) and just above.
 FACE_SIZES = (48, 32, 24, 16, 12)
-VIEW_OFFSETS = ((2, 2), (0, 0), (4, 0), (0, 4), (4, 4))  # 44 px crops of the 48 px face: a box is never exact
+CENTRAL_OFFSET = (2, 2)
+VIEW_OFFSETS = (CENTRAL_OFFSET, (0, 0), (4, 0), (0, 4), (4, 4))  # 44 px crops of the 48 px face: a box is never exact
 VIEW_SIDE = 44
 CODEC_QUALITY = 50
 
@@ -31,3 +32,10 @@ def seen_at(face: np.ndarray, size: int, offset: tuple[int, int]) -> np.ndarray:
     _, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, CODEC_QUALITY])
     small = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
     return cv2.resize(small, (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_LINEAR)
+
+
+def as_classified(face: np.ndarray, size: int, offset: tuple[int, int]) -> np.ndarray:
+    """The view ``seen_at`` gives, brought back to the face's own side as the runtime classifier brings every
+    crop to its input (``INTER_AREA``): what the network reads of such a face."""
+    side = face.shape[1::-1]
+    return cv2.resize(seen_at(face, size, offset), side, interpolation=cv2.INTER_AREA)

@@ -49,6 +49,23 @@ def test_the_distillation_loss_is_least_where_the_network_sees_a_face_as_its_tea
         assert distillation_loss(other, target) > at_teacher
 
 
+def test_a_video_view_batch_shows_about_its_share_of_faces_small_and_compressed_and_leaves_the_rest():
+    from face_model.train import video_view_batch
+
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (400, 48, 48), dtype=np.uint8)
+    out = video_view_batch(faces, 0.5, torch.Generator().manual_seed(0))
+    changed = (out != faces).any(axis=(1, 2))
+    assert out.shape == faces.shape and out.dtype == np.uint8
+    assert 0.4 < changed.mean() < 0.6
+    # noise shrunk to 32 px or less and scaled back up is smooth: neighbouring pixels differ far less than before
+    assert (
+        np.abs(np.diff(out[changed].astype(int), axis=2)).mean()
+        < 0.5 * np.abs(np.diff(faces.astype(int), axis=2)).mean()
+    )
+    assert video_view_batch(faces, 0.0, torch.Generator().manual_seed(0)) is faces
+
+
 def test_rarer_classes_weigh_more():
     labels = np.array([0] * 100 + [1] * 10 + list(range(2, 7)) * 50)
     weights = class_weights(labels, power=0.5)

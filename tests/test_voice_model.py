@@ -155,6 +155,31 @@ def test_the_probe_fit_leaves_classes_no_corpus_labels_untouched_and_separates_t
     assert ((x @ kernel + bias)[:, :2].argmax(1) == labels).mean() > 0.95
 
 
+def test_the_mean_of_two_saved_cross_validation_runs_scores_their_mean_probabilities_utterance_by_utterance(
+    tmp_path, monkeypatch
+):
+    import voice_model.encoder_train as encoder_train
+    from backend.config import get_settings
+
+    utterances = fake_utterances("a", 4) + fake_utterances("b", 2)
+    rng = np.random.default_rng(0)
+    first, second = rng.dirichlet(np.ones(7), len(utterances)), rng.dirichlet(np.ones(7), len(utterances))
+    monkeypatch.setattr(encoder_train, "get_settings", lambda: get_settings().replace(cache_dir=tmp_path))
+    monkeypatch.setattr(encoder_train, "read_manifest", lambda: utterances)
+    for name, probabilities, order in (("one", first, np.arange(len(utterances))),
+                                       ("two", second, rng.permutation(len(utterances)))):  # fmt: skip
+        stem = tmp_path / "voice_runs" / name / "crossval-corpus"
+        stem.parent.mkdir(parents=True)
+        paths = np.array([str(utterances[i].path) for i in order])
+        np.savez(stem.with_suffix(".npz"), paths=paths, probabilities=probabilities[order])
+    result = encoder_train.crossval_mean(["one", "two"], by_corpus=True, log=lambda line: None)
+    by_path = sorted(range(len(utterances)), key=lambda i: str(utterances[i].path))
+    expected = encoder_train.headline(
+        encoder_train.corpus_scores([utterances[i] for i in by_path], ((first + second) / 2)[by_path])
+    )
+    assert result["n"] == len(utterances) and {k: result[k] for k in expected} == expected
+
+
 def encoded_windows(utterances: list[Utterance], windows_per_utterance: list[int]):
     from voice_model.encoded import EncodedWindows
 

@@ -1,5 +1,6 @@
-"""``python -m voice_model train|crossval|evaluate|ensemble|export|graph``: train the voice CNN on the speech
-manifest, compare recipes by cross-validation over speakers, score a model on the held-out speakers (writes its
+"""``python -m voice_model train|crossval|crossval-mean|evaluate|ensemble|export|graph``: train the voice CNN on
+the speech manifest, compare recipes by cross-validation over speakers (or a mean of recipes by their saved
+cross-validation runs), score a model on the held-out speakers (writes its
 card) or on any manifest, average trained models into one, export a trained run's best checkpoint, or write the
 ONNX graph the runtime runs for a model trained before graphs existed."""
 
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         help="encoder recipes: hold out one corpus at a time (train on the others) instead of folds",
     )
     c.add_argument("--members", type=int, default=1, help="encoder recipes: networks (seeds) averaged per fold")
+    m = commands.add_parser("crossval-mean", help="score the mean of encoder recipes' saved crossval runs")
+    m.add_argument("--names", required=True, help="comma-separated run names (each `crossval --name`), same folds")
+    m.add_argument("--by-corpus", action="store_true", help="the runs held out one corpus at a time")
     e = commands.add_parser("evaluate", help="score a model on the held-out speakers (writes its card) or --manifest")
     e.add_argument("--name", default=DEFAULT_NAME)
     e.add_argument("--manifest", type=Path, help="a CSV with the speech manifest's columns; prints two summary lines")
@@ -61,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"mean_uar={result['mean_uar']:.4f} mean_uar_non_ravdess={result['mean_uar_non_ravdess']:.4f} "
                 f"ravdess_macro_f1_6={result['ravdess_macro_f1_6']} uar={json.dumps(result['uar'])} n={result['n']}"
             )
+    elif args.command == "crossval-mean":
+        from .encoder_train import crossval_mean
+
+        result = crossval_mean(args.names.split(","), args.by_corpus, log=log)
+        print(f"mean_uar={result['mean_uar']:.4f} ravdess_macro_f1_6={result['ravdess_macro_f1_6']} "
+              f"uar={json.dumps(result['uar'])} n={result['n']}")  # fmt: skip
     elif args.command == "train":
         from .train import train
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -248,7 +249,8 @@ def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = Fals
     others: the stand-in for a corpus never trained on). With ``members`` > 1, each fold's model is the mean of that
     many networks from different seeds (the first is the single-network run's, reused from its checkpoint). Test
     speakers are never used. Pooled held-out utterance scores go to
-    ``<cache_dir>/voice_runs/<name>/crossval[-corpus][-<members>x].json``."""
+    ``<cache_dir>/voice_runs/<name>/crossval[-corpus][-<members>x].json``, each held-out utterance's probabilities
+    beside them (``.npz``), for ``crossval_mean``."""
     utterances = read_manifest()
     split = split_speakers(utterances)
     speakers = split["train"] + split["val"]
@@ -279,11 +281,33 @@ def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = Fals
     scores = corpus_scores([utterances[i] for i in ids], p)
     result = {"config": _jsonable(config), "by_corpus": by_corpus, "members": members, "folds": per_fold, "n": len(ids),
               **headline(scores), "scores": scores, "minutes": round((time.time() - started) / 60, 1)}  # fmt: skip
-    folder = get_settings().cache_dir / "voice_runs" / config.name
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = "crossval" + ("-corpus" if by_corpus else "") + (f"-{members}x" if members > 1 else "")
-    (folder / f"{stem}.json").write_text(json.dumps(result, indent=2))
+    stem = _crossval_stem(config.name, by_corpus) + (f"-{members}x" if members > 1 else "")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
+    np.savez(stem.with_suffix(".npz"), paths=np.array([str(utterances[i].path) for i in ids]), probabilities=p)
     return result
+
+
+def crossval_mean(names: list[str], by_corpus: bool = False, log=print) -> dict:
+    """The mean of the held-out probabilities that ``crossval`` saved for each run in ``names`` (single networks,
+    the same folds): how an ensemble of those recipes would have scored, without training anything again."""
+    utterances = {str(u.path): u for u in read_manifest()}
+    runs = []
+    for name in names:
+        saved = np.load(_crossval_stem(name, by_corpus).with_suffix(".npz"))
+        runs.append(dict(zip(saved["paths"].tolist(), saved["probabilities"])))
+    paths = sorted(runs[0])
+    if any(sorted(run) != paths for run in runs):
+        raise ValueError(f"the runs {names} did not hold out the same utterances")
+    p = np.mean([[run[path] for path in paths] for run in runs], axis=0)
+    result = {"runs": names, "by_corpus": by_corpus, "n": len(paths),
+              **headline(corpus_scores([utterances[path] for path in paths], p))}  # fmt: skip
+    log(json.dumps(result))
+    return result
+
+
+def _crossval_stem(name: str, by_corpus: bool) -> Path:
+    return get_settings().cache_dir / "voice_runs" / name / ("crossval" + ("-corpus" if by_corpus else ""))
 
 
 def train(config: EncoderConfig, log=print):
