@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VOICE_MODEL = "voice-whisper-v1"  # a shipped folder of voice_model/models: the runtime's and evaluate's default
 DEFAULT_ASR_MODEL = "whisper-base"  # backend.transcribe: Whisper base from the pinned model-data wheels
 DEFAULT_CNN_MODEL = "cnn-v3"  # a shipped folder of face_model/models: the runtime's `cnn` face classifier
+DEFAULT_CNN_SMALL_FACE_MODEL = "cnn-v3-v"  # the `cnn` classifier's network for faces small in their frame
 DEFAULT_FUSION_MODEL = "fusion-v3"  # a shipped folder of fusion_model/models: the face + voice combiner
 
 
@@ -46,6 +47,12 @@ class Settings:
     device: str = field(default_factory=lambda: _env("DEVICE", "cpu"))
     face_model: str = field(default_factory=lambda: _env("FACE_MODEL", "cnn"))
     cnn_model_name: str = field(default_factory=lambda: _env("CNN_MODEL", DEFAULT_CNN_MODEL))
+    # Faces whose short side in their frame is under `small_face_model_below_px` go to this model, trained on faces
+    # seen as video delivers them (README, Face model, step seven); "" sends every face to `cnn_model_name`.
+    cnn_small_face_model: str = field(
+        default_factory=lambda: _env("CNN_SMALL_FACE_MODEL", DEFAULT_CNN_SMALL_FACE_MODEL)
+    )
+    small_face_model_below_px: float = 40.0
     # the `cnn` classifier runs the int8 graph (onnxruntime) where the model ships one (backend/faces/cnn_int8.py)
     face_int8: bool = field(default_factory=lambda: _env("FACE_INT8", "1") == "1")
     voice_model_name: str = field(default_factory=lambda: _env("VOICE_MODEL", DEFAULT_VOICE_MODEL))

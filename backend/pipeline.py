@@ -108,7 +108,7 @@ class _FaceStage:
         self.classify_seconds = 0.0
 
     def models(self) -> list[dict]:
-        return [self.detector.info.to_dict(), self.classifier.info.to_dict()]
+        return [m.to_dict() for m in (self.detector.info, self.classifier.info, *self.classifier.components)]
 
     def add(self, frames: list[media.Frame], fallback_whole_image: bool = False) -> None:
         started = time.perf_counter()

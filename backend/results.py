@@ -18,7 +18,7 @@ import numpy as np
 
 from .emotions import EMOTIONS
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 SCHEMA_PATH = Path(__file__).with_name("result_schema.json")
 
 

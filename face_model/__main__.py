@@ -48,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
     e.add_argument("--holdout", type=float, help="score the share of train held aside by `train --holdout` (one line)")
     e.add_argument("--int8", action="store_true", help="with --holdout: score the int8 graph, not the float weights")
-    e.add_argument("--size", type=int, help="with --holdout: each face seen as a video delivers one of this short side")
+    e.add_argument(
+        "--size",
+        type=int,
+        help="with --holdout or --data: each face seen as a video delivers one of this short side (px)",
+    )
     commands.add_parser("mtcnn", help="write MTCNN's three ONNX graphs (the runtime's detector) from facenet-pytorch")
     args = parser.parse_args(argv)
     if args.command == "train":
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.holdout:
             print(score_holdout(args.name, args.holdout, int8=args.int8, size=args.size))
         elif args.data:
-            print(score_folder(args.name, args.data))
+            print(score_folder(args.name, args.data, size=args.size))
         else:
             print(f"card written to {write_card(args.name) / 'card.md'}")
     elif args.command == "mtcnn":

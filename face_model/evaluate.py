@@ -16,14 +16,14 @@ import numpy as np
 import torch
 
 from backend import metrics
-from backend.config import DEFAULT_CNN_MODEL, get_settings
+from backend.config import DEFAULT_CNN_MODEL, DEFAULT_CNN_SMALL_FACE_MODEL, get_settings
 from backend.emotions import EMOTIONS
 from backend.faces import cnn_store as store
 from backend.faces.cnn_int8 import INT8_GRAPH, int8_graph, pixels
 from backend.onnx_network import OnnxNetwork
 
 from .crema import crema_table, score_crema
-from .data import fer_dir, load_folder
+from .data import FaceSet, fer_dir, load_folder
 from .reference import FerReference, reference_path
 from .train import held_aside_faces, predict_logits_batched
 from .video_views import CENTRAL_OFFSET, as_classified
@@ -142,9 +142,17 @@ def _table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+SIZE_TEMPERATURE_NEEDED = 1.1  # a size table whose largest multiplier is under this changes little
+
+
 def _role(name: str) -> str:
+    below = f"{get_settings().small_face_model_below_px:g} px"
     if name == DEFAULT_CNN_MODEL:
-        return "It is the default `cnn` face model of EmoClassify."
+        return (f"It is the default `cnn` face model of EmoClassify for faces of {below} and more in their frame "
+                f"and of unknown size; smaller ones go to `{DEFAULT_CNN_SMALL_FACE_MODEL}`.")  # fmt: skip
+    if name == DEFAULT_CNN_SMALL_FACE_MODEL:
+        return (f"The default `cnn` face model reads with it every face under {below} in its frame, and larger "
+                f"ones with `{DEFAULT_CNN_MODEL}` (`EMOCLASSIFY_CNN_MODEL={name}` runs it on every face).")  # fmt: skip
     return f"It is shipped beside the default `{DEFAULT_CNN_MODEL}` (`EMOCLASSIFY_CNN_MODEL={name}` selects it)."
 
 
@@ -232,11 +240,13 @@ def _by_size(meta: store.ModelMeta) -> str:
     if not meta.size_temperatures:
         return ""
     table = ", ".join(f"{size} px x{scale}" for size, scale in meta.size_temperatures.items())
-    return (
-        f"A face smaller in its frame gets a higher temperature ({table}; interpolated between): the network "
-        "does not grow unsure as fast as a small face loses detail. Fitted on the part of `train` held aside, each "
-        "face seen as a video delivers it at that size (`python -m face_model calibrate`).\n"
-    )
+    how = (f"A face smaller in its frame gets a higher temperature ({table}; interpolated between): the network "
+           "does not grow unsure as fast as a small face loses detail."
+           if max(meta.size_temperatures.values()) > SIZE_TEMPERATURE_NEEDED else
+           f"The temperature hardly changes with the face's size in its frame ({table}): the network, trained on "
+           "faces seen that small, already grows unsure as they lose detail.")  # fmt: skip
+    return (f"{how} Fitted on the part of `train` held aside, each face seen as a video delivers it at that size "
+            "(`python -m face_model calibrate`).\n")  # fmt: skip
 
 
 def _unbiased(meta: store.ModelMeta) -> str:
@@ -265,23 +275,26 @@ def _int8(meta: store.ModelMeta, ours: dict, int8: dict | None) -> str:
 def score_holdout(name: str, fraction: float, int8: bool = False, size: int | None = None) -> str:
     """One line of scores on the part of ``train`` held aside (``train --holdout``), for the float weights
     (flip-averaged), as training scored its epochs, or for the shipped int8 graph: the figure a round's rule
-    compares, ``val`` left untouched. With ``size``, each face is first seen as a video delivers a face of that
-    short side (``video_views``, the central offset)."""
-    aside = held_aside_faces(fraction)
-    faces = (
-        aside.images if size is None else np.stack([as_classified(face, size, CENTRAL_OFFSET) for face in aside.images])
-    )
-    logits = _int8_logits(name) if int8 else _float_logits(name)
-    scores = metrics.summary(aside.labels, logits(faces).argmax(1), EMOTIONS)
-    return (f"holdout{'' if size is None else f' at {size} px'} accuracy={scores['accuracy']:.4f} "
+    compares, ``val`` left untouched."""
+    return "holdout " + _one_line(name, held_aside_faces(fraction), int8, size)
+
+
+def score_folder(name: str, data_dir: Path, size: int | None = None) -> str:
+    """One line of scores on ``data_dir``, for the model as the runtime runs it (int8 where shipped)."""
+    return _one_line(name, load_folder(data_dir), bool(store.read_meta(name).int8), size)
+
+
+def _one_line(name: str, faces: FaceSet, int8: bool, size: int | None) -> str:
+    """With ``size``, each face is first seen as a video delivers a face of that short side (``video_views``, the
+    central offset)."""
+    images = faces.images
+    if size is not None:
+        images = np.stack([as_classified(face, size, CENTRAL_OFFSET) for face in images])
+    logits = (_int8_logits(name) if int8 else _float_logits(name))(images)
+    scores = metrics.summary(faces.labels, logits.argmax(1), EMOTIONS)
+    return (f"{'' if size is None else f'at {size} px '}accuracy={scores['accuracy']:.4f} "
             f"macro_f1={scores['macro_f1']:.4f} score={(scores['accuracy'] + scores['macro_f1']) / 2:.4f} "
             f"n={scores['n']}")  # fmt: skip
-
-
-def score_folder(name: str, data_dir: Path) -> str:
-    """One line of scores on ``data_dir``, for the model as the runtime runs it (int8 where shipped)."""
-    scores = evaluate_model(name, data_dir, int8=bool(store.read_meta(name).int8))["scores"]
-    return f"accuracy={scores['accuracy']:.4f} macro_f1={scores['macro_f1']:.4f} n={scores['n']}"
 
 
 CARD = """# Face model card: `{name}`

@@ -81,18 +81,25 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (("fit", "cross-validate the recipes, keep one by the rule, refit it on all pairs"),
                        ("card", "score the shipped combiner on the CREMA-D clips and write its card"),
                        ("graph", "write combiner.onnx, which the runtime runs, from combiner.json")):  # fmt: skip
-        commands.add_parser(name, help=text).add_argument("--name", default=DEFAULT_FUSION_MODEL)
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--name", default=DEFAULT_FUSION_MODEL)
+        if name == "fit":
+            command.add_argument("--recipe", choices=RECIPES, help="refit this recipe, as a rule fixed it before the "
+                                 "run, instead of the one this rule keeps (every recipe is still scored)")  # fmt: skip
     args = parser.parse_args(argv)
     settings = get_settings().replace(fusion_model_name=args.name)  # the card scores this combiner, not the default
     folder = settings.fusion_model_dir / args.name
     if args.command == "fit":
         report, folds = _crossval(settings)
-        combiner = fit(concatenate(folds), *RECIPES[report["chosen"]])
+        if args.recipe:
+            report["given"] = args.recipe
+        combiner = fit(concatenate(folds), *RECIPES[report.get("given", report["chosen"])])
         folder.mkdir(parents=True, exist_ok=True)
         (folder / COMBINER_FILE).write_text(json.dumps(combiner.to_json(), indent=1) + "\n")
         write_graph(combiner, folder)
         (folder / "crossval.json").write_text(json.dumps(report, indent=1) + "\n")
-        print(f"chosen: {report['chosen']} (mean held-out NLL {report['mean_balanced_nll']}); wrote {folder}")
+        print(f"refitted: {report.get('given', report['chosen'])}; the rule's choice: {report['chosen']} "
+              f"(mean held-out NLL {report['mean_balanced_nll']}); wrote {folder}")  # fmt: skip
         return 0
     if args.command == "graph":
         combiner = Combiner.from_json(json.loads((folder / COMBINER_FILE).read_text()))

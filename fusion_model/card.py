@@ -132,7 +132,7 @@ def write_card(name: str, settings: Settings) -> Path:
     report = json.loads((folder / "crossval.json").read_text())
     combiner = json.loads((folder / "combiner.json").read_text())
     crema, small = crema_clips(settings), small_face_check(settings)
-    chosen = report["chosen"]
+    chosen = report.get("given", report["chosen"])
     pooled = report["pooled"]
     best_single = max(pooled["face"]["clip_accuracy"], pooled["voice"]["clip_accuracy"])
     lines = [
@@ -156,7 +156,13 @@ def write_card(name: str, settings: Settings) -> Path:
         f"each speech window sees the mean of {FRAMES_PER_WINDOW} shifted crops of it, shrunk to that size, "
         f"JPEG-compressed there at quality {CODEC_QUALITY} (a video codec works at the face's size in the frame) and "
         "scaled up as the runtime's aligned crop is. Every probability comes from the runtime models "
-        "(`voice-whisper-v1` through `backend.voice.analyse_signal`, the int8 `cnn` face model).",
+        f"(`{settings.voice_model_name}` through `backend.voice.analyse_signal`, the int8 `cnn` face model "
+        f"`{settings.cnn_model_name}`"
+        + (
+            f", faces under {settings.small_face_model_below_px:g} px to `{settings.cnn_small_face_model}`)."
+            if settings.cnn_small_face_model
+            else ")."
+        ),
         "",
         f"The speakers and the faces are each dealt into {FOLDS} folds (speakers by corpus and gender, faces by a "
         "hash of the file name); fold k pairs only fold-k speakers with fold-k faces. Each fold is scored by a "
@@ -168,7 +174,13 @@ def write_card(name: str, settings: Settings) -> Path:
         f"the folds, by at least {MARGIN} nats; then add the reliability gates if they lower it by at least "
         f"{MARGIN} nats again. Mean held-out NLL: "
         + ", ".join(f"{k} {v:.4f}" for k, v in report["mean_balanced_nll"].items())
-        + f". **Chosen: `{chosen}`**, then refitted on all folds (this folder's `combiner.json`).",
+        + (
+            f". **Chosen: `{chosen}`**"
+            if chosen == report["chosen"]
+            else f". The rule alone would keep "
+            f"`{report['chosen']}`; **`{chosen}`** was given (`fit --recipe`, fixed before the run)"
+        )
+        + ", then refitted on all folds (this folder's `combiner.json`).",
         "",
         "## Held-out figures (cross-validated)",
         "",

@@ -86,10 +86,34 @@ def test_a_cnn_calibrated_by_size_is_less_sure_of_the_same_crop_when_the_face_wa
     meta = read_meta("sized", tmp_path)
     meta.name, meta.size_temperatures = "sized", {"48": 1.0, "16": 2.0}
     write_meta(meta, tmp_path)
-    classifier = get_classifier("cnn", settings.replace(face_model_dir=tmp_path, cnn_model_name="sized"))
+    classifier = get_classifier("cnn", settings.replace(face_model_dir=tmp_path, cnn_model_name="sized",
+                                                        cnn_small_face_model=""))  # fmt: skip
     large, small = classifier.predict([astronaut_face, astronaut_face], sizes=[120, 16])
     assert small.max() < large.max() and np.argmax(small) == np.argmax(large)
     assert large == pytest.approx(classifier.predict([astronaut_face])[0], abs=1e-6)  # no sizes: as a large face
+
+
+def test_a_face_small_in_its_frame_is_read_by_the_small_face_model_and_a_larger_one_by_the_default(astronaut_face):
+    settings = get_settings()
+    routed = get_classifier("cnn", settings)
+    default_only = get_classifier("cnn", settings.replace(cnn_small_face_model=""))
+    small_only = get_classifier("cnn", settings.replace(cnn_model_name=settings.cnn_small_face_model))
+    below = settings.small_face_model_below_px
+    large, small = routed.predict([astronaut_face, astronaut_face], sizes=[below + 1, below - 1])
+    assert large == pytest.approx(default_only.predict([astronaut_face], sizes=[below + 1])[0], abs=1e-6)
+    assert small == pytest.approx(small_only.predict([astronaut_face], sizes=[below - 1])[0], abs=1e-6)
+    assert not np.allclose(large, small, atol=1e-3)  # two networks: the same crop reads differently
+    assert [(c.role, c.name) for c in routed.components] == [
+        ("face_classifier_small_faces", f"cnn/{settings.cnn_small_face_model}")
+    ]
+
+
+def test_a_face_of_unknown_size_is_read_by_the_default_model(astronaut_face):
+    settings = get_settings()
+    default_only = get_classifier("cnn", settings.replace(cnn_small_face_model=""))
+    assert get_classifier("cnn", settings).predict([astronaut_face]) == pytest.approx(
+        default_only.predict([astronaut_face]), abs=1e-6
+    )
 
 
 def test_missing_cnn_weights_say_where_they_were_looked_for(tmp_path):

@@ -31,7 +31,7 @@ def test_writes_result_csv_and_graph(capsys, tmp_path, face_video):
 
 def test_json_flag_prints_the_result(capsys, tmp_path, face_video):
     code, out, _ = run(capsys, str(face_video), "--json", "-q", "-o", str(tmp_path / "out"))
-    assert code == 0 and json.loads(out)["schema_version"] == "1.2"
+    assert code == 0 and json.loads(out)["schema_version"] == "1.3"
 
 
 def test_progress_is_plain_lines_when_not_on_a_terminal(capsys, tmp_path, face_video):

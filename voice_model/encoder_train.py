@@ -281,7 +281,8 @@ def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = Fals
     scores = corpus_scores([utterances[i] for i in ids], p)
     result = {"config": _jsonable(config), "by_corpus": by_corpus, "members": members, "folds": per_fold, "n": len(ids),
               **headline(scores), "scores": scores, "minutes": round((time.time() - started) / 60, 1)}  # fmt: skip
-    stem = _crossval_stem(config.name, by_corpus) + (f"-{members}x" if members > 1 else "")
+    stem = _crossval_stem(config.name, by_corpus)
+    stem = stem.with_name(stem.name + (f"-{members}x" if members > 1 else ""))
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
     np.savez(stem.with_suffix(".npz"), paths=np.array([str(utterances[i].path) for i in ids]), probabilities=p)

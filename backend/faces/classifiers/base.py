@@ -25,6 +25,7 @@ class ModelInfo:
 
 class FaceClassifier(ABC):
     info: ModelInfo
+    components: tuple[ModelInfo, ...] = ()  # further models it runs on some faces, recorded beside ``info``
 
     @abstractmethod
     def predict(self, faces: list[np.ndarray], sizes: Sequence[float] | None = None) -> np.ndarray:
