@@ -13,7 +13,8 @@ through a codec at their size in the frame (``face_model.video_views.CODEC_QUALI
 do. The fourth (fusion-v3, fixed before it) kept the rule, took the evidence from the runtime's current face
 model and dealt speakers and faces into four folds instead of two: each combiner is fitted on three and scored on
 the fourth, and the held-out windows of all folds are also scored together (``pooled``), the figure the ECE target
-is judged on.
+is judged on. The fifth (fusion-v4) refitted fusion-v3's recipe (``--recipe constant+bias``, as the face model's
+step seven fixed before it) on the evidence of the face classifier that reads small faces with a second network.
 """
 
 from __future__ import annotations

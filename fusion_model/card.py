@@ -95,7 +95,11 @@ def _face_by_size(settings: Settings) -> list[str]:
 def _small_face_text(settings: Settings, chosen: str) -> str:
     by_size = read_meta(settings.cnn_model_name, settings.face_model_dir).size_temperatures
     calibration = (
-        f"The face model's temperature grows as the face shrinks ({settings.cnn_model_name}'s card: fitted on "
+        f"A face under {settings.small_face_model_below_px:g} px in its frame is read by "
+        f"`{settings.cnn_small_face_model}`, trained on faces seen that small (its card), so its confidence above "
+        "follows its accuracy down"
+        if settings.cnn_small_face_model
+        else f"The face model's temperature grows as the face shrinks ({settings.cnn_model_name}'s card: fitted on "
         "FER2013 `train` faces held aside, seen as a video delivers them at each size), so its confidence above "
         "follows its accuracy down"
         if by_size

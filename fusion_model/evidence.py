@@ -88,9 +88,13 @@ def _compute_voice(model) -> dict[str, np.ndarray]:
 
 def face_evidence(settings: Settings) -> FaceEvidence:
     classifier = get_classifier("cnn", settings)
-    # the weights and model.json (temperatures by size included) decide the probabilities
-    meta = (model_dir(settings.cnn_model_name, settings.face_model_dir) / "model.json").read_bytes()
-    key = hashlib.sha256(classifier.info.sha256.encode() + meta).hexdigest()[:12]
+    # the weights and model.json (temperatures by size included) of each network it runs, and which faces go to
+    # which, decide the probabilities
+    names = [settings.cnn_model_name] + ([settings.cnn_small_face_model] if classifier.components else [])
+    metas = b"".join((model_dir(name, settings.face_model_dir) / "model.json").read_bytes() for name in names)
+    weights = "".join(info.sha256 for info in (classifier.info, *classifier.components))
+    routing = f"below {settings.small_face_model_below_px}" if classifier.components else ""
+    key = hashlib.sha256(weights.encode() + metas + routing.encode()).hexdigest()[:12]
     name = f"faces-{key}-jpeg{CODEC_QUALITY}-folds{FOLDS}.npz"
     return FaceEvidence(**_cached(settings, name, lambda: _compute_faces(classifier)))
 

@@ -106,18 +106,19 @@ def test_the_same_clip_with_the_face_hidden_leans_on_the_voice_alone(shared_data
     assert all(w.modalities == ["voice"] and w.weights == {"face": 0.0, "voice": 1.0} for w in result.fused)
 
 
-def test_the_same_clip_with_a_tiny_face_leans_on_the_voice(shared_data, crema_result, tmp_path):
-    """The picture shrunk 5x in a frame of the same size (a 92 px face becomes about 19 px): the face model's
-    temperature by size flattens its distribution, so the voice carries more of each window's evidence."""
+def test_the_same_clip_with_a_tiny_face_gives_the_face_a_smaller_share(shared_data, crema_result, tmp_path):
+    """The picture shrunk 5x in a frame of the same size (a 92 px face becomes about 19 px): the network that reads
+    small faces is less sure of what so few pixels show, so the face carries less of each window's evidence than
+    the same face at full size does."""
     small, shrink = tmp_path / "small.mp4", "scale=iw/5:ih/5,pad=iw*5:ih*5:(ow-iw)/2:(oh-ih)/2"
     run_ffmpeg("-i", shared_data / CLIP, "-vf", shrink, "-c:a", "copy", small)
     windows = [w for w in analyse(small, AnalysisOptions()).fused if w.modalities == ["face", "voice"]]
     recorded = [w.weights["face"] for w in crema_result.fused if w.modalities == ["face", "voice"]]
-    assert windows and all(w.weights["face"] < w.weights["voice"] for w in windows)
+    assert windows
     assert np.mean([w.weights["face"] for w in windows]) < np.mean(recorded)
 
 
-@pytest.mark.parametrize("name", ["fusion-v1", "fusion-v2", "fusion-v3"])
+@pytest.mark.parametrize("name", ["fusion-v1", "fusion-v2", "fusion-v3", "fusion-v4"])
 def test_the_shipped_graph_fuses_as_the_fitted_combiner_does(name, tmp_path):
     """The runtime runs combiner.onnx; fusion_model fits and scores the torch module it was written from."""
     import torch
