@@ -1,8 +1,8 @@
 """``python -m voice_model train|crossval|crossval-mean|evaluate|ensemble|export|graph``: train the voice CNN on
 the speech manifest, compare recipes by cross-validation over speakers (or a mean of recipes by their saved
-cross-validation runs), score a model on the held-out speakers (writes its
-card) or on any manifest, average trained models into one, export a trained run's best checkpoint, or write the
-ONNX graph the runtime runs for a model trained before graphs existed."""
+cross-validation runs), score a model on the held-out speakers (writes its card) or on any manifest, average
+trained models into one, export a trained run's best checkpoint, or write the ONNX graph the runtime runs for a
+model trained before graphs existed."""
 
 from __future__ import annotations
 
