@@ -182,8 +182,11 @@ def train(config: TrainConfig, log=print) -> Path:
             for group in optimiser.param_groups:
                 group["lr"] = _lr_at(epoch * steps_per_epoch + i, total_steps, steps_per_epoch, config.lr)
             idx = order[i * config.batch_size : (i + 1) * config.batch_size]
-            batch = video_view_batch(train_set.images[idx.numpy()], config.video_views, generator)
-            x, y = augment(to_tensor(batch) if config.video_views else images[idx], generator), labels[idx]
+            if config.video_views:  # the views start from the uint8 faces, not the float tensor
+                faces = to_tensor(video_view_batch(train_set.images[idx.numpy()], config.video_views, generator))
+            else:
+                faces = images[idx]
+            x, y = augment(faces, generator), labels[idx]
             mixed = bool(config.cutmix) and float(torch.rand(1, generator=generator)) < config.cutmix
             if mixed:
                 x, partner, own = cutmix(x, generator)
