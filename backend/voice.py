@@ -136,6 +136,7 @@ class EncoderVoiceModel(VoiceModel):
         self._meta, self.info = _shipped_info(name, settings, store.GRAPH)
         self._network = OnnxNetwork(store.graph_path(name, settings.voice_model_dir))
         self._blocks = self._meta.encoder_blocks
+        self._level = self._meta.input_level_dbfs
         self._encoder = get_speech_encoder(settings, n_blocks=max(self._blocks))
         self.components = (ModelInfo(role="speech_encoder", name=f"whisper-base/blocks-{max(self._blocks)}",
                                      version="float32",
@@ -143,6 +144,10 @@ class EncoderVoiceModel(VoiceModel):
                                      sha256=self._encoder.sha256),)  # fmt: skip
 
     def predict(self, windows: list[np.ndarray]) -> np.ndarray:
+        from backend.loudness import levelled
+
+        if self._level is not None:
+            windows = [levelled(w, self._level) for w in windows]
         out = np.zeros((len(windows), len(EMOTIONS)), dtype=np.float32)
         for chunk in equal_length_batches(map(len, windows), ENCODER_BATCH):
             frames = self._encoder.frames(np.stack([windows[i] for i in chunk]), self._blocks)

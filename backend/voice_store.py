@@ -39,6 +39,9 @@ class ModelMeta:
     # architecture "encoder": the Whisper encoder blocks (1-based) the network reads; features then only give the
     # training's trimming
     encoder_blocks: tuple[int, ...] | None = None
+    # architecture "encoder": each window levelled to this many dBFS before the encoder (backend.loudness); None:
+    # the window as recorded
+    input_level_dbfs: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -132,13 +132,15 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated cached augmentation variants, clean first (default: clean,slow,fast; encoder: clean)",
     )
     parser.add_argument("--spec-augment", action=argparse.BooleanOptionalAction, help="time/frequency masks")
+    parser.add_argument("--level", type=float, metavar="DBFS",
+                        help="encoder: level each window's speech to DBFS before the encoder (backend/loudness.py)")
 
 
 def _encoder_config(args: argparse.Namespace):
     from .encoder_train import EncoderConfig
 
     given = {"name": args.name, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-             "seed": args.seed, "threads": args.threads, "head": args.head}  # fmt: skip
+             "seed": args.seed, "threads": args.threads, "head": args.head, "level_dbfs": args.level}  # fmt: skip
     changes = {k: v for k, v in given.items() if v is not None}
     if args.blocks:
         changes["blocks"] = tuple(int(b) for b in args.blocks.split(","))

@@ -4,9 +4,10 @@ Each utterance is trimmed of leading and trailing silence (as the MFCC models' t
 ``backend.voice.window_bounds`` (2 s every 1 s, a shorter last window): the network is trained on exactly what
 ``backend.voice`` feeds it, and an utterance's prediction is the mean of its windows'. Augmentation variants
 (``voice_model.augment``: sped up or slowed down, with noise) are whole recordings of their own, encoded and cut the
-same way. The frames of the cached encoder blocks are stored as float16 in shards of :data:`SHARD` utterances
-under ``<cache_dir>/voice_encoded/<key>/`` (key: files + sizes, encoder hash, blocks, windows, variant), so an
-interrupted run resumes where it stopped and a recipe run never encodes again.
+same way. A recipe with an input level has each window levelled (``backend.loudness``) before the encoder, as
+the runtime does for its model. The frames of the cached encoder blocks are stored as float16 in shards of
+:data:`SHARD` utterances under ``<cache_dir>/voice_encoded/<key>/`` (key: files + sizes, encoder hash, blocks,
+windows, variant, level), so an interrupted run resumes where it stopped and a recipe run never encodes again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.config import get_settings
+from backend.loudness import levelled
 from backend.speech import SAMPLE_RATE, WHISPER_BASE_SHA256, get_speech_encoder
 from backend.voice import equal_length_batches, window_bounds
 from backend.voice_features import FeatureParams
@@ -76,11 +78,13 @@ class EncodedWindows:
         return np.zeros(len(self), dtype=int) if self.variant is None else self.variant
 
 
-def utterance_windows(u: Utterance, variant: str = "clean") -> list[np.ndarray]:
-    """The trimmed utterance, in one augmentation variant, cut into run-time windows."""
+def utterance_windows(u: Utterance, variant: str = "clean", level_dbfs: float | None = None) -> list[np.ndarray]:
+    """The trimmed utterance, in one augmentation variant, cut into run-time windows (each levelled to
+    ``level_dbfs`` when given)."""
     signal = variant_signal(u, FeatureParams(), variant)
     bounds = window_bounds(len(signal) / SAMPLE_RATE, WINDOW_SECONDS, HOP_SECONDS)
-    return [signal[int(round(a * SAMPLE_RATE)) : int(round(b * SAMPLE_RATE))] for a, b in bounds]
+    windows = [signal[int(round(a * SAMPLE_RATE)) : int(round(b * SAMPLE_RATE))] for a, b in bounds]
+    return windows if level_dbfs is None else [levelled(w, level_dbfs) for w in windows]
 
 
 def encode_windows(windows: list[np.ndarray], blocks: tuple[int, ...]) -> list[np.ndarray]:
@@ -95,20 +99,22 @@ def encode_windows(windows: list[np.ndarray], blocks: tuple[int, ...]) -> list[n
     return out  # type: ignore[return-value]
 
 
-def _cache_dir(utterances: list[Utterance], variant: str) -> Path:
+def _cache_dir(utterances: list[Utterance], variant: str, level_dbfs: float | None) -> Path:
     spec = {"files": [f"{u.path}:{u.path.stat().st_size}" for u in utterances], "encoder": WHISPER_BASE_SHA256,
             "blocks": CACHED_BLOCKS, "window": [WINDOW_SECONDS, HOP_SECONDS], "trim": FeatureParams().trim_db,
             "v": 1}  # fmt: skip
     if variant != "clean":  # the clean key is the one from before variants existed
         spec["augment"] = [variant, VARIANTS[variant], SNR_DB]
+    if level_dbfs is not None:  # likewise the unlevelled key
+        spec["level_dbfs"] = level_dbfs
     key = hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
     return get_settings().cache_dir / "voice_encoded" / key
 
 
-def _encode_shard(utterances: list[Utterance], path: Path, variant: str) -> None:
+def _encode_shard(utterances: list[Utterance], path: Path, variant: str, level_dbfs: float | None) -> None:
     windows, owner = [], []
     for i, u in enumerate(utterances):
-        for w in utterance_windows(u, variant):
+        for w in utterance_windows(u, variant, level_dbfs):
             windows.append(w)
             owner.append(i)
     frames = encode_windows(windows, CACHED_BLOCKS)
@@ -118,12 +124,13 @@ def _encode_shard(utterances: list[Utterance], path: Path, variant: str) -> None
     tmp.replace(path)
 
 
-def load_encoded(utterances: list[Utterance], variants: tuple[str, ...] = ("clean",), log=None) -> EncodedWindows:
-    """The encoder frames of ``utterances``' windows in each of ``variants`` (the first must be ``clean``), from
-    the cache or computed (and cached) now."""
+def load_encoded(utterances: list[Utterance], variants: tuple[str, ...] = ("clean",), level_dbfs: float | None = None,
+                 log=None) -> EncodedWindows:  # fmt: skip
+    """The encoder frames of ``utterances``' windows in each of ``variants`` (the first must be ``clean``), each
+    window levelled to ``level_dbfs`` when given, from the cache or computed (and cached) now."""
     if variants[0] != "clean" or not set(variants) <= set(VARIANTS):
         raise ValueError(f"variants must start with clean and be among {', '.join(VARIANTS)}: {variants}")
-    parts = [_load_variant(utterances, variant, log) for variant in variants]
+    parts = [_load_variant(utterances, variant, level_dbfs, log) for variant in variants]
     if len(parts) == 1:
         return parts[0]
     flat = {block: np.concatenate([part.frames[block] for part in parts]) for block in CACHED_BLOCKS}
@@ -133,8 +140,8 @@ def load_encoded(utterances: list[Utterance], variants: tuple[str, ...] = ("clea
     return EncodedWindows(flat, offsets, owners, utterances, variant, tuple(variants))
 
 
-def _load_variant(utterances: list[Utterance], variant: str, log) -> EncodedWindows:
-    folder = _cache_dir(utterances, variant)
+def _load_variant(utterances: list[Utterance], variant: str, level_dbfs: float | None, log) -> EncodedWindows:
+    folder = _cache_dir(utterances, variant, level_dbfs)
     folder.mkdir(parents=True, exist_ok=True)
     shards = [utterances[s : s + SHARD] for s in range(0, len(utterances), SHARD)]
     frames: list[np.ndarray] = []
@@ -144,7 +151,7 @@ def _load_variant(utterances: list[Utterance], variant: str, log) -> EncodedWind
         if not path.exists():
             if log:
                 log(f"encoding {variant} utterances {k * SHARD + 1}-{k * SHARD + len(shard)} of {len(utterances)}")
-            _encode_shard(shard, path, variant)
+            _encode_shard(shard, path, variant, level_dbfs)
         with np.load(path) as stored:
             frames.append(stored["frames"])
             lengths.append(stored["lengths"])

@@ -51,6 +51,7 @@ class EncoderConfig:
     head: str = "conv"  # the Conv1D network; "linear": the statistics head; "probe": it fitted by voice_model.probe
     min_crop: float = 0.75
     variants: tuple[str, ...] = ("clean",)  # recordings each epoch draws from per utterance (voice_model.augment)
+    level_dbfs: float | None = None  # each window levelled to this before the encoder (backend.loudness); None: not
     seed: int = 0
     threads: int = 2
     refit: bool = False  # the final fit: train + val speakers (else the train speakers only); last epoch kept
@@ -254,7 +255,7 @@ def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = Fals
     utterances = read_manifest()
     split = split_speakers(utterances)
     speakers = split["train"] + split["val"]
-    encoded = load_encoded(utterances, config.variants, log=log)
+    encoded = load_encoded(utterances, config.variants, config.level_dbfs, log=log)
     if by_corpus:
         corpus_of = {u.speaker: u.corpus for u in utterances}
         names = sorted(set(corpus_of.values()))
@@ -316,14 +317,14 @@ def train(config: EncoderConfig, log=print):
     utterances = read_manifest()
     split = split_speakers(utterances)
     fitted = split["train"] + split["val"] if config.refit else split["train"]
-    encoded = load_encoded(utterances, config.variants, log=log)
+    encoded = load_encoded(utterances, config.variants, config.level_dbfs, log=log)
     fitted_ids = _speaker_ids(utterances, fitted)
     windows = encoded.subset(fitted_ids)
     log(f"fitting {config.name} on {len(fitted)} speakers, {len(windows)} windows ({', '.join(config.variants)})")
     started = time.time()
     model, history = fit(encoded, fitted_ids, config, run=config.name, log=log)
     meta = store.ModelMeta(name=config.name, architecture="encoder", features=FeatureParams(),
-                           window_seconds=2.0, encoder_blocks=tuple(config.blocks),
+                           window_seconds=2.0, encoder_blocks=tuple(config.blocks), input_level_dbfs=config.level_dbfs,
                            notes={"encoder": "whisper-base", "fitted_on": "train + val speakers" if config.refit
                                   else "train speakers", "epochs": config.epochs})  # fmt: skip
     folder = store.save(model, meta)

@@ -50,7 +50,8 @@ def probabilities(name: str, utterances: list[Utterance], features: FeatureSet |
         from .encoded import load_encoded
         from .encoder_train import utterance_probabilities
 
-        return utterance_probabilities(model, load_encoded(utterances), np.arange(len(utterances)), meta.encoder_blocks)
+        encoded = load_encoded(utterances, level_dbfs=meta.input_level_dbfs)
+        return utterance_probabilities(model, encoded, np.arange(len(utterances)), meta.encoder_blocks)
     features = features or load_features(utterances, meta.features, "clean")
     return predict_utterances(model, features.features, meta.features, meta.input_frames)
 
