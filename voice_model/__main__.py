@@ -132,8 +132,12 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated cached augmentation variants, clean first (default: clean,slow,fast; encoder: clean)",
     )
     parser.add_argument("--spec-augment", action=argparse.BooleanOptionalAction, help="time/frequency masks")
-    parser.add_argument("--level", type=float, metavar="DBFS",
-                        help="encoder: level each window's speech to DBFS before the encoder (backend/loudness.py)")
+    parser.add_argument(
+        "--level",
+        type=float,
+        metavar="DBFS",
+        help="encoder: level each window's speech to DBFS before the encoder (backend/loudness.py)",
+    )
 
 
 def _encoder_config(args: argparse.Namespace):
