@@ -14,9 +14,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VOICE_MODEL = "voice-whisper-v1"  # a shipped folder of voice_model/models: the runtime's and evaluate's default
 DEFAULT_ASR_MODEL = "whisper-base"  # backend.transcribe: Whisper base from the pinned model-data wheels
-DEFAULT_CNN_MODEL = "cnn-v3"  # a shipped folder of face_model/models: the runtime's `cnn` face classifier
+DEFAULT_CNN_MODEL = "cnn-v3-r"  # a shipped folder of face_model/models: the runtime's `cnn` face classifier
 DEFAULT_CNN_SMALL_FACE_MODEL = "cnn-v3-v"  # the `cnn` classifier's network for faces small in their frame
-DEFAULT_FUSION_MODEL = "fusion-v4"  # a shipped folder of fusion_model/models: the face + voice combiner
+DEFAULT_FUSION_MODEL = "fusion-v5"  # a shipped folder of fusion_model/models: the face + voice combiner
 
 
 def shown_path(path: Path) -> str:

@@ -14,7 +14,8 @@ do. The fourth (fusion-v3, fixed before it) kept the rule, took the evidence fro
 model and dealt speakers and faces into four folds instead of two: each combiner is fitted on three and scored on
 the fourth, and the held-out windows of all folds are also scored together (``pooled``), the figure the ECE target
 is judged on. The fifth (fusion-v4) refitted fusion-v3's recipe (``--recipe constant+bias``, as the face model's
-step seven fixed before it) on the evidence of the face classifier that reads small faces with a second network.
+step seven fixed before it) on the evidence of the face classifier that reads small faces with a second network;
+the sixth (fusion-v5) refitted it again on the evidence of the full-size network ``cnn-v3-r`` (its step eight).
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def test_the_same_clip_with_a_tiny_face_gives_the_face_a_smaller_share(shared_da
     assert np.mean([w.weights["face"] for w in windows]) < np.mean(recorded)
 
 
-@pytest.mark.parametrize("name", ["fusion-v1", "fusion-v2", "fusion-v3", "fusion-v4"])
+@pytest.mark.parametrize("name", ["fusion-v1", "fusion-v2", "fusion-v3", "fusion-v4", "fusion-v5"])
 def test_the_shipped_graph_fuses_as_the_fitted_combiner_does(name, tmp_path):
     """The runtime runs combiner.onnx; fusion_model fits and scores the torch module it was written from."""
     import torch
