@@ -1,5 +1,5 @@
-# Two commands for a newcomer: `make run` and `make test`. Both build .venv from the pinned requirement
-# files when it is missing or older than them, then do their job.
+# Two commands for a newcomer: `make run` and `make test`. Both build .venv from the hashed lock files when it is
+# missing or older than them, then do their job. `make lock` regenerates the locks from requirements/*.in.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,14 +8,13 @@ API_PORT ?= 8000
 WEB_PORT ?= 8501
 export KERAS_BACKEND := torch
 
-.PHONY: run test lint bench audit venv clean
+.PHONY: run test lint bench audit venv lock clean
 
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	@touch $@
 
 run: $(STAMP)
@@ -34,12 +33,16 @@ lint: $(STAMP)
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/collect.py $(BENCH_ARGS)
 
-# Known vulnerabilities of the pinned packages: pip-audit (needs each release's page on PyPI or OSV, not reachable
-# from every network), then what PyPI's project pages tell into docs/AUDIT.md.
+# Known vulnerabilities of every locked package: pip-audit (pinned in the dev lock) asks its advisory services, so it
+# needs their network; its table goes to docs/AUDIT.md.
 audit: $(STAMP)
-	$(BIN)/pip install -q pip-audit==2.10.1
-	$(BIN)/pip-audit --disable-pip --no-deps -r requirements.txt -r requirements-dev.txt
-	$(BIN)/python scripts/pypi_advisories.py > docs/AUDIT.md
+	$(BIN)/pip-audit --disable-pip --no-deps --require-hashes -r requirements-dev.txt --format markdown > docs/AUDIT.md
+
+# After editing requirements/*.in: every package resolved again and pinned by version and sha256 (pip's own resolver,
+# against the indexes pip is configured with; nothing here names an index host).
+lock:
+	$(PYTHON) scripts/lock.py requirements/runtime.in requirements.txt
+	$(PYTHON) scripts/lock.py requirements/dev.in requirements-dev.txt --base requirements.txt
 
 clean:
 	rm -rf $(VENV) .cache

@@ -2,18 +2,17 @@
 #   docker build -f Docker/api.Dockerfile -t emoclassify-app .
 #   API:    the default command (gunicorn on :8000)
 #   worker: celery -A callback.worker worker --pool=solo --concurrency=1 -Q emoclassify
-# CPU-only torch wheels keep it small; for GPU workers build with TORCH_INDEX=https://download.pytorch.org/whl/cu128
-# and run with EMOCLASSIFY_DEVICE=cuda. The model files are baked in; nothing is downloaded at run time.
+# Every package comes from the hashed lock (requirements.txt), the same files the tests ran on: torch's Linux wheel
+# carries CUDA, so the image also serves GPU workers (run with EMOCLASSIFY_DEVICE=cuda). The model files are baked
+# in; nothing is downloaded at run time.
 
 FROM python:3.11-slim AS build
-ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /build
 COPY requirements.txt .
-RUN pip install --index-url "${TORCH_INDEX}" torch==2.14.1 torchvision==0.29.1 \
- && pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin emoclassify \

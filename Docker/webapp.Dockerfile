@@ -1,7 +1,7 @@
 # The Streamlit web app: talks to the API over HTTP only (EMOCLASSIFY_API_URL).
 #   docker build -f Docker/webapp.Dockerfile -t emoclassify-webapp .
 # It imports the shared label list and the API client from the project, whose imports pull the service's
-# dependencies, so it installs requirements.txt too (CPU-only torch).
+# dependencies, so it installs the runtime lock (requirements.txt) too.
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -9,8 +9,7 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /build
 COPY requirements.txt .
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.14.1 torchvision==0.29.1 \
- && pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin emoclassify

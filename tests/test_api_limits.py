@@ -20,6 +20,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from callback import create_app
+from callback.config import ApiConfig
 from callback.jobs.runner import NoRunner
 from tests.media_factory import video_from_image
 
@@ -266,6 +267,15 @@ def test_health_and_the_openapi_document_are_never_limited(tmp_path):
     client = make_app(tmp_path / "api", tmp_path, rate_limit_read="1/minute").test_client()
     paths = ["/healthz", "/api/v1/openapi.json"] * 3
     assert {client.get(path).status_code for path in paths} == {200}
+
+
+def test_a_client_polling_within_the_documented_read_limit_never_sees_429(tmp_path, clip):
+    documented = ApiConfig.rate_limit_read  # "600/minute": what docs/api.md promises a client
+    budget = int(documented.split("/")[0])
+    client = make_app(tmp_path / "api", tmp_path, rate_limit_read=documented).test_client()
+    job_id = submit(client, clip).get_json()["id"]
+    polls = [client.get(f"/api/v1/analyses/{job_id}").status_code for _ in range(budget)]
+    assert 429 not in polls and set(polls) == {200}
 
 
 def test_an_empty_limit_is_no_limit(tmp_path):

@@ -123,7 +123,31 @@ def test_the_app_image_carries_every_model_folder_and_a_cache_its_user_need_not_
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
-def test_torch_pins_match_the_requirements(dockerfile):
-    pins = dict(re.findall(r"^(torch|torchvision)==(\S+)", (ROOT / "requirements.txt").read_text(), re.MULTILINE))
-    for package, version in re.findall(r"\b(torch|torchvision)==(\S+)", dockerfile.read_text()):
-        assert pins[package] == version
+def test_images_install_only_hashed_lock_files(dockerfile):
+    installs = re.findall(r"pip install ([^\n&]*)", dockerfile.read_text())
+    for command in installs:
+        assert "--require-hashes" in command and "://" not in command, command
+        for lock in re.findall(r"-r (\S+)", command):
+            assert "--hash=sha256:" in (ROOT / lock).read_text()
+
+
+LOCKS = sorted(ROOT.glob("requirements*.txt"))
+
+
+@pytest.mark.parametrize("lock", LOCKS, ids=lambda path: path.name)
+def test_every_locked_package_is_pinned_by_version_and_hash_and_no_url(lock):
+    text = lock.read_text()
+    assert "://" not in text and " @ " not in text
+    entries = [e for e in re.split(r"\n(?=\S)", text) if e.strip() and not e.startswith(("#", "-r "))]
+    for entry in entries:
+        assert re.match(r"^[A-Za-z0-9_.\-]+==\S+ \\\n\s+--hash=sha256:[0-9a-f]{64}", entry), entry
+
+
+@pytest.mark.parametrize("source", sorted((ROOT / "requirements").glob("*.in")), ids=lambda path: path.name)
+def test_every_direct_pin_is_in_a_lock_at_its_version(source):
+    """A direct requirement edited without `make lock` would install something else than it says."""
+    locked = {}
+    for lock in LOCKS:
+        locked |= {n.lower().replace("_", "-"): v for n, v in re.findall(r"^(\S+)==(\S+) \\", lock.read_text(), re.M)}
+    for name, version in re.findall(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==(\S+)", source.read_text(), re.MULTILINE):
+        assert locked.get(name.lower().replace("_", "-")) == version, name
