@@ -3,9 +3,9 @@
 Classifying faces is about a third of the time of analysing a video. The network (with its test-time flip) is
 written as an ONNX graph and quantized by onnxruntime: QDQ format, per-channel int8 weights, uint8 activations
 whose ranges are read from FER2013 train faces: their minimum and maximum by default, or (``--ranges``) the
-central share of the values (no better on the holdout: README, step five). The int8 graph runs at a fifth of the
-float network's time, at a loss that the card shows (for cnn-v2 a tenth of a point of accuracy). The per-image
-standardisation before the convolutions stays in float inside the graph.
+central share of the values (no better on the holdout: docs/research/face.md, step five). The int8 graph runs at a
+fifth of the float network's time, at a loss that the card shows (for cnn-v2 a tenth of a point of accuracy). The
+per-image standardisation before the convolutions stays in float inside the graph.
 
 The graph ships beside the float weights as ``model-int8.onnx`` (protobuf: loading it runs no code); ``model.json``
 says how it was made. Float weights stay the reference: training, evaluation of the float model and ensembles use

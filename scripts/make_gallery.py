@@ -1,4 +1,4 @@
-"""Regenerate the README's gallery (docs/img/) from a shared CREMA-D clip: the timeline graph, two frames of
+"""Regenerate the gallery of docs/cli.md (docs/img/) from a shared CREMA-D clip: the timeline graph, two frames of
 the annotated video and page 1 of the PDF report. Needs ../shared/data and poppler's pdftoppm.
 
     .venv/bin/python scripts/make_gallery.py [--clip 1001_DFA_HAP_XX.mp4]

@@ -93,14 +93,14 @@ def test_evaluate_on_the_holdout_reproduces_what_training_recorded_for_the_kept_
 def test_evaluate_on_the_holdout_scores_the_int8_graph_that_step_five_kept(shared_data, capsys):
     assert main(["evaluate", "--name", "cnn-v3", "--holdout", "0.1", "--int8"]) == 0
     fields = dict(item.split("=") for item in capsys.readouterr().out.split()[1:])
-    assert float(fields["accuracy"]) == pytest.approx(0.6900, abs=2e-3)  # README, step five: the min-max graph
+    assert float(fields["accuracy"]) == pytest.approx(0.6900, abs=2e-3)  # docs/research/face.md, step five
     assert float(fields["macro_f1"]) == pytest.approx(0.6792, abs=2e-3)
 
 
 def test_evaluate_on_the_holdout_reproduces_the_figure_that_made_cnn_v3_r_the_default(shared_data, capsys):
     assert main(["evaluate", "--name", "cnn-v3-r", "--holdout", "0.1", "--int8"]) == 0
     fields = dict(item.split("=") for item in capsys.readouterr().out.split()[1:])
-    assert float(fields["score"]) == pytest.approx(0.6948, abs=2e-3)  # README, step eight: 0.6896 was asked
+    assert float(fields["score"]) == pytest.approx(0.6948, abs=2e-3)  # docs/research/face.md, step eight: 0.6896 asked
 
 
 def test_the_temperature_by_size_is_one_at_full_size_and_grows_for_the_smallest_faces(shared_data):

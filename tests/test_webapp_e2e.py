@@ -2,7 +2,7 @@
 headless Chromium (Debian's ``chromium`` package, driven by Playwright) uploads a clip, waits for the result and
 checks the summary, the chart and a download.
 
-Screenshots go to ``$EMOCLASSIFY_SCREENSHOTS`` when set (``docs/img`` to refresh the README's), else to the
+Screenshots go to ``$EMOCLASSIFY_SCREENSHOTS`` when set (``docs/img`` to refresh the docs'), else to the
 test's temporary folder.
 """
 
