@@ -7,15 +7,14 @@ an unexpected failure says so (exit 3) and shows the traceback only with EMOCLAS
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import traceback
+from dataclasses import fields
 from pathlib import Path
 
-from .config import DEFAULT_ASR_MODEL
+from .config import SettingError, Settings, base_type, field_type, get_settings
 from .errors import EmoClassifyError
-from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
-from .options import MODALITIES, REPORT_FORMATS
+from .options import AnalysisOptions, with_choices
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -50,50 +49,30 @@ class _Progress:
             self._bar.close()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _option_arguments(parser: argparse.ArgumentParser, defaults: AnalysisOptions) -> None:
+    """One argument per analysis option, from its declaration; each defaults to None so that only what the user
+    gave overrides the settings' defaults."""
+    for item in fields(AnalysisOptions):
+        kind, _ = base_type(field_type(AnalysisOptions, item))
+        flag = item.metadata.get("flag") or "--" + item.name.replace("_", "-")
+        default = getattr(defaults, item.name)
+        shown = f" (default: {default})" if default is not None and default is not False else ""
+        if kind is bool:
+            action = "store_true" if item.default is False else argparse.BooleanOptionalAction
+            parser.add_argument(flag, dest=item.name, action=action, default=None, help=item.metadata["help"] + shown)
+        else:
+            parser.add_argument(flag, dest=item.name, type=kind, choices=item.metadata["choices"], default=None,
+                                help=item.metadata["help"] + shown)  # fmt: skip
+
+
+def _parser(defaults: AnalysisOptions) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m backend", description="EmoClassify: emotions in media files.")
     commands = parser.add_subparsers(dest="command", required=True)
     analyze = commands.add_parser("analyze", help="analyse a video, audio or image file")
     analyze.add_argument("file", type=Path)
     analyze.add_argument("-o", "--output", type=Path, help="folder for result.json and artifacts "
                          "(default: emoclassify-output/<file name>)")  # fmt: skip
-    sampling = analyze.add_mutually_exclusive_group()
-    sampling.add_argument("--sample-fps", type=float, help="frames analysed per second of video (default 5)")
-    sampling.add_argument("--frame-step", type=int, help="analyse every Nth decoded frame instead")
-    analyze.add_argument("--face-model", choices=FACE_MODEL_NAMES, default=None, help="face classifier (default cnn)")
-    analyze.add_argument("--max-frames", type=int, help="stop after this many analysed frames")
-    analyze.add_argument("--face-smoothing", type=float, default=0.6,
-                         help="seconds of per-face smoothing kept beside the raw probabilities (0: off)")  # fmt: skip
-    analyze.add_argument("--face-redetect", type=float, default=1.0,
-                         help="seconds between full face detections in video; between, faces are followed "
-                              "(0: detect every frame in full)")  # fmt: skip
-    analyze.add_argument("--modalities", choices=MODALITIES, default="auto",
-                         help="auto (default): faces if there is video, voice if there is audio; "
-                         "face / voice / both: only those, an error if the file lacks one")  # fmt: skip
-    analyze.add_argument("--voice-model", default="default",
-                         help="shipped voice model name, or legacy:PATH for an original-format .h5")  # fmt: skip
-    analyze.add_argument("--double-check", action="store_true", help="compare face and voice window by window")
-    analyze.add_argument("--echo-mean", action="store_true", help="the whole file's mean emotion, face and voice")
-    analyze.add_argument("--fuse", action=argparse.BooleanOptionalAction, default=None,
-                         help="fuse face and voice per window with the learned combiner (default: on when both "
-                              "modalities run)")  # fmt: skip
-    analyze.add_argument("--graph", action="store_true", help="write the timeline graph (timeline.png)")
-    analyze.add_argument("--face-thumbnails", action="store_true", help="write face-<id>.png: each face at its "
-                         "most confident moment")  # fmt: skip
-    analyze.add_argument("--csv", action="store_true", help="write the per-second timeline (timeline.csv)")
-    analyze.add_argument("--annotate", action="store_true",
-                         help="write annotated.mp4: faces boxed and labelled, voice strip, original audio")  # fmt: skip
-    analyze.add_argument("--report", action="store_true", help="write a report (report.pdf, or see --report-format)")
-    analyze.add_argument("--report-format", choices=REPORT_FORMATS, default="pdf", help="report format (default pdf)")
-    analyze.add_argument("--transcribe", action="store_true",
-                         help="transcribe the speech (result.json, transcript.csv, the report)")  # fmt: skip
-    analyze.add_argument("--transcribe-focus", action="store_true",
-                         help="transcribe, with the voice (and face) emotion of each phrase and word")  # fmt: skip
-    analyze.add_argument("--asr-model", default=DEFAULT_ASR_MODEL,
-                         help=f"speech recognizer: {DEFAULT_ASR_MODEL} (default, offline, 99 languages), "
-                         "pocketsphinx (English only), or whisper:<folder or hub id>")  # fmt: skip
-    analyze.add_argument("--language", default=None,
-                         help="language of the speech, ISO 639-1 (default: Whisper detects it)")  # fmt: skip
+    _option_arguments(analyze, defaults)
     analyze.add_argument("--json", action="store_true", help="print the result JSON on standard output")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return parser
@@ -132,24 +111,11 @@ def _summary_lines(result, output_dir: Path) -> list[str]:
     return lines
 
 
-def _analyze(args: argparse.Namespace) -> int:
-    from .config import get_settings
-    from .options import AnalysisOptions
+def _analyze(args: argparse.Namespace, settings: Settings) -> int:
     from .pipeline import analyse
 
-    settings = get_settings()
-    sample_fps = None if args.frame_step else (args.sample_fps if args.sample_fps is not None else settings.sample_fps)
-    options = AnalysisOptions(sample_fps=sample_fps, frame_step=args.frame_step,
-                              face_model=args.face_model or settings.face_model, max_frames=args.max_frames,
-                              face_smoothing=args.face_smoothing, face_redetect=args.face_redetect,
-                              face_thumbnails=args.face_thumbnails,
-                              modalities=args.modalities, voice_model=args.voice_model,
-                              double_check=args.double_check, echo_mean=args.echo_mean, fuse=args.fuse,
-                              make_graph=args.graph, csv=args.csv, annotate_video=args.annotate,
-                              report=args.report, report_format=args.report_format,
-                              transcribe=args.transcribe or args.transcribe_focus,
-                              transcribe_focus=args.transcribe_focus, asr_model=args.asr_model,
-                              language=args.language)  # fmt: skip
+    given = {item.name: getattr(args, item.name) for item in fields(AnalysisOptions)}
+    options = with_choices(settings.default_options, {key: value for key, value in given.items() if value is not None})
     output_dir = args.output or Path("emoclassify-output") / args.file.stem
     progress = _Progress(enabled=not args.quiet)
     try:
@@ -164,9 +130,14 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        return _analyze(args)
+        settings = get_settings()
+    except SettingError as exc:
+        print(f"error [invalid_setting]: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    args = _parser(settings.default_options).parse_args(argv)
+    try:
+        return _analyze(args, settings)
     except EmoClassifyError as exc:
         print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -174,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
-        if os.environ.get("EMOCLASSIFY_DEBUG") == "1":
+        if settings.debug:
             traceback.print_exc()
         print(f"internal error: {type(exc).__name__}: {exc} (set EMOCLASSIFY_DEBUG=1 for the traceback; "
               "please report it)", file=sys.stderr)  # fmt: skip

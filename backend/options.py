@@ -1,80 +1,85 @@
-"""Analysis options: what a user may ask of one analysis, with defaults, checked before any work starts."""
+"""Analysis options: what a user may ask of one analysis, each declared once with its default, limits and help;
+the CLI's arguments and the API's option schema are built from these fields. Options marked ``env`` take their
+default from the environment (``Settings.default_options``); the rest are checked here before any work starts."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
 
-from .config import DEFAULT_ASR_MODEL
+from .config import DEFAULT_ASR_MODEL, limits_text, setting, within_limits
 from .errors import InputError
 from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
 from .transcribe import check_asr_model, check_language
 
-MAX_SAMPLE_FPS = 60.0
-MAX_FACE_REDETECT = 60.0  # seconds: a person who walks in is found within this
-MODALITIES = ("auto", "face", "voice", "both")
-REPORT_FORMATS = ("pdf", "docx")
+INT32_MAX = 2**31 - 1  # counts a client in a typed language can hold
 
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    sample_fps: float | None = 5.0  # frames per second of media time; None with frame_step for every Nth frame
-    frame_step: int | None = None  # the original project's "every 2nd frame" is sample_fps=None, frame_step=2
-    face_model: str = "cnn"  # cnn | vit | auto
-    face_smoothing: float = 0.6  # seconds: per-face moving average kept beside the raw probabilities; 0 = off
-    # seconds: in video, a full face detection runs at least this often (and whenever a face is lost); between,
-    # known faces are followed by MTCNN's last stage alone (backend.faces.following); 0 = every frame in full
-    face_redetect: float = 1.0
-    max_frames: int | None = None  # stop after this many analysed frames
-    # auto: faces where the file has video, voice where it has audio; face / voice / both: required, an error
-    # when the file lacks it.
-    modalities: str = "auto"
-    voice_model: str = "default"  # a shipped voice model's name, or legacy:PATH for an original-format .h5
-    voice_window: float = 2.0  # seconds of audio per voice prediction
-    voice_hop: float = 1.0  # seconds between voice windows
-    double_check: bool = False  # compare face and voice window by window
-    echo_mean: bool = False  # the whole file's time-weighted mean emotion, for face and for voice (and fused)
-    # face and voice fused per window by the learned combiner (backend.fused); None: when both modalities run
-    fuse: bool | None = None
-    face_thumbnails: bool = False  # face-<id>.png: each face at its most confident moment
-    make_graph: bool = False
-    csv: bool = False
-    annotate_video: bool = False  # annotated.mp4: boxes, labels, probability bars, voice strip, original audio
-    report: bool = False  # report.pdf / report.docx
-    report_format: str = "pdf"  # pdf | docx
-    transcribe: bool = False  # the transcript: timed segments and words (backend.transcribe)
-    transcribe_focus: bool = False  # implies transcribe: each segment and word with the voice (and face) emotion
-    asr_model: str = DEFAULT_ASR_MODEL  # whisper-base | pocketsphinx (English only) | whisper:<folder or hub id>
-    language: str | None = None  # language of the speech, ISO 639-1; None: Whisper detects it
+    sample_fps: float | None = setting(5.0, "frames analysed per second of media time (or give frame_step)",
+                                       minimum=0, exclusive_minimum=True, maximum=60)  # fmt: skip
+    # the original project's "every 2nd frame" is frame_step=2
+    frame_step: int | None = setting(None, "analyse every Nth decoded frame instead of sample_fps", env=False,
+                                     minimum=1, maximum=INT32_MAX)  # fmt: skip
+    face_model: str = setting("cnn", "face classifier: cnn (ours, offline), vit (needs its weights), auto (the ViT "
+                              "where available, else cnn)", choices=FACE_MODEL_NAMES)  # fmt: skip
+    face_smoothing: float = setting(0.6, "seconds of per-face moving average kept beside the raw probabilities "
+                                    "(0: off)", env=False, minimum=0, maximum=10)  # fmt: skip
+    # between full detections, known faces are followed by MTCNN's last stage alone (backend.faces.following)
+    face_redetect: float = setting(1.0, "seconds between full face detections in video, so a person who walks in "
+                                   "is found within this (0: detect every frame in full)", env=False, minimum=0,
+                                   maximum=60)  # fmt: skip
+    max_frames: int | None = setting(None, "stop after this many analysed frames", env=False, minimum=1,
+                                     maximum=INT32_MAX)  # fmt: skip
+    modalities: str = setting("auto", "auto: faces if the file has video, voice if it has audio; face / voice / "
+                              "both: only those, an error if the file lacks one", env=False,
+                              choices=("auto", "face", "voice", "both"))  # fmt: skip
+    voice_model: str = setting("default", "a shipped voice model's name, or (CLI only) legacy:PATH for an "
+                               "original-format .h5", env=False)  # fmt: skip
+    voice_window: float = setting(2.0, "seconds of audio per voice prediction", env=False, minimum=0.5, maximum=10)
+    voice_hop: float = setting(1.0, "seconds between voice windows (at most voice_window)", env=False, minimum=0.1,
+                               maximum=10)  # fmt: skip
+    double_check: bool = setting(False, "compare face and voice window by window", env=False)
+    echo_mean: bool = setting(False, "the whole file's time-weighted mean emotion, face and voice", env=False)
+    fuse: bool | None = setting(None, "fuse face and voice per window with the learned combiner (default: when "
+                                "both modalities run)", env=False)  # fmt: skip
+    face_thumbnails: bool = setting(False, "write face-<id>.png: each face at its most confident moment", env=False)
+    make_graph: bool = setting(False, "write the timeline graph (timeline.png)", env=False, flag="--graph")
+    csv: bool = setting(False, "write the per-second timeline (timeline.csv)", env=False)
+    annotate_video: bool = setting(False, "write annotated.mp4: faces boxed and labelled, voice strip, original "
+                                   "audio", env=False, flag="--annotate")  # fmt: skip
+    report: bool = setting(False, "write a report (report.pdf, or see report_format)", env=False)
+    report_format: str = setting("pdf", "report format", env=False, choices=("pdf", "docx"))
+    transcribe: bool = setting(False, "transcribe the speech: timed segments and words", env=False)
+    transcribe_focus: bool = setting(False, "transcribe, with the voice (and face) emotion of each phrase and word",
+                                     env=False)  # fmt: skip
+    asr_model: str = setting(DEFAULT_ASR_MODEL, f"speech recognizer: {DEFAULT_ASR_MODEL} (offline, 99 languages), "
+                             "pocketsphinx (English only), or whisper:<folder or hub id>", env=False)  # fmt: skip
+    language: str | None = setting(None, "language of the speech, ISO 639-1 (default: Whisper detects it)",
+                                   env=False)  # fmt: skip
 
     def __post_init__(self) -> None:
-        if self.sample_fps is not None and not 0 < self.sample_fps <= MAX_SAMPLE_FPS:
-            raise InputError(f"sample_fps must be in (0, {MAX_SAMPLE_FPS:g}], got {self.sample_fps}",
-                             code="invalid_option")  # fmt: skip
-        if self.frame_step is not None and self.frame_step < 1:
-            raise InputError(f"frame_step must be at least 1, got {self.frame_step}", code="invalid_option")
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if not within_limits(item, value):
+                raise InputError(f"{item.name} must be {limits_text(item)}, got {value!r}", code="invalid_option")
         if self.sample_fps is not None and self.frame_step is not None:
             raise InputError("give either sample_fps or frame_step, not both", code="invalid_option")
-        if self.face_model not in FACE_MODEL_NAMES:
-            raise InputError(f"face_model must be one of {', '.join(FACE_MODEL_NAMES)}, got '{self.face_model}'",
-                             code="invalid_option")  # fmt: skip
-        if not 0 <= self.face_smoothing <= 10:
-            raise InputError(f"face_smoothing must be 0-10 s, got {self.face_smoothing}", code="invalid_option")
-        if not 0 <= self.face_redetect <= MAX_FACE_REDETECT:
-            raise InputError(f"face_redetect must be 0-{MAX_FACE_REDETECT:g} s, got {self.face_redetect}",
-                             code="invalid_option")  # fmt: skip
-        if self.modalities not in MODALITIES:
-            raise InputError(f"modalities must be one of {', '.join(MODALITIES)}, got '{self.modalities}'",
-                             code="invalid_option")  # fmt: skip
-        if not 0.5 <= self.voice_window <= 10 or not 0.1 <= self.voice_hop <= self.voice_window:
-            raise InputError("voice_window must be 0.5-10 s and voice_hop between 0.1 s and the window",
-                             code="invalid_option")  # fmt: skip
-        if self.max_frames is not None and self.max_frames < 1:
-            raise InputError(f"max_frames must be at least 1, got {self.max_frames}", code="invalid_option")
-        if self.report_format not in REPORT_FORMATS:
-            raise InputError(f"report_format must be one of {', '.join(REPORT_FORMATS)}, got '{self.report_format}'",
-                             code="invalid_option")  # fmt: skip
+        if self.voice_hop > self.voice_window:
+            raise InputError("voice_hop must be at most voice_window", code="invalid_option")
+        if self.transcribe_focus and not self.transcribe:  # focus implies the transcript: one spelling of it
+            object.__setattr__(self, "transcribe", True)
         check_asr_model(self.asr_model)
         check_language(self.asr_model, self.language)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def with_choices(defaults: AnalysisOptions, given: Mapping[str, object]) -> AnalysisOptions:
+    """The options a user gave over ``defaults`` (the settings'). A frame_step given without sample_fps replaces
+    the default sampling rate, as the two are exclusive."""
+    if given.get("frame_step") is not None and "sample_fps" not in given:
+        given = {**given, "sample_fps": None}
+    return replace(defaults, **given)

@@ -17,7 +17,7 @@ from .config import ApiConfig, load_config
 from .errors import register_error_handlers
 from .jobs.runner import Runner
 from .routes import analyses, health
-from .schemas import ErrorSchema
+from .schemas import ErrorSchema, register_submission_bodies
 from .service import AnalysisService
 
 SWAGGER_STATIC = "/api/docs/static/"
@@ -66,6 +66,7 @@ def create_app(config: dict | None = None, *, settings: Settings | None = None, 
     service = AnalysisService(api_config, settings, runner)
     app.extensions["emoclassify"] = service
     api = _Api(app)
+    register_submission_bodies(api.spec, service.settings.default_options)
     api.register_blueprint(health.blp)
     api.register_blueprint(analyses.blp)
     register_error_handlers(app)  # after the Api's own, so ours answer

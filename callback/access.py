@@ -30,7 +30,7 @@ def _presented_owner() -> str | None:
     if "key_owner" not in g:
         config = current_app.extensions["emoclassify"].config
         key = request.headers.get("X-API-Key", "")
-        g.key_owner = _owner_of(key, config.api_keys) if key and config.auth_enabled else None
+        g.key_owner = _owner_of(key, config.key_digests) if key and config.auth_enabled else None
     return g.key_owner
 
 

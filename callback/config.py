@@ -1,19 +1,18 @@
-"""Settings of the API service (not of the engine: those are ``backend.config.Settings``).
+"""Settings of the API service (not of the engine: those are ``backend.config.Settings``), declared and read
+the same way (``backend.config.setting``, ``load``).
 
-Defaults here; each is overridable by an ``EMOCLASSIFY_<NAME>`` environment variable and, above that, by the
-``config`` dict given to :func:`callback.create_app` (keys are the field names, in any case). One frozen object
-is built per app so that every module reads the same values and a test can run two apps side by side.
+Each is overridable by an ``EMOCLASSIFY_<NAME>`` environment variable and, above that, by the ``config`` dict
+given to :func:`callback.create_app` (keys are the field names, in any case). One frozen object is built per app
+so that every module reads the same values and a test can run two apps side by side.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from backend.config import PROJECT_ROOT
+from backend.config import PROJECT_ROOT, load, setting
 
 
 def hash_key(key: str) -> str:
@@ -21,85 +20,90 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _words(value: str | list | tuple) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else value
-    return tuple(item.strip() for item in items if item and item.strip())
-
-
 @dataclass(frozen=True)
 class ApiConfig:
     """Runtime settings of the service; sizes in bytes, times in seconds."""
 
-    data_dir: Path = PROJECT_ROOT / "data" / "api"  # uploads, job folders and the SQLite store
-    database_url: str = ""  # empty: sqlite:///<data_dir>/jobs.sqlite3; any SQLAlchemy URL (postgresql://...) works
-    workers: int = 1  # analyses run at once by the in-process runner (each one uses the CPU fully)
-    # "thread": jobs run in the API process's threads; "process": in child processes of the API (what `make run`
-    # uses: request latency does not suffer); "celery": on Celery workers (broker_url)
-    runner: str = "thread"
-    broker_url: str = ""  # redis://host:6379/0 for the Celery runner
-    max_attempts: int = 3  # Celery: starts of one job (a worker lost mid-job means another start) before it fails
-    heartbeat_interval: float = 2.0  # Celery: a running job's owner touches heartbeat_at (and reads cancel) this often
-    heartbeat_timeout: float = 60.0  # Celery: a running job whose heartbeat is older is taken over by a worker
-    visibility_timeout: float = 600.0  # Celery/Redis: an unacknowledged job message is redelivered after this
-    max_upload_bytes: int = 2 * 1024**3
-    disk_quota_bytes: int = 0  # total size uploads + job folders may take in data_dir (507 past it); 0: no quota
-    min_free_bytes: int = 256 * 1024**2  # free space data_dir's file system keeps: below it uploads get 503
-    max_duration: float = 3 * 3600.0  # longest media accepted
-    max_frames: int = 100_000  # frames one job analyses at most (5.5 h at the default 5 fps); 0: no cap
-    job_timeout: float = 3 * 3600.0  # seconds an analysis may run before it is stopped and failed (`timeout`)
-    jobs_per_key: int = 20  # queued + running jobs one API key (or the anonymous user) may have
-    job_ttl: float = 7 * 24 * 3600.0  # finished jobs and their files are deleted this long after they ended
-    cleanup_interval: float = 600.0
-    sync_wait: float = 60.0  # longest wait of POST /api/v1/analyze before it answers 202
-    api_keys: tuple[str, ...] = ()  # SHA-256 hex digests; plain keys given by API_KEYS are hashed on load
-    cors_origins: tuple[str, ...] = ()  # "*" or exact origins
-    # Requests per API key (per client address without a key), as "N/second|minute|hour|day"; empty: no limit.
-    rate_limit_submit: str = "30/minute"  # POST of an analysis (both submission routes together)
-    rate_limit_read: str = "600/minute"  # every other request to /api/v1/analyses... (status polls, downloads)
-    rate_limit_storage: str = ""  # where counts live (memory://, redis://...); empty: broker_url if Redis, else memory
-    public_url: str = ""  # base URL used in webhook bodies; empty: the URL the job was submitted to
-    webhook_secret: str = ""  # HMAC-SHA256 key of webhook signatures; webhooks are refused while it is empty
-    webhook_allow_private: bool = False  # allow loopback/private/link-local targets (tests, trusted networks)
-    webhook_attempts: int = 4
-    webhook_backoff: float = 2.0  # seconds before the 2nd attempt, doubled for each next one
-    webhook_timeout: float = 10.0
-    log_level: str = "INFO"
+    data_dir: Path = setting(PROJECT_ROOT / "data" / "api", "uploads, job folders and the SQLite job store")
+    database_url: str = setting("", "job store: any SQLAlchemy URL (postgresql+psycopg://...); empty: "
+                                "sqlite:///<data_dir>/jobs.sqlite3")  # fmt: skip
+    workers: int = setting(1, "analyses run at once by the in-process runners (each one uses the CPU fully)",
+                           minimum=1)  # fmt: skip
+    runner: str = setting("thread", "where jobs run: thread (the API process's threads), process (child processes "
+                          "of the API: request latency does not suffer; what `make run` uses) or celery (Celery "
+                          "workers, see broker_url)", choices=("thread", "process", "celery"))  # fmt: skip
+    broker_url: str = setting("", "redis://host:6379/0 for the Celery runner")
+    max_attempts: int = setting(3, "Celery: starts of one job (a worker lost mid-job means another start) before "
+                                "it fails", minimum=1)  # fmt: skip
+    heartbeat_interval: float = setting(2.0, "Celery: a running job's owner touches its heartbeat (and reads "
+                                        "cancel) this often", minimum=0, exclusive_minimum=True)  # fmt: skip
+    heartbeat_timeout: float = setting(60.0, "Celery: a running job whose heartbeat is older is taken over by a "
+                                       "worker", minimum=0, exclusive_minimum=True)  # fmt: skip
+    visibility_timeout: float = setting(600.0, "Celery/Redis: an unacknowledged job message is redelivered after "
+                                        "this", minimum=0, exclusive_minimum=True)  # fmt: skip
+    max_upload_bytes: int = setting(2 * 1024**3, "largest upload accepted (413 past it)", minimum=1)
+    disk_quota_bytes: int = setting(0, "total size uploads and job folders may take in data_dir (507 past it); "
+                                    "0: no quota", minimum=0)  # fmt: skip
+    min_free_bytes: int = setting(256 * 1024**2, "free space data_dir's disk keeps: uploads that would pass it get 507, a disk below it 503",
+                                  minimum=0)  # fmt: skip
+    max_duration: float = setting(3 * 3600.0, "longest media accepted", minimum=0, exclusive_minimum=True)
+    max_frames: int = setting(100_000, "most frames one job analyses (a client's max_frames may only lower it; the result warns when it "
+                              "cut the video short); 0: no cap",
+                              minimum=0)  # fmt: skip
+    job_timeout: float = setting(3 * 3600.0, "seconds an analysis may run; checked at every progress step, then the job fails "
+                                 "with `timeout` and its files are removed",
+                                 minimum=0, exclusive_minimum=True)  # fmt: skip
+    jobs_per_key: int = setting(20, "queued + running jobs one API key (or the anonymous user) may have", minimum=1)
+    job_ttl: float = setting(7 * 24 * 3600.0, "finished jobs and their files are deleted this long after they ended",
+                             minimum=0)  # fmt: skip
+    cleanup_interval: float = setting(600.0, "how often expired jobs are looked for", minimum=0,
+                                      exclusive_minimum=True)  # fmt: skip
+    sync_wait: float = setting(60.0, "longest wait of POST /api/v1/analyze before it answers 202", minimum=0)
+    api_keys: tuple[str, ...] = setting(
+        (),
+        "comma-separated API keys; with keys set, every /api/v1 route but the "
+        "OpenAPI document needs one (X-API-Key). Held as SHA-256 digests only",
+    )
+    api_keys_sha256: tuple[str, ...] = setting((), "comma-separated SHA-256 hex digests of API keys, so operators "
+                                               "may keep plain keys out of the environment")  # fmt: skip
+    cors_origins: tuple[str, ...] = setting((), "comma-separated origins allowed to call the API from a browser: "
+                                            "\"*\" or exact origins")  # fmt: skip
+    rate_limit_submit: str = setting(
+        "30/minute",
+        "submissions per API key (per client address without one), "
+        "both submission routes together: N/second|minute|hour|day; empty: no limit",
+    )
+    rate_limit_read: str = setting("600/minute", "every other request to /api/v1/analyses... per API key (status "
+                                   "polls, downloads)")  # fmt: skip
+    rate_limit_storage: str = setting("", "where rate-limit counts live (memory://, redis://...); empty: broker_url "
+                                      "if it is Redis, else memory")  # fmt: skip
+    public_url: str = setting("", "base of absolute links in webhook bodies; empty: the URL the job was submitted to")
+    webhook_secret: str = setting("", "HMAC-SHA256 key of webhook signatures; webhooks are refused while it is "
+                                  "empty")  # fmt: skip
+    webhook_allow_private: bool = setting(False, "allow webhooks to loopback/private/link-local targets (tests, "
+                                          "trusted networks)")  # fmt: skip
+    webhook_attempts: int = setting(4, "deliveries tried per webhook", minimum=1)
+    webhook_backoff: float = setting(2.0, "seconds before a webhook's 2nd attempt, doubled for each next one",
+                                     minimum=0)  # fmt: skip
+    webhook_timeout: float = setting(10.0, "seconds one webhook delivery may take", minimum=0,
+                                     exclusive_minimum=True)  # fmt: skip
+    log_level: str = setting("INFO", "level of the JSON logs on stderr (with job_id): DEBUG, INFO, WARNING or ERROR")
 
     @property
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'jobs.sqlite3'}"
 
     @property
+    def key_digests(self) -> tuple[str, ...]:
+        return self.api_keys + self.api_keys_sha256
+
+    @property
     def auth_enabled(self) -> bool:
-        return bool(self.api_keys)
-
-
-def _convert(name: str, kind: object, value: object) -> object:
-    """A string from the environment (or a value from a dict) as the field's type."""
-    if kind is bool:
-        return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
-    if kind is int or kind is float:
-        return kind(value)
-    if kind is Path:
-        return Path(value)
-    if typing.get_origin(kind) is tuple:
-        return _words(value)
-    if kind is str:
-        return str(value)
-    raise TypeError(f"no conversion for setting {name} of type {kind}")  # a new field needs a branch here
+        return bool(self.key_digests)
 
 
 def load_config(overrides: dict | None = None) -> ApiConfig:
-    """Defaults < ``EMOCLASSIFY_*`` environment < ``overrides``. ``API_KEYS`` (plain keys) are hashed and merged
-    with ``API_KEYS_SHA256`` (digests), so operators may keep plain keys out of the environment."""
-    hints = typing.get_type_hints(ApiConfig)
-    given = {key.lower(): value for key, value in (overrides or {}).items()}
-    values: dict[str, object] = {}
-    for item in fields(ApiConfig):
-        raw = given.get(item.name, os.environ.get(f"EMOCLASSIFY_{item.name.upper()}"))
-        if raw is not None and item.name != "api_keys":
-            values[item.name] = _convert(item.name, hints[item.name], raw)
-    plain = given.get("api_keys", os.environ.get("EMOCLASSIFY_API_KEYS", ""))
-    digests = given.get("api_keys_sha256", os.environ.get("EMOCLASSIFY_API_KEYS_SHA256", ""))
-    values["api_keys"] = tuple(hash_key(k) for k in _words(plain)) + tuple(d.lower() for d in _words(digests))
-    return ApiConfig(**values)
+    """Defaults < ``EMOCLASSIFY_*`` environment < ``overrides``. Plain ``api_keys`` are hashed as they are read."""
+    config = load(ApiConfig, overrides=overrides)
+    return replace(config, api_keys=tuple(hash_key(key) for key in config.api_keys),
+                   api_keys_sha256=tuple(digest.lower() for digest in config.api_keys_sha256))  # fmt: skip

@@ -1,5 +1,6 @@
-"""Analysis options from a request, built generically from the fields of ``backend.options.AnalysisOptions`` so
-that an option added to the engine is accepted (and documented in the OpenAPI schema) without a change here.
+"""Analysis options from a request, built generically from the declarations of ``backend.options.AnalysisOptions``
+(type, limits, help) and the server's defaults, so that an option added to the engine is accepted (and documented
+in the OpenAPI schema, with its type and limits) without a change here.
 
 Form fields arrive as strings: booleans take true/false/1/0/yes/no, numbers their usual spelling, and an optional
 field takes ``""``/``null``/``none`` for None. Unknown names are refused (``unknown_option``), bad values too
@@ -10,57 +11,60 @@ folder name of the shipped models, and a Whisper model that names a server folde
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import types
-import typing
+from dataclasses import fields
 from functools import cache
 from pathlib import Path
 
 import marshmallow as ma
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
 
+from backend.config import NONE_WORDS, base_type, field_type
 from backend.errors import InputError
-from backend.options import AnalysisOptions
+from backend.options import AnalysisOptions, with_choices
 from backend.transcribe import WHISPER_PREFIX
 from backend.voice import LEGACY_PREFIX
 
 _FIELDS = {bool: ma.fields.Boolean, int: ma.fields.Integer, float: ma.fields.Float, str: ma.fields.String}
-_NONE_WORDS = ("", "null", "none")
 
 
-def _base_type(hint: object) -> tuple[type, bool]:
-    """(the type, whether None is allowed) of ``X`` or ``X | None``."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return args[0], True
-    return hint, False  # type: ignore[return-value]
+class _OptionsSchema(ma.Schema):
+    @ma.pre_load
+    def _none_words(self, data: dict, **kwargs) -> dict:
+        """The words for None load as None where an option may be None: a form can't send a JSON null."""
+        return {key: None if key in self.fields and self.fields[key].allow_none and isinstance(value, str)
+                and value.strip().lower() in NONE_WORDS else value for key, value in data.items()}  # fmt: skip
 
 
-class _Nullable(ma.fields.Field):
-    """Wraps a field so that the words for None load as None (a form can't send a JSON null)."""
-
-    def __init__(self, inner: ma.fields.Field, **kwargs):
-        super().__init__(allow_none=True, **kwargs)
-        self.inner = inner
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and value.strip().lower() in _NONE_WORDS:
-            return None
-        return self.inner.deserialize(value, attr, data, **kwargs)
+def _option_field(item, defaults: AnalysisOptions) -> ma.fields.Field:
+    """The field of one option: its type, limits (validators, so the OpenAPI document shows them) and default."""
+    kind, nullable = base_type(field_type(AnalysisOptions, item))
+    meta = item.metadata
+    validators: list = [ma.validate.OneOf(meta["choices"])] if meta["choices"] else []
+    if meta["minimum"] is not None or meta["maximum"] is not None:
+        validators.append(ma.validate.Range(min=meta["minimum"], max=meta["maximum"],
+                                            min_inclusive=not meta["exclusive_minimum"]))  # fmt: skip
+    metadata = {"description": meta["help"], "default": getattr(defaults, item.name)}
+    if meta["exclusive_minimum"]:
+        metadata["exclusiveMinimum"] = True  # OpenAPI 3.0 spells the open bound so; apispec omits it
+    return _FIELDS.get(kind, ma.fields.String)(allow_none=nullable, validate=validators, metadata=metadata)
 
 
 @cache
-def options_schema() -> type[ma.Schema]:
-    """A marshmallow schema of every analysis option, with its default (for parsing and for the OpenAPI doc)."""
-    hints = typing.get_type_hints(AnalysisOptions)
-    declared: dict[str, ma.fields.Field] = {}
-    for item in dataclasses.fields(AnalysisOptions):
-        kind, nullable = _base_type(hints[item.name])
-        field_class = _FIELDS.get(kind, ma.fields.String)
-        metadata = {"description": f"default: {item.default!r}"} if item.default is not dataclasses.MISSING else {}
-        inner = field_class(metadata=metadata)
-        declared[item.name] = _Nullable(inner, metadata=metadata) if nullable else inner
-    return ma.Schema.from_dict(declared, name="AnalysisOptionsSchema")
+def options_schema(defaults: AnalysisOptions) -> type[ma.Schema]:
+    """A marshmallow schema of every analysis option, with ``defaults`` (the server's) for the OpenAPI document."""
+    declared = {item.name: _option_field(item, defaults) for item in fields(AnalysisOptions)}
+    return _OptionsSchema.from_dict(declared, name="AnalysisOptionsSchema")
+
+
+@cache
+def option_properties(defaults: AnalysisOptions) -> dict[str, dict]:
+    """Each option's JSON schema (type, this server's default, limits) as the OpenAPI document gives it, for
+    clients that build a form from it (the web app) without reading the whole document."""
+    spec = APISpec("options", "1", "3.0.3", plugins=[MarshmallowPlugin()])
+    spec.components.schema("Options", schema=options_schema(defaults))
+    return spec.to_dict()["components"]["schemas"]["Options"]["properties"]
 
 
 # A shipped voice model is a folder of voice_model/models: its name has no separator and no leading dot.
@@ -83,9 +87,9 @@ def _path_option(options: AnalysisOptions) -> str | None:
     return None
 
 
-def parse_options(values: dict) -> AnalysisOptions:
-    """``AnalysisOptions`` from request values (strings from a form, or JSON values)."""
-    schema = options_schema()()
+def parse_options(values: dict, defaults: AnalysisOptions) -> AnalysisOptions:
+    """``AnalysisOptions`` from request values (strings from a form, or JSON values) over ``defaults``."""
+    schema = options_schema(defaults)()
     unknown = sorted(set(values) - set(schema.fields))
     if unknown:
         raise InputError(f"unknown option(s): {', '.join(unknown)}", code="unknown_option",
@@ -95,7 +99,7 @@ def parse_options(values: dict) -> AnalysisOptions:
     except ma.ValidationError as exc:
         raise InputError(f"invalid option value(s): {', '.join(sorted(exc.messages))}", code="invalid_option",
                          details={"fields": exc.messages}) from None  # fmt: skip
-    options = AnalysisOptions(**loaded)
+    options = with_choices(defaults, loaded)
     name = _path_option(options)
     if name is not None:
         raise InputError(f"{name} names a file or folder of the server: use it from the CLI, not the API",

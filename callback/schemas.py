@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from apispec import APISpec
 from flask_smorest.fields import Upload
+
+from backend.options import AnalysisOptions
 
 from .jobs.models import ACTIVE, FINISHED
 from .options import options_schema
@@ -84,17 +87,33 @@ class ModelsSchema(ma.Schema):
     shipped_cnn = ma.fields.List(ma.fields.String())
     voice_models = ma.fields.List(ma.fields.String())
     default_face_model = ma.fields.String()
+    options = ma.fields.Dict(
+        metadata={
+            "description": "option name -> JSON schema: type, this server's default, "
+            "limits (minimum, maximum, exclusiveMinimum, enum)"
+        }
+    )
 
 
-def submission_schema(sync: bool) -> type[ma.Schema]:
-    """The multipart body: the file, the options (each a form field), a JSON ``options`` part, ``callback_url``
-    and, for the synchronous route, ``wait``."""
+def submission_schema(sync: bool, defaults: AnalysisOptions) -> type[ma.Schema]:
+    """The multipart body: the file, the options (each a form field, with the server's ``defaults``), a JSON
+    ``options`` part, ``callback_url`` and, for the synchronous route, ``wait``."""
     declared = {
         "file": Upload(required=True, metadata={"description": "the video, audio or photo"}),
         "options": ma.fields.String(metadata={"description": "JSON object of options (form fields win)"}),
         "callback_url": ma.fields.String(metadata={"description": "http(s) URL POSTed when the job ends"}),
-        **options_schema()._declared_fields,
+        **options_schema(defaults)._declared_fields,
     }
     if sync:
         declared["wait"] = ma.fields.Boolean(metadata={"description": "wait for the result (default true)"})
     return ma.Schema.from_dict(declared, name="AnalyzeSchema" if sync else "SubmitSchema")
+
+
+SUBMISSION_BODIES = {False: "Submit", True: "Analyze"}  # the body's component name, by route (synchronous or not)
+
+
+def register_submission_bodies(spec: APISpec, defaults: AnalysisOptions) -> None:
+    """The two submission bodies as components of this app's document, with this app's option defaults; the
+    routes refer to them by name, as the routes are declared before any app (and its settings) exists."""
+    for sync, name in SUBMISSION_BODIES.items():
+        spec.components.schema(name, schema=submission_schema(sync, defaults))

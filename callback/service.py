@@ -273,7 +273,7 @@ class AnalysisService:
         except Exception as exc:  # any driver error means "not ready", with its text
             checks["store"] = f"error: {exc}"
         try:
-            get_classifier(self.settings.face_model, self.settings)
+            get_classifier(self.settings.default_options.face_model, self.settings)
             checks["face_model"] = "ok"
         except EmoClassifyError as exc:
             checks["face_model"] = f"error: {exc.message}"

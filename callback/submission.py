@@ -50,7 +50,8 @@ def _flag(value: str) -> bool:
     return word in _TRUE
 
 
-def read_submission(request: Request, allow_wait: bool = False) -> Submission:
+def read_submission(request: Request, defaults: AnalysisOptions, allow_wait: bool = False) -> Submission:
+    """The submission of ``request``, its options over ``defaults`` (the server's)."""
     if not (request.mimetype or "").startswith("multipart/form-data"):
         raise ApiError(415, "multipart_required", "send the media as multipart/form-data with a 'file' part")
     extra_files = sorted(set(request.files) - {FILE_FIELD, "options"})
@@ -62,4 +63,4 @@ def read_submission(request: Request, allow_wait: bool = False) -> Submission:
     callback_url = form.pop("callback_url", None) or None
     wait = _flag(form.pop("wait")) if allow_wait and "wait" in form else allow_wait
     form.pop("options", None)
-    return Submission(upload, parse_options(_json_options(request) | form), callback_url, wait)
+    return Submission(upload, parse_options(_json_options(request) | form, defaults), callback_url, wait)

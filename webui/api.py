@@ -3,25 +3,25 @@ options the server may not know yet, and API errors turned into sentences a user
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from callback.client import EmoApiError, EmoClient
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+from .settings import WebSettings, load_web_settings
+
 TIMEOUT = 30.0
 
 
 def default_url() -> str:
-    return os.environ.get("EMOCLASSIFY_API_URL", DEFAULT_URL)
+    return load_web_settings().api_url
 
 
 def default_key() -> str:
-    return os.environ.get("EMOCLASSIFY_API_KEY", "")
+    return load_web_settings().api_key
 
 
 def make_client(url: str, key: str) -> EmoClient:
-    return EmoClient(url.strip() or DEFAULT_URL, api_key=key.strip() or None, timeout=TIMEOUT)
+    return EmoClient(url.strip() or WebSettings().api_url, api_key=key.strip() or None, timeout=TIMEOUT)
 
 
 def submit(client: EmoClient, path: Path, options: dict) -> tuple[dict, list[str]]:

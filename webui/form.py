@@ -12,6 +12,7 @@ VIDEO_TYPES = ("mp4", "mov", "mkv", "webm", "avi", "flv")
 AUDIO_TYPES = ("wav", "mp3", "flac", "ogg", "opus", "m4a")
 IMAGE_TYPES = ("jpg", "jpeg", "png", "bmp", "webp", "gif", "tif", "tiff")
 REPORT_FORMATS = {"pdf": "PDF", "docx": "Word (DOCX)"}
+FPS_STEP = 0.5
 FACE_MODELS = {
     "cnn": "Standard (our CNN trained on FER2013; fast, offline)",
     "vit": "Vision Transformer (trpakov/vit-face-expression; slower, needs its weights on the server)",
@@ -39,9 +40,12 @@ class Request:
 PENDING = "analyse_pending"  # session state: "Analyse" was pressed and the upload is not submitted yet
 
 
-def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
+def upload_form(server: dict | None = None) -> Request | None:
     """Draw the upload widget and the options; the request when the user pressed "Analyse", else None.
-    ``face_models``: the server's face models and their state (from GET /api/v1/models), when known."""
+    ``server``: what GET /api/v1/models answered (the face models' state, each option's schema with this server's
+    default and limits), when known. Without it the sampling rate and face model are left to the server."""
+    schema = (server or {}).get("options") or {}
+    face_models = (server or {}).get("face_models")
     limit_mb = int(st.get_option("server.maxUploadSize"))
     st.markdown(
         f"**Accepted files** (up to **{limit_mb} MB**): video {', '.join(VIDEO_TYPES)} · "
@@ -92,24 +96,8 @@ def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
             help="Offline speech recognition (Whisper base, language detected); each word gets the voice's and the "
             "face's emotion.",
         )
-        sample_fps = st.slider(
-            "Sampling rate: video frames analysed per second",
-            min_value=0.5,
-            max_value=30.0,
-            value=5.0,
-            step=0.5,
-            key="opt_fps",
-            disabled=kind == "audio",
-            help="More frames: finer detail, slower analysis.",
-        )
-        names = list(FACE_MODELS)
-        model = st.selectbox(
-            "Face model",
-            names,
-            format_func=lambda name: _model_label(name, face_models),
-            key="opt_model",
-            disabled=kind == "audio",
-        )
+        sample_fps = _sampling_slider(schema.get("sample_fps"), disabled=kind == "audio")
+        model = _face_model_select(schema.get("face_model"), face_models, disabled=kind == "audio")
 
     # The click is kept, never lost: a click that lands in the rerun before the upload is registered (the file
     # already shows in the box) waits for it, and so does a click made before any file was chosen.
@@ -121,13 +109,8 @@ def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
         st.info("Choose a file above: the analysis starts as soon as it is uploaded.")
         return None
     st.session_state[PENDING] = False
-    options: dict = {
-        "make_graph": make_graph,
-        "csv": csv,
-        "echo_mean": echo_mean,
-        "face_model": model,
-        "sample_fps": sample_fps,
-    }
+    options: dict = {"make_graph": make_graph, "csv": csv, "echo_mean": echo_mean}
+    options |= {name: value for name, value in (("face_model", model), ("sample_fps", sample_fps)) if value is not None}
     if kind == "video":
         options |= {"double_check": double_check, "face_thumbnails": True}
     if annotate and kind == "video":
@@ -139,7 +122,27 @@ def upload_form(face_models: dict[str, str] | None = None) -> Request | None:
     return Request(name=upload.name, data=upload.getvalue(), kind=kind, options=options)
 
 
+def _sampling_slider(schema: dict | None, disabled: bool) -> float | None:
+    """The sampling rate, from the server's range and default; None (the server's default) when it did not say."""
+    if not schema or schema.get("default") is None:
+        return None
+    low = schema["minimum"] + FPS_STEP if schema.get("exclusiveMinimum") else schema["minimum"]
+    default = float(schema["default"])
+    return st.slider("Sampling rate: video frames analysed per second", min_value=min(float(low), default),
+                     max_value=float(schema["maximum"]), value=default, step=FPS_STEP, key="opt_fps",
+                     disabled=disabled, help="More frames: finer detail, slower analysis.")  # fmt: skip
+
+
+def _face_model_select(schema: dict | None, states: dict[str, str] | None, disabled: bool) -> str | None:
+    """The face model, among the server's, starting at its default; None (the server's default) when unknown."""
+    if not schema:
+        return None
+    names = list(schema["enum"])
+    return st.selectbox("Face model", names, index=names.index(schema["default"]), key="opt_model",
+                        format_func=lambda name: _model_label(name, states), disabled=disabled)  # fmt: skip
+
+
 def _model_label(name: str, states: dict[str, str] | None) -> str:
-    label = FACE_MODELS[name]
+    label = FACE_MODELS.get(name, name)
     state = (states or {}).get(name, "")
     return f"{label} — not available on this server" if state.startswith("unavailable") else label

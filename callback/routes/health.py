@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from backend import __version__
 from backend.faces.classifiers import available_classifiers
 
+from ..options import option_properties
 from ..schemas import ErrorSchema, HealthSchema, ModelsSchema, ReadySchema
 from . import service
 
@@ -34,7 +35,8 @@ def readyz():
 @blp.response(200, ModelsSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 def models():
-    """Face classifiers (loaded, available or why not), shipped model versions, the default."""
+    """Face classifiers (loaded, available or why not), shipped model versions, the default, and each analysis
+    option's schema with this server's default and limits."""
     settings = service().settings
 
     def shipped(folder):
@@ -48,5 +50,6 @@ def models():
             if (settings.face_model_dir / name / "model.json").exists()
         ],  # fmt: skip
         "voice_models": shipped(settings.voice_model_dir),
-        "default_face_model": settings.face_model,
+        "default_face_model": settings.default_options.face_model,
+        "options": option_properties(settings.default_options),
     }
