@@ -49,10 +49,24 @@ def _open_job(job_id: str | None) -> None:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _server_models(url: str, key: str) -> dict | None:
-    """The server's models and options (their defaults and limits), or None when it does not answer quickly."""
+def _face_models(url: str, key: str) -> dict[str, str] | None:
+    """The server's face models and their state, or None when it does not answer quickly."""
     try:
-        return EmoClient(url, key or None, timeout=5).models()
+        return EmoClient(url, key or None, timeout=5).models().get("face_models")
+    except EmoApiError:
+        return None
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _cached_option_schemas(url: str) -> dict[str, dict]:
+    return EmoClient(url, timeout=5).option_schemas()  # an error is raised, so not cached: the next run asks again
+
+
+def _option_schemas(url: str) -> dict[str, dict] | None:
+    """Each option's schema with the server's default and limits (its OpenAPI document, public and quick), or
+    None when the server does not answer."""
+    try:
+        return _cached_option_schemas(url)
     except EmoApiError:
         return None
 
@@ -105,7 +119,8 @@ def upload_page(client: EmoClient, url: str, healthy: bool) -> None:
             f"The EmoClassify API at {url} cannot be reached, so nothing can be analysed right now. Start it "
             "with `make run`, or correct the API URL in the sidebar."
         )
-    request = form.upload_form(_server_models(url, st.session_state.get("api_key", "")) if healthy else None)
+    face_models = _face_models(url, st.session_state.get("api_key", "")) if healthy else None
+    request = form.upload_form(face_models, _option_schemas(url) if healthy else None)
     if request is None:
         return
     with tempfile.TemporaryDirectory(prefix="emoclassify-upload-") as folder:

@@ -75,6 +75,11 @@ class EmoClient:
     def models(self) -> dict:
         return self._request("GET", "/api/v1/models").json()
 
+    def option_schemas(self) -> dict[str, dict]:
+        """Each analysis option's JSON schema from the OpenAPI document: type, this server's default, limits."""
+        document = self._request("GET", "/api/v1/openapi.json").json()
+        return document["components"]["schemas"]["Submit"]["properties"]
+
     def submit(self, path: str | Path, callback_url: str | None = None, **options: object) -> dict:
         """Upload ``path`` (streamed from disk) with analysis options; the queued job."""
         path = Path(path)

@@ -17,8 +17,6 @@ from functools import cache
 from pathlib import Path
 
 import marshmallow as ma
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 
 from backend.config import NONE_WORDS, base_type, field_type
 from backend.errors import InputError
@@ -56,15 +54,6 @@ def options_schema(defaults: AnalysisOptions) -> type[ma.Schema]:
     """A marshmallow schema of every analysis option, with ``defaults`` (the server's) for the OpenAPI document."""
     declared = {item.name: _option_field(item, defaults) for item in fields(AnalysisOptions)}
     return _OptionsSchema.from_dict(declared, name="AnalysisOptionsSchema")
-
-
-@cache
-def option_properties(defaults: AnalysisOptions) -> dict[str, dict]:
-    """Each option's JSON schema (type, this server's default, limits) as the OpenAPI document gives it, for
-    clients that build a form from it (the web app) without reading the whole document."""
-    spec = APISpec("options", "1", "3.0.3", plugins=[MarshmallowPlugin()])
-    spec.components.schema("Options", schema=options_schema(defaults))
-    return spec.to_dict()["components"]["schemas"]["Options"]["properties"]
 
 
 # A shipped voice model is a folder of voice_model/models: its name has no separator and no leading dot.

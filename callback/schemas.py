@@ -87,12 +87,6 @@ class ModelsSchema(ma.Schema):
     shipped_cnn = ma.fields.List(ma.fields.String())
     voice_models = ma.fields.List(ma.fields.String())
     default_face_model = ma.fields.String()
-    options = ma.fields.Dict(
-        metadata={
-            "description": "option name -> JSON schema: type, this server's default, "
-            "limits (minimum, maximum, exclusiveMinimum, enum)"
-        }
-    )
 
 
 def submission_schema(sync: bool, defaults: AnalysisOptions) -> type[ma.Schema]:

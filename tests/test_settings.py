@@ -21,6 +21,7 @@ from webui.settings import WebSettings, load_web_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DECLARATIONS = (Settings, AnalysisOptions, ApiConfig, WebSettings)
+PRODUCT = ("backend", "callback", "webui", "webapp.py")
 PRODUCTION = [*ROOT.glob("*.py"), *(path for folder in ("backend", "callback", "webui", "face_model", "voice_model",
               "fusion_model", "bench", "scripts") for path in (ROOT / folder).rglob("*.py"))]  # fmt: skip
 
@@ -63,13 +64,14 @@ def test_the_code_names_no_undeclared_variable():
     assert sorted(item for item in named if item[1] not in declared) == []
 
 
+ENVIRON_READ = re.compile(r"(environ\.get\(|environ\[|getenv\()f?[\"']EMOCLASSIFY_")
+
+
 def test_only_the_loaders_read_the_environment_for_a_setting():
     """In the product (engine, service, web app), a setting read from os.environ anywhere else would be a second
     definition of it."""
-    product = [path for path in PRODUCTION if path.relative_to(ROOT).parts[0] in ("backend", "callback", "webui",
-                                                                                  "webapp.py")]  # fmt: skip
-    reads = [path.relative_to(ROOT).as_posix() for path in product
-             if re.search(r"(environ\.get\(|environ\[|getenv\()f?[\"']EMOCLASSIFY_", path.read_text(encoding="utf-8"))]  # fmt: skip
+    product = [path for path in PRODUCTION if path.relative_to(ROOT).parts[0] in PRODUCT]
+    reads = [path.relative_to(ROOT).as_posix() for path in product if ENVIRON_READ.search(path.read_text("utf-8"))]
     assert reads == []
 
 

@@ -40,12 +40,12 @@ class Request:
 PENDING = "analyse_pending"  # session state: "Analyse" was pressed and the upload is not submitted yet
 
 
-def upload_form(server: dict | None = None) -> Request | None:
+def upload_form(face_models: dict[str, str] | None = None, schemas: dict[str, dict] | None = None) -> Request | None:
     """Draw the upload widget and the options; the request when the user pressed "Analyse", else None.
-    ``server``: what GET /api/v1/models answered (the face models' state, each option's schema with this server's
-    default and limits), when known. Without it the sampling rate and face model are left to the server."""
-    schema = (server or {}).get("options") or {}
-    face_models = (server or {}).get("face_models")
+    ``face_models``: the server's face models and their state (from GET /api/v1/models), when known; ``schemas``:
+    each option's schema with this server's default and limits (its OpenAPI document), when known. Without them
+    the sampling rate and face model are left to the server's defaults."""
+    schema = schemas or {}
     limit_mb = int(st.get_option("server.maxUploadSize"))
     st.markdown(
         f"**Accepted files** (up to **{limit_mb} MB**): video {', '.join(VIDEO_TYPES)} · "

@@ -7,7 +7,6 @@ from flask_smorest import Blueprint
 from backend import __version__
 from backend.faces.classifiers import available_classifiers
 
-from ..options import option_properties
 from ..schemas import ErrorSchema, HealthSchema, ModelsSchema, ReadySchema
 from . import service
 
@@ -35,8 +34,7 @@ def readyz():
 @blp.response(200, ModelsSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 def models():
-    """Face classifiers (loaded, available or why not), shipped model versions, the default, and each analysis
-    option's schema with this server's default and limits."""
+    """Face classifiers (loaded, available or why not), shipped model versions, the default."""
     settings = service().settings
 
     def shipped(folder):
@@ -51,5 +49,4 @@ def models():
         ],  # fmt: skip
         "voice_models": shipped(settings.voice_model_dir),
         "default_face_model": settings.default_options.face_model,
-        "options": option_properties(settings.default_options),
     }
