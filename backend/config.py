@@ -202,7 +202,8 @@ class Settings:
                                    "(px); crops come from the full frame", minimum=32)  # fmt: skip
     small_face_px: int = setting(24, "faces smaller than this (short side, px) are flagged low-confidence", minimum=0)
     max_pixels: int = setting(8192 * 8192, "largest decoded image or frame, in pixels (defends against decompression "
-                              "bombs; passed to FFmpeg's decoders): larger is refused `too_large`", minimum=1)  # fmt: skip
+                              "bombs; passed to FFmpeg's decoders): larger is refused `too_large`",
+                              minimum=1)  # fmt: skip
     debug: bool = setting(False, "the CLI shows the traceback of an unexpected failure")
     # the defaults of every analysis; the environment sets those of the options marked env (backend.options)
     default_options: "AnalysisOptions" = field(default_factory=_builtin_options)  # noqa: F821, UP037

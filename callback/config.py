@@ -44,15 +44,14 @@ class ApiConfig:
     max_upload_bytes: int = setting(2 * 1024**3, "largest upload accepted (413 past it)", minimum=1)
     disk_quota_bytes: int = setting(0, "total size uploads and job folders may take in data_dir (507 past it); "
                                     "0: no quota", minimum=0)  # fmt: skip
-    min_free_bytes: int = setting(256 * 1024**2, "free space data_dir's disk keeps: uploads that would pass it get 507, a disk below it 503",
-                                  minimum=0)  # fmt: skip
+    min_free_bytes: int = setting(256 * 1024**2, "free space data_dir's disk keeps: uploads that would pass it get "
+                                  "507, a disk below it 503", minimum=0)  # fmt: skip
     max_duration: float = setting(3 * 3600.0, "longest media accepted", minimum=0, exclusive_minimum=True)
-    max_frames: int = setting(100_000, "most frames one job analyses (a client's max_frames may only lower it; the result warns when it "
-                              "cut the video short); 0: no cap",
-                              minimum=0)  # fmt: skip
-    job_timeout: float = setting(3 * 3600.0, "seconds an analysis may run; checked at every progress step, then the job fails "
-                                 "with `timeout` and its files are removed",
-                                 minimum=0, exclusive_minimum=True)  # fmt: skip
+    max_frames: int = setting(100_000, "most frames one job analyses (a client's max_frames may only lower it; the "
+                              "result warns when it cut the video short); 0: no cap", minimum=0)  # fmt: skip
+    job_timeout: float = setting(3 * 3600.0, "seconds an analysis may run; checked at every progress step, then the "
+                                 "job fails with `timeout` and its files are removed", minimum=0,
+                                 exclusive_minimum=True)  # fmt: skip
     jobs_per_key: int = setting(20, "queued + running jobs one API key (or the anonymous user) may have", minimum=1)
     job_ttl: float = setting(7 * 24 * 3600.0, "finished jobs and their files are deleted this long after they ended",
                              minimum=0)  # fmt: skip

@@ -31,7 +31,8 @@ SECTIONS = (
         ApiConfig,
         "API service",
         "The REST service (`callback`) and its job runners; the `config` dict of "
-        "`callback.create_app` sets the same names (lower case, without the prefix).",
+        "`callback.create_app` sets the same names (lower case, without the prefix). The embedded runners are meant "
+        "for one gunicorn worker (`--workers 1 --threads 4`); each job records the `host:pid` that owns it.",
     ),  # fmt: skip
     (WebSettings, "Web app", "The Streamlit front end (`webapp.py`), which talks to the API over HTTP only."),
 )
