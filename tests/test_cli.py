@@ -8,6 +8,7 @@ import pytest
 from media_factory import make_audio, make_video, video_from_image
 
 from backend.__main__ import EXIT_USER_ERROR, main
+from backend.config import get_settings
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,21 @@ def test_audio_file_when_faces_are_asked_for(capsys, tmp_path):
 def test_invalid_option_is_a_user_error(capsys, tmp_path, face_video):
     code, _, err = run(capsys, str(face_video), "--sample-fps", "-1", "-o", str(tmp_path / "out"))
     assert code == EXIT_USER_ERROR and err.startswith("error [invalid_option]")
+
+
+def test_frame_step_alone_replaces_the_default_sampling_rate(capsys, tmp_path, face_video):
+    code, out, _ = run(capsys, str(face_video), "--frame-step", "2", "--json", "-q", "-o", str(tmp_path / "out"))
+    assert code == 0 and json.loads(out)["frames_analysed"] == 5  # every 2nd of 10 frames
+
+
+def test_a_setting_out_of_its_limits_is_a_user_error(capsys, tmp_path, face_video, monkeypatch):
+    monkeypatch.setenv("EMOCLASSIFY_SAMPLE_FPS", "100")
+    get_settings.cache_clear()
+    try:
+        code, _, err = run(capsys, str(face_video), "-o", str(tmp_path / "out"))
+    finally:
+        get_settings.cache_clear()
+    assert code == EXIT_USER_ERROR and err.startswith("error [invalid_setting]: EMOCLASSIFY_SAMPLE_FPS must be")
 
 
 def test_the_real_entry_point_runs_as_a_module(tmp_path, face_video):
