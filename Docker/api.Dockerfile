@@ -19,7 +19,7 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin emoclassify \
  && mkdir -p /data && chown emoclassify:emoclassify /data
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY alembic.ini ./
+COPY alembic.ini gunicorn.conf.py ./
 COPY backend/ backend/
 COPY callback/ callback/
 COPY face_model/ face_model/
@@ -38,4 +38,4 @@ VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=5)"]
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "1", "--threads", "8", "--timeout", "0", "callback:create_app()"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "1", "--threads", "8", "--timeout", "0", "callback:create_app()"]

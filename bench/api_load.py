@@ -54,8 +54,8 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
         "HF_HUB_OFFLINE": "1",
         "EMOCLASSIFY_RUNNER": os.environ.get("EMOCLASSIFY_RUNNER", "process"),
     }  # as `make run` serves
-    command = [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-               "--threads", "4", "--timeout", "0", "callback:create_app()"]  # fmt: skip
+    command = [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+               "--workers", "1", "--threads", "4", "--timeout", "0", "callback:create_app()"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):

@@ -9,7 +9,7 @@ WEB_PORT="${WEB_PORT:-8501}"
 export EMOCLASSIFY_RUNNER="${EMOCLASSIFY_RUNNER:-process}"
 export EMOCLASSIFY_API_URL="${EMOCLASSIFY_API_URL:-http://127.0.0.1:${API_PORT}}"
 
-gunicorn --bind "127.0.0.1:${API_PORT}" --workers 1 --threads 4 --timeout 0 "callback:create_app()" &
+gunicorn -c gunicorn.conf.py --bind "127.0.0.1:${API_PORT}" --workers 1 --threads 4 --timeout 0 "callback:create_app()" &
 api_pid=$!
 streamlit run webapp.py --server.address 127.0.0.1 --server.port "${WEB_PORT}" --server.headless true \
   --browser.gatherUsageStats false &

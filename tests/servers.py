@@ -6,10 +6,13 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -28,6 +31,13 @@ def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def gunicorn_command(port: int) -> list[str]:
+    """The API as ``make run`` serves it (scripts/run.sh), on 127.0.0.1:``port``; run it from the project root."""
+    return [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "gunicorn.conf.py"),
+            "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--timeout", "0",
+            "callback:create_app()"]  # fmt: skip
 
 
 class RedisServer:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from servers import free_port, stop_process
+from servers import free_port, gunicorn_command, stop_process
 from skimage import data as skdata
 
 from backend.config import PROJECT_ROOT
@@ -21,6 +20,7 @@ from backend.options import AnalysisOptions
 from backend.pipeline import analyse
 from callback.client import EmoClient
 from callback.config import ApiConfig
+from callback.errors import error_body
 from tests.media_factory import video_from_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +39,7 @@ class Gunicorn:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        command = [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{self.port}",
-                   "--workers", "1", "--threads", "4", "--timeout", "0", "callback:create_app()"]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+        self.process = subprocess.Popen(gunicorn_command(self.port), cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -84,6 +82,18 @@ def done(server, clip):
                                  data={"make_graph": "true", "echo_mean": "true"}, timeout=60)  # fmt: skip
     response.raise_for_status()
     return client, client.wait(response.json()["id"], poll=0.3, timeout=180)
+
+
+def test_an_over_long_url_is_answered_in_the_json_error_format(server):
+    """gunicorn refuses it before the app sees it; its worker answers as the app answers its own errors."""
+    response = requests.get(f"{server.url}/api/v1/analyses", params={"status": "x" * 10_000}, timeout=30)
+    assert response.status_code == 414 and response.headers["Content-Type"] == "application/json"
+    assert response.json() == error_body("uri_too_long", "the request's URL is too long")
+
+
+def test_over_large_headers_are_answered_in_the_json_error_format(server):
+    response = requests.get(f"{server.url}/healthz", headers={"Cookie": "x" * 10_000}, timeout=30)
+    assert response.status_code == 431 and response.json()["error"]["code"] == "headers_too_large"
 
 
 def _stable(value):
@@ -155,4 +165,4 @@ def test_the_fused_view_is_the_same_through_the_api_the_cli_and_the_web_page(ser
     assert served["fused"] and _stable(served["fused"]) == _stable(printed["fused"])
     assert served["summary"]["fused"] == printed["summary"]["fused"]
     dominant = served["summary"]["fused"]["dominant_emotion"]
-    assert f"face and voice together: mostly **{dominant}**" in summary_sentence(served)
+    assert f"face and voice together: **{dominant}** (highest mean probability" in summary_sentence(served)

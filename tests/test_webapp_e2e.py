@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import expect
-from servers import free_port, stop_process
+from servers import free_port, gunicorn_command, stop_process
 
 from backend.config import get_settings
 from tests.media_factory import long_video, video_from_image
@@ -68,9 +68,7 @@ def servers(tmp_path_factory):
                         "EMOCLASSIFY_API_URL": api_url, "HF_HUB_OFFLINE": "1", "KERAS_BACKEND": "torch"}  # fmt: skip
     env.pop("EMOCLASSIFY_API_KEY", None)
     env.pop("EMOCLASSIFY_API_KEYS", None)
-    bin_dir = Path(sys.executable).parent
-    api = _start([str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{api_port}", "--workers", "1", "--threads", "4",
-                  "--timeout", "0", "callback:create_app()"], env, folder / "api.log")  # fmt: skip
+    api = _start(gunicorn_command(api_port), env, folder / "api.log")
     web = _start([sys.executable, "-m", "streamlit", "run", "webapp.py", "--server.headless", "true",
                   "--server.port", str(web_port), "--server.address", "127.0.0.1",
                   "--browser.gatherUsageStats", "false"], env, folder / "web.log")  # fmt: skip
