@@ -51,7 +51,10 @@ def _stop_with_parent(parent: int) -> None:
 
 
 def _start_child(config: ApiConfig, parent: int) -> None:
+    """A child is stopped by its API process (the pool's shutdown, or the parent gone), never by a Ctrl-C: one in the
+    terminal reaches every process of its group, and would end a child waiting for work with a traceback."""
     global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from ..logs import configure
     from ..service import AnalysisService
     from .runner import NoRunner
