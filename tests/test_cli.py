@@ -6,8 +6,9 @@ import sys
 
 import pytest
 from media_factory import make_audio, make_video, video_from_image
+from result_factory import angry_on_average_neutral_in_most_frames
 
-from backend.__main__ import EXIT_USER_ERROR, main
+from backend.__main__ import EXIT_USER_ERROR, _summary_lines, main
 from backend.config import get_settings
 
 
@@ -27,7 +28,13 @@ def test_writes_result_csv_and_graph(capsys, tmp_path, face_video):
     assert code == 0
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["result.json", "timeline.csv", "timeline.png", "timeline.svg"]
-    assert "face 0: mostly" in err
+    assert "face 0: " in err and "(highest mean probability, " in err
+
+
+def test_a_face_summary_names_the_figure_its_emotion_was_chosen_by(tmp_path):
+    lines = _summary_lines(angry_on_average_neutral_in_most_frames(), tmp_path)
+    face = next(line for line in lines if line.startswith("  face 0"))
+    assert face == "  face 0: angry (highest mean probability, 59%), 7 observations"
 
 
 def test_json_flag_prints_the_result(capsys, tmp_path, face_video):

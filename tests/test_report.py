@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from docx import Document
 from media_factory import make_audio, video_from_image
+from result_factory import angry_on_average_neutral_in_most_frames
 
 from backend.__main__ import main
 from backend.combiner import get_fusion_model
@@ -19,7 +20,8 @@ from backend.fused import fuse
 from backend.options import AnalysisOptions
 from backend.render.graph import draw_timeline
 from backend.render.report import write_report
-from backend.render.report_model import build_report, model_accuracy
+from backend.render.report_blocks import Heading, layout
+from backend.render.report_model import FACE_HEADER, build_report, model_accuracy
 from backend.results import FaceObservation, Result, VoiceRecord
 
 HAPPY = np.array([0.02, 0.02, 0.02, 0.7, 0.2, 0.02, 0.02])
@@ -79,7 +81,7 @@ def test_the_pdf_holds_the_summary_figures(tmp_path, video_result, face_clip):
     assert path.read_bytes().startswith(b"%PDF")
     text = text_of_pdf(path)
     face = video_result.summary["faces"][0]
-    assert f"{face['dominant_emotion']}" in text and f"{face['share_of_time'][face['dominant_emotion']]:.0%}" in text
+    assert f"{face['dominant_emotion']} {face['mean_probabilities'][face['dominant_emotion']]:.0%}" in text
     assert "agree in 0% of 1 window(s)" in text
     assert "What the models cannot know" in text
 
@@ -123,6 +125,32 @@ def test_the_graph_is_in_the_report(tmp_path, video_result, face_clip):
     without = write_report(video_result, face_clip, tmp_path / "b.pdf", None, "pdf").stat().st_size
     assert with_graph > without + 10_000
     assert "Timeline" in text_of_pdf(tmp_path / "a.pdf")
+
+
+def test_a_face_shows_its_highest_mean_probability_and_the_emotion_of_most_frames_each_with_its_figure():
+    """Angry on average (59%) but neutral in most frames (57%): neither figure stands beside the other's emotion."""
+    row = dict(zip(FACE_HEADER, build_report(angry_on_average_neutral_in_most_frames()).face_summaries[0]))
+    assert row["mean probability (top 3)"].startswith("angry 59%, neutral 24%")
+    assert row["most frames"] == "neutral 57%"
+
+
+def pages_of_pdf(path: Path) -> list[list[str]]:
+    """The non-blank lines of each page (poppler's pdftotext), the page footer left out."""
+    text = text_of_pdf(path)
+    pages = [[line.strip() for line in page.splitlines() if line.strip()] for page in text.split("\f")]
+    return [[line for line in page if " · page " not in line] for page in pages if page]
+
+
+def test_no_pdf_page_ends_with_a_heading(tmp_path, video_result, face_clip):
+    """Bullets of warnings near the top push everything below them down, a line at a time, over a page's height:
+    each heading comes to the foot of a page in some of these reports, and must then move to the next page."""
+    graph = draw_timeline(video_result, tmp_path / "timeline.png")
+    headings = {b.text for b in layout(build_report(video_result, face_clip, graph)) if isinstance(b, Heading)}
+    for warnings in range(0, 46, 2):  # 2 bullets, 12 mm, a step; 46 of them fill a page
+        video_result.warnings = [f"warning {n}" for n in range(warnings)]
+        pages = pages_of_pdf(write_report(video_result, face_clip, tmp_path / "r.pdf", graph, "pdf"))
+        endings = [page[-1] for page in pages[:-1]]
+        assert not headings & set(endings), f"{warnings} warnings: pages end with {endings}"
 
 
 def test_an_audio_only_report_has_the_voice_and_no_key_frames(tmp_path, audio_result):

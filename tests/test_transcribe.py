@@ -283,7 +283,8 @@ def test_report_shows_the_transcript_coloured_by_emotion(focus_result, tmp_path:
 
     from backend.emotions import EMOTION_COLOURS
     from backend.render.report import write_report
-    from backend.render.report_model import ColouredLines, build_report, layout
+    from backend.render.report_blocks import ColouredLines, layout
+    from backend.render.report_model import build_report
 
     result, _ = focus_result
     blocks = layout(build_report(result))

@@ -1,5 +1,5 @@
-"""The report of an analysis as PDF (fpdf2) or DOCX (python-docx): one builder (``report_model``), two writers
-that render the same blocks, so both formats hold the same figures.
+"""The report of an analysis as PDF (fpdf2) or DOCX (python-docx): one builder (``report_model``, laid out by
+``report_blocks``), two writers that render the same blocks, so both formats hold the same figures.
 
 ``write_report(result, source, target, graph_png, fmt)``; the source file is read only for the key-frame
 thumbnails (none for audio, or when it is not given).
@@ -12,19 +12,18 @@ from pathlib import Path
 
 import matplotlib
 
-from backend.render.report_model import (
+from backend.render.report_blocks import (
     Block,
     Bullets,
     ColouredLines,
     Heading,
     Paragraph,
     Picture,
-    ReportContent,
     Table,
     ThumbGrid,
-    build_report,
     layout,
 )
+from backend.render.report_model import ReportContent, build_report
 from backend.results import Result
 
 FORMATS = ("pdf", "docx")
@@ -50,24 +49,30 @@ def write_report(result: Result, source: Path | None, target: Path, graph_png: P
 # PDF
 
 
-def _write_pdf(content: ReportContent, blocks: list[Block], target: Path) -> None:
+def _new_pdf(title: str):
     from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
 
     class _Pdf(FPDF):
         def footer(self) -> None:
             self.set_y(-12)
             self.set_font("DejaVu", size=7)
             self.set_text_color(*_MUTED)
-            self.cell(0, 6, f"{content.title}  ·  page {self.page_no()}/{{nb}}", align="C")
+            self.cell(0, 6, f"{title}  ·  page {self.page_no()}/{{nb}}", align="C")
 
     pdf = _Pdf(format="A4", unit="mm")
-    pdf.set_title(content.title)
-    pdf.set_creator("EmoClassify")
     pdf.add_font("DejaVu", "", str(_FONT_DIR / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(_FONT_DIR / "DejaVuSans-Bold.ttf"))
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=16)
+    return pdf
+
+
+def _write_pdf(content: ReportContent, blocks: list[Block], target: Path) -> None:
+    from fpdf.enums import XPos, YPos
+
+    pdf, trial = _new_pdf(content.title), _new_pdf(content.title)
+    pdf.set_title(content.title)
+    pdf.set_creator("EmoClassify")
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 16)
     pdf.set_text_color(*_INK)
@@ -76,42 +81,85 @@ def _write_pdf(content: ReportContent, blocks: list[Block], target: Path) -> Non
 
     for i, block in enumerate(blocks):
         if isinstance(block, Heading):
-            if pdf.get_y() > pdf.h - 20 - _space_after(blocks[i + 1 :]):  # keep a heading with what follows it
-                pdf.add_page()
-            pdf.ln(3 if block.level > 1 else 5)
-            pdf.set_font("DejaVu", "B", 13 if block.level == 1 else 11)
-            pdf.set_text_color(*_INK)
-            pdf.multi_cell(0, 7, block.text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            pdf.ln(1)
-        elif isinstance(block, Paragraph):
-            pdf.set_font("DejaVu", "", 8 if block.small else 10)
-            pdf.set_text_color(*(_MUTED if block.small else _INK))
-            pdf.multi_cell(0, 4.5 if block.small else 5.5, block.text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        elif isinstance(block, Bullets):
-            pdf.set_font("DejaVu", "", 9.5)
-            pdf.set_text_color(*_INK)
-            for item in block.items:
-                pdf.set_x(pdf.l_margin)
-                pdf.cell(5, 5.2, "•")
-                pdf.multi_cell(0, 5.2, item, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-                pdf.ln(0.8)
-        elif isinstance(block, Table):
-            _pdf_table(pdf, block)
-        elif isinstance(block, Picture):
-            width = pdf.epw * block.width_fraction
-            with _image_size(block.png) as (w_px, h_px):
-                height = width * h_px / w_px
-            if pdf.get_y() + height > pdf.h - 20:
-                pdf.add_page()
-            pdf.image(io.BytesIO(block.png), x=pdf.l_margin, w=width)
-            pdf.set_font("DejaVu", "", 8)
-            pdf.set_text_color(*_MUTED)
-            pdf.multi_cell(0, 4.5, block.caption, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        elif isinstance(block, ThumbGrid):
-            _pdf_thumbs(pdf, block)
-        elif isinstance(block, ColouredLines):
-            _pdf_lines(pdf, block)
+            _keep_with_next(pdf, trial, blocks[i:])
+        _pdf_block(pdf, block)
     pdf.output(str(target))
+
+
+def _pdf_block(pdf, block: Block) -> None:
+    """One block at the current position (of the report, or of the trial document of :func:`_keep_with_next`)."""
+    from fpdf.enums import XPos, YPos
+
+    if isinstance(block, Heading):
+        pdf.ln(3 if block.level > 1 else 5)
+        pdf.set_font("DejaVu", "B", 13 if block.level == 1 else 11)
+        pdf.set_text_color(*_INK)
+        pdf.multi_cell(0, 7, block.text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(1)
+    elif isinstance(block, Paragraph):
+        pdf.set_font("DejaVu", "", 8 if block.small else 10)
+        pdf.set_text_color(*(_MUTED if block.small else _INK))
+        pdf.multi_cell(0, 4.5 if block.small else 5.5, block.text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    elif isinstance(block, Bullets):
+        pdf.set_font("DejaVu", "", 9.5)
+        pdf.set_text_color(*_INK)
+        for item in block.items:
+            pdf.set_x(pdf.l_margin)
+            pdf.cell(5, 5.2, "•")
+            pdf.multi_cell(0, 5.2, item, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.ln(0.8)
+    elif isinstance(block, Table):
+        _pdf_table(pdf, block)
+    elif isinstance(block, Picture):
+        width = pdf.epw * block.width_fraction
+        with _image_size(block.png) as (w_px, h_px):
+            height = width * h_px / w_px
+        if pdf.get_y() + height > pdf.h - 20:
+            pdf.add_page()
+        pdf.image(io.BytesIO(block.png), x=pdf.l_margin, w=width)
+        pdf.set_font("DejaVu", "", 8)
+        pdf.set_text_color(*_MUTED)
+        pdf.multi_cell(0, 4.5, block.caption, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    elif isinstance(block, ThumbGrid):
+        _pdf_thumbs(pdf, block)
+    elif isinstance(block, ColouredLines):
+        _pdf_lines(pdf, block)
+
+
+def _opening(blocks: list[Block]) -> list[Block]:
+    """A heading and what must stand on its page with it: the headings and small notes right after it, and the start
+    of what they introduce (a table's header and first two rows, a list's first item, a row of thumbnails, two lines
+    of text; a picture or a paragraph whole, as neither is split)."""
+    opening: list[Block] = []
+    for block in blocks:
+        if isinstance(block, Heading) or (isinstance(block, Paragraph) and block.small):
+            opening.append(block)
+            continue
+        if isinstance(block, Table):
+            block = Table(block.header, block.rows[:2], block.widths)
+        elif isinstance(block, Bullets):
+            block = Bullets(block.items[:1])
+        elif isinstance(block, ThumbGrid):
+            block = ThumbGrid(block.thumbs[:1])
+        elif isinstance(block, ColouredLines):
+            block = ColouredLines(block.lines[:2])
+        return opening + [block]
+    return opening
+
+
+def _keep_with_next(pdf, trial, blocks: list[Block]) -> None:
+    """No page ends with a heading: the heading's opening (:func:`_opening`) is first drawn at the same height of a
+    page of ``trial``, a document never written, and where it runs onto another page the heading starts a new one.
+    (fpdf2's own ``offset_rendering`` does the same by deep copies of the document: 0.4 s each, fonts included.)"""
+    if pdf.get_y() <= pdf.t_margin + 1:  # already at the top of a page: a new one would not help
+        return
+    trial.add_page()
+    trial.set_y(pdf.get_y())
+    page = trial.page
+    for block in _opening(blocks):
+        _pdf_block(trial, block)
+    if trial.page > page:
+        pdf.add_page()
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -127,16 +175,6 @@ def _pdf_lines(pdf, block: ColouredLines) -> None:
             pdf.write(5.2, run.text)
         pdf.ln(6)
     pdf.set_text_color(*_INK)
-
-
-def _space_after(following: list[Block]) -> float:
-    """Height (mm) to keep on the page with a heading: a short table whole, else a few lines."""
-    for block in following[:2]:
-        if isinstance(block, Table):
-            return 12.0 + 7.0 * (len(block.rows) + 1) if len(block.rows) <= 8 else 40.0
-        if not isinstance(block, Heading | Paragraph):
-            break
-    return 25.0
 
 
 def _pdf_table(pdf, table: Table) -> None:

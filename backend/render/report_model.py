@@ -1,8 +1,5 @@
-"""The report's content, built once from a result and laid out as plain blocks that both writers (PDF, DOCX)
-render: one builder, two writers, the same figures in both.
-
-Blocks are deliberately few: headings, paragraphs, bullet lists, tables, one image and a grid of thumbnails.
-"""
+"""The report's content, built once from a result: every figure and sentence the report holds, before any layout
+(``report_blocks`` orders it into blocks that both writers render: one builder, two writers, the same figures)."""
 
 from __future__ import annotations
 
@@ -17,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from backend import media
-from backend.emotions import EMOTION_COLOURS, EMOTIONS
+from backend.emotions import EMOTIONS
 from backend.results import FaceObservation, Result
 from backend.transcribe import describe_language
 
@@ -28,70 +25,7 @@ MAX_TRANSCRIPT_LINES = 300  # transcript segments in the report; the rest are co
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Blocks
-
-
-@dataclass
-class Heading:
-    text: str
-    level: int = 1
-
-
-@dataclass
-class Paragraph:
-    text: str
-    small: bool = False
-
-
-@dataclass
-class Bullets:
-    items: list[str]
-
-
-@dataclass
-class Table:
-    header: list[str]
-    rows: list[list[str]]
-    widths: list[float] | None = None  # relative column widths
-
-
-@dataclass
-class Picture:
-    png: bytes
-    caption: str
-    width_fraction: float = 1.0  # of the text width
-
-
-@dataclass
-class Thumb:
-    png: bytes
-    caption: str
-
-
-@dataclass
-class ThumbGrid:
-    thumbs: list[Thumb]
-
-
-@dataclass
-class Run:
-    text: str
-    colour: str | None = None  # "#RRGGBB"; None: the body ink
-    muted: bool = False
-
-
-@dataclass
-class ColouredLines:
-    """Lines of text runs, each run in its own colour (the transcript, coloured by emotion)."""
-
-    lines: list[list[Run]]
-
-
-Block = Heading | Paragraph | Bullets | Table | Picture | ThumbGrid | ColouredLines
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Content model
+# Content
 
 
 @dataclass
@@ -142,8 +76,9 @@ class ReportContent:
     transcript_language: str | None = None  # e.g. "pl (detected, probability 0.98)"
 
 
-FACE_HEADER = ["face", "seen (s)", "observations", "dominant", "share of time", "top mean probabilities",
-               "low conf."]  # fmt: skip
+# The dominant emotion is the one of highest mean probability, listed first; "most frames" is the one that won the
+# most frames, which can be another (angry on average, neutral in most frames): both are shown, each with its figure.
+FACE_HEADER = ["face", "seen (s)", "observations", "mean probability (top 3)", "most frames", "low conf."]
 ECHO_HEADER = ["source", "mean emotion", "confidence", "seconds"]
 CHECK_HEADER = ["window (s)", "face", "face says", "voice says", "score", "trusted", "fused says"]
 
@@ -155,6 +90,11 @@ def _pct(value: float | None) -> str:
 def _top(probabilities: dict[str, float], n: int = 3) -> str:
     best = sorted(probabilities.items(), key=lambda kv: -kv[1])[:n]
     return ", ".join(f"{name} {p:.0%}" for name, p in best)
+
+
+def _most(shares: dict[str, float]) -> str:
+    """The emotion that won the most frames or windows, and its share of them."""
+    return _top(shares, n=1)
 
 
 def _metadata(result: Result, source: Path | None) -> list[tuple[str, str]]:
@@ -236,10 +176,9 @@ def _models(result: Result) -> list[ModelRow]:
 def _face_rows(result: Result) -> list[list[str]]:
     rows = []
     for face in result.summary.get("faces", []):
-        dominant = face["dominant_emotion"]
         rows.append([f"#{face['face_id']}", f"{face['first_seen']:.1f}-{face['last_seen']:.1f}",
-                     str(face["observations"]), dominant, _pct(face["share_of_time"][dominant]),
-                     _top(face["mean_probabilities"]), _pct(face["low_confidence_share"])])  # fmt: skip
+                     str(face["observations"]), _top(face["mean_probabilities"]), _most(face["share_of_time"]),
+                     _pct(face["low_confidence_share"])])  # fmt: skip
     return rows
 
 
@@ -249,9 +188,8 @@ def _voice_rows(result: Result) -> list[tuple[str, str]] | None:
         return None
     rows = [("windows with speech", f"{voice['speech_windows']} of {voice['windows']}")]
     if voice.get("dominant_emotion"):
-        rows.append(("dominant emotion", voice["dominant_emotion"]))
-        rows.append(("share of speech windows", _pct(voice["share_of_time"][voice["dominant_emotion"]])))
-        rows.append(("top mean probabilities", _top(voice["mean_probabilities"])))
+        rows.append(("mean probability (top 3)", _top(voice["mean_probabilities"])))
+        rows.append(("most speech windows", _most(voice["share_of_time"])))
     return rows
 
 
@@ -260,9 +198,8 @@ def _fused_rows(result: Result) -> list[tuple[str, str]] | None:
     if not fused:
         return None
     weight = fused["mean_face_weight"]
-    return [("dominant emotion", fused["dominant_emotion"]),
-            ("share of windows", _pct(fused["share_of_time"][fused["dominant_emotion"]])),
-            ("top mean probabilities", _top(fused["mean_probabilities"])),
+    return [("mean probability (top 3)", _top(fused["mean_probabilities"])),
+            ("most windows", _most(fused["share_of_time"])),
             ("windows with face and voice", f"{fused['windows_with_both']} of {fused['windows']}"),
             ("weight there", "-" if weight is None else f"face {_pct(weight)}, voice {_pct(1 - weight)}")]  # fmt: skip
 
@@ -312,32 +249,6 @@ def _transcript(result: Result) -> tuple[list[TranscriptLine] | None, int]:
             face=f"#{face['face_id']} {face['label']} {_pct(face['confidence'])}" if face else None,
         ))  # fmt: skip
     return lines, max(0, len(result.transcript) - MAX_TRANSCRIPT_LINES)
-
-
-def _transcript_blocks(content: ReportContent) -> list[Block]:
-    blocks: list[Block] = [Heading("Transcript")]
-    if content.transcript_language:
-        blocks.append(Paragraph(f"Language: {content.transcript_language}", small=True))
-    if not content.transcript:
-        return blocks + [Paragraph("No words were recognised.")]
-    focus = any(line.voice or line.face or any(e for _, e in line.words) for line in content.transcript)
-    if focus:
-        blocks.append(Paragraph("Each word in the colour of the voice emotion of the windows overlapping it (ink: no "
-                                "speech window); after each phrase, the voice and the dominant face's emotion then.",
-                                small=True))  # fmt: skip
-        blocks.append(ColouredLines([[Run(f"{name}  ", EMOTION_COLOURS[name]) for name in EMOTIONS]]))
-    lines = []
-    for line in content.transcript:
-        runs = [Run(f"{line.start:.1f}-{line.end:.1f} s  ", muted=True)]
-        runs += [Run(word + " ", EMOTION_COLOURS.get(emotion) if emotion else None) for word, emotion in line.words]
-        notes = [f"voice {line.voice}" if line.voice else "", f"face {line.face}" if line.face else ""]
-        if any(notes):
-            runs.append(Run(" (" + ", ".join(n for n in notes if n) + ")", muted=True))
-        lines.append(runs)
-    blocks.append(ColouredLines(lines))
-    if content.more_transcript:
-        blocks.append(Paragraph(f"... and {content.more_transcript} more segment(s) (see transcript.csv).", small=True))
-    return blocks
 
 
 def _caveats(result: Result) -> list[str]:
@@ -457,56 +368,3 @@ def build_report(result: Result, source: Path | None = None, graph_png: Path | N
         more_transcript=more_transcript,
         transcript_language=describe_language(result.transcript_language),
     )
-
-
-def layout(content: ReportContent) -> list[Block]:
-    """The report as an ordered list of blocks; the writers only render blocks."""
-    blocks: list[Block] = [Paragraph(content.subtitle, small=True), Heading("Input")]
-    blocks.append(Table(["", ""], [list(row) for row in content.metadata], widths=[1, 3]))
-    if content.warnings:
-        blocks.append(Bullets([f"Warning: {w}" for w in content.warnings]))
-    blocks.append(Heading("Models"))
-    if content.models:
-        blocks.append(Table(["role", "model", "version", "measured accuracy"],
-                            [[m.role, m.name, m.version, m.accuracy] for m in content.models],
-                            widths=[1.1, 1.3, 1.5, 3.0]))  # fmt: skip
-    blocks.append(Heading("Summary"))
-    if content.fused_summary is not None:
-        blocks.append(Heading("Face and voice fused", level=2))
-        blocks.append(Paragraph("Per voice window, the face and the voice combined by a learned, calibrated rule; "
-                                "each counts as far as it is sure there (its share of the evidence is the weight "
-                                "below).", small=True))  # fmt: skip
-        blocks.append(Table(["", ""], [list(row) for row in content.fused_summary], widths=[1, 2]))
-    if content.face_summaries:
-        blocks.append(Heading("Faces", level=2))
-        blocks.append(Table(FACE_HEADER, content.face_summaries, widths=[0.5, 0.8, 1.1, 0.8, 1.0, 2.4, 0.8]))
-    elif any(row[0] == "face analysis" for row in content.metadata):
-        blocks.append(Paragraph("No face was found in the analysed frames."))
-    if content.voice_summary is not None:
-        blocks.append(Heading("Voice", level=2))
-        blocks.append(Table(["", ""], [list(row) for row in content.voice_summary], widths=[1, 2]))
-    if content.echo_mean:
-        blocks.append(Heading("Echo mean (whole file)", level=2))
-        blocks.append(Table(ECHO_HEADER, content.echo_mean))
-    if content.double_check is not None:
-        blocks.append(Heading("Double check: face against voice"))
-        blocks.append(Paragraph(content.double_check))
-        if content.disagreements:
-            blocks.append(Table(CHECK_HEADER, content.disagreements, widths=[1, 0.6, 1.2, 1.2, 0.6, 0.7, 1.0]))
-        if content.more_disagreements:
-            blocks.append(Paragraph(f"... and {content.more_disagreements} more (see result.json).", small=True))
-    if content.graph_png is not None:
-        blocks.append(Heading("Timeline"))
-        blocks.append(Picture(content.graph_png, "Emotion probabilities over time: the fused view, then a lane "
-                                                 "per face and one for the voice; hatched: face and voice "
-                                                 "disagree."))  # fmt: skip
-    if content.key_frames:
-        blocks.append(Heading("Key frames"))
-        blocks.append(Paragraph("Each face at its most confident moment for each emotion it showed.", small=True))
-        blocks.append(ThumbGrid([Thumb(k.png, f"#{k.face_id} {k.emotion} {k.confidence:.0%}\nat {k.t:.1f} s")
-                                 for k in content.key_frames]))  # fmt: skip
-    if content.transcript is not None:
-        blocks += _transcript_blocks(content)
-    blocks.append(Heading("What the models cannot know"))
-    blocks.append(Bullets(content.caveats))
-    return blocks
