@@ -62,9 +62,11 @@ class ListQuerySchema(ma.Schema):
 
 
 class ArtifactSchema(ma.Schema):
+    """One file of a finished analysis; ``media_type`` as ``result.json`` names it in its own artifact list."""
+
     name = ma.fields.String(required=True)
     size = ma.fields.Integer(required=True)
-    content_type = ma.fields.String(required=True)
+    media_type = ma.fields.String(required=True)
     url = ma.fields.String(required=True)
 
 

@@ -211,7 +211,7 @@ class AnalysisService:
         with self.files_of(job):
             items = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
             return [{"name": p.name, "size": p.stat().st_size,
-                     "content_type": mimetypes.guess_type(p.name)[0] or "application/octet-stream",
+                     "media_type": mimetypes.guess_type(p.name)[0] or "application/octet-stream",
                      "url": f"{job_url(job.id)}/artifacts/{p.name}"} for p in items]  # fmt: skip
 
     def artifact(self, job: Job, name: str) -> dict:

@@ -98,10 +98,18 @@ def test_result_is_the_result_json_the_engine_wrote(app, client, finished):
 def test_artifacts_are_listed_with_types_and_urls(client, finished):
     _, job = finished
     items = client.get(f"/api/v1/analyses/{job['id']}/artifacts").get_json()["items"]
-    assert {(i["name"], i["content_type"]) for i in items} == {
+    assert {(i["name"], i["media_type"]) for i in items} == {
         ("result.json", "application/json"), ("timeline.csv", "text/csv"), ("timeline.png", "image/png"),
         ("timeline.svg", "image/svg+xml")}  # fmt: skip
     assert all(i["url"].endswith(f"/artifacts/{i['name']}") and i["size"] > 0 for i in items)
+
+
+def test_the_artifact_list_names_each_media_type_as_the_result_does(client, finished):
+    _, job = finished
+    url = f"/api/v1/analyses/{job['id']}"
+    listed = {item["name"]: item["media_type"] for item in client.get(f"{url}/artifacts").json["items"]}
+    in_result = {item["name"]: item["media_type"] for item in client.get(f"{url}/result").json["artifacts"]}
+    assert in_result and in_result.items() <= listed.items()
 
 
 def test_artifact_download_supports_ranges(client, finished):

@@ -6,12 +6,14 @@ calls go through the real routes, job runner and result files, as in production.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
+from result_factory import angry_on_average_neutral_in_most_frames  # noqa: E402
 from servers import free_port, serving
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
@@ -185,6 +187,27 @@ def test_timeline_chart_uses_the_project_colours(finished_audio_job, api_url):
     assert "no speech" in results.summary_sentence(result)
 
 
+def test_the_time_axis_ends_at_the_end_of_the_media():
+    from backend.emotions import EMOTIONS
+
+    entry = {"source": "face", "face_id": 0, "label": "happy", "confidence": 0.7, "n": 3,
+             "probabilities": {name: 1 / 7 for name in EMOTIONS}}  # fmt: skip
+    clip = {"input": {"kind": "video", "duration": 2.27},
+            "timeline": [entry | {"start": 0.0, "end": 1.0}, entry | {"start": 1.0, "end": 2.0}]}  # fmt: skip
+    scale = charts.timeline_chart(clip).to_dict()["spec"]["encoding"]["x"]["scale"]
+    assert scale == {"domain": [0, 2.27], "nice": False}
+
+
+def test_an_artifact_listed_by_an_older_api_as_content_type_keeps_its_media_type():
+    assert results.media_type({"name": "annotated.mp4", "media_type": "video/mp4"}) == "video/mp4"
+    assert results.media_type({"name": "annotated.mp4", "content_type": "video/mp4"}) == "video/mp4"
+
+
+def test_the_summary_names_the_figure_each_dominant_emotion_was_chosen_by():
+    result = json.loads(angry_on_average_neutral_in_most_frames().to_json())
+    assert "1 face found: face 0 **angry** (highest mean probability, 59%)" in results.summary_sentence(result)
+
+
 def _result_page(monkeypatch, api_url: str, path, **options) -> AppTest:
     """The web app showing the finished analysis of ``path`` (run through the real API with ``options``)."""
     client = EmoClient(api_url)
@@ -213,7 +236,7 @@ def test_a_video_result_shows_a_thumbnail_per_face(monkeypatch, api_url, tmp_pat
     at = _result_page(monkeypatch, api_url, clip, face_thumbnails=True)
     assert "Faces" in _texts(at)
     images = at.get("image")
-    assert any("face 0: mostly" in str(image.proto) for image in images)
+    assert any("face 0: " in str(image.proto) and "(highest mean probability, " in str(image.proto) for image in images)
 
 
 def test_downloads_call_a_face_picture_a_picture_and_the_timeline_graph_a_graph():

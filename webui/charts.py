@@ -51,12 +51,14 @@ def timeline_chart(result: dict) -> alt.FacetChart | None:
     if frame.empty:
         return None
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    # The axis ends where the media ends: Vega-Lite's default "nice" scale would round 2.27 s up to 3.0 s.
+    end = result.get("input", {}).get("duration") or float(frame["end"].max())
     lanes = sorted(dict.fromkeys(frame["lane"]), key=lambda lane: not lane.startswith("fused"))  # fused first
     base = (
         alt.Chart(frame)
         .mark_rect()
         .encode(
-            x=alt.X("start:Q", title="time (s)"),
+            x=alt.X("start:Q", title="time (s)", scale=alt.Scale(domain=[0, end], nice=False)),
             x2="end:Q",
             y=alt.Y("bottom:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
             y2="top:Q",

@@ -67,6 +67,14 @@ def _cached_artifact(_client: EmoClient, base_url: str, job_id: str, name: str) 
     return fetch_artifact(_client, job_id, name)
 
 
+def by_mean(summary: dict, bold: bool = True) -> str:
+    """The dominant emotion with the figure it was chosen by: the highest mean probability, not the share of frames
+    where it won (a face can be angry on average and neutral in most frames)."""
+    dominant = summary["dominant_emotion"]
+    name = f"**{dominant}**" if bold else dominant
+    return f"{name} (highest mean probability, {summary['mean_probabilities'][dominant]:.0%})"
+
+
 def summary_sentence(result: dict, name: str = "") -> str:
     """The result in one or two plain sentences; ``name``: the file's name as uploaded."""
     info, summary = result.get("input", {}), result.get("summary", {})
@@ -75,18 +83,17 @@ def summary_sentence(result: dict, name: str = "") -> str:
     parts = [f"**{name}** ({kind})" if kind == "image" else f"**{name}** ({kind}, {info.get('duration', 0):.1f} s)"]
     fused = summary.get("fused")
     if fused:
-        parts.append(f"face and voice together: mostly **{fused['dominant_emotion']}**")
+        parts.append(f"face and voice together: {by_mean(fused)}")
     faces = summary.get("faces", [])
     if info.get("kind") != "audio":
         if faces:
-            moods = ", ".join(f"face {f['face_id']} mostly **{f['dominant_emotion']}**" for f in faces)
+            moods = ", ".join(f"face {f['face_id']} {by_mean(f)}" for f in faces)
             parts.append(f"{len(faces)} face{'s' if len(faces) > 1 else ''} found: {moods}")
         else:
             parts.append("no face found")
     voice = summary.get("voice")
     if voice:
-        dominant = voice.get("dominant_emotion")
-        parts.append(f"the voice sounds mostly **{dominant}**" if dominant else "no speech in the audio")
+        parts.append(f"the voice: {by_mean(voice)}" if voice.get("dominant_emotion") else "no speech in the audio")
     check = result.get("double_check")
     if check and check.get("agreement_rate") is not None:
         parts.append(
@@ -207,7 +214,7 @@ def face_thumbnails(client: EmoClient, job_id: str, result: dict, artifacts: lis
     st.subheader("Faces", anchor=False)
     for column, face in zip(st.columns(min(len(faces), CARDS_PER_ROW)), faces[:CARDS_PER_ROW]):
         image = _cached_artifact(client, client.base_url, job_id, f"face-{face['face_id']}.png")
-        column.image(image, caption=f"face {face['face_id']}: mostly {face['dominant_emotion']}", width=120)
+        column.image(image, caption=f"face {face['face_id']}: {by_mean(face, bold=False)}", width=120)
 
 
 def video_view(client: EmoClient, job_id: str, result: dict, artifacts: list[dict], original: bytes | None) -> None:
@@ -233,7 +240,7 @@ def video_view(client: EmoClient, job_id: str, result: dict, artifacts: list[dic
                 key=f"jump_{job_id}",
                 format_func=lambda t: "start of the video" if t == 0 else f"{t:.1f} s",
             )
-    video = next((a for a in artifacts if a["content_type"].startswith("video/")), None)
+    video = next((a for a in artifacts if media_type(a).startswith("video/")), None)
     if video is not None:
         st.subheader("Annotated video", anchor=False)
         st.video(
@@ -300,6 +307,12 @@ def _open_image(data: bytes | None) -> Image.Image | None:
         return None
 
 
+def media_type(artifact: dict) -> str:
+    """An artifact's media type; an API of before 2026-12 listed it as ``content_type`` (the web app and the API
+    are separate images, and one may be upgraded before the other)."""
+    return artifact.get("media_type") or artifact["content_type"]
+
+
 def downloads(client: EmoClient, job_id: str, artifacts: list[dict]) -> None:
     st.subheader("Downloads", anchor=False)
     if not artifacts:
@@ -312,12 +325,12 @@ def downloads(client: EmoClient, job_id: str, artifacts: list[dict]) -> None:
             f"Download {label} · {human_size(item['size'])}",
             data=lambda name=item["name"]: fetch_artifact(client, job_id, name),
             file_name=item["name"],
-            mime=item["content_type"],
+            mime=media_type(item),
             key=f"dl_{job_id}_{item['name']}",
             on_click="ignore",
             icon=":material/download:",
             width="stretch",
-            help=f"{item['name']} ({item['content_type']})",
+            help=f"{item['name']} ({media_type(item)})",
         )
 
 

@@ -117,7 +117,7 @@ def artifact(job_id: str, name: str):
     job = service().get(job_id, g.owner)
     item = service().artifact(job, name)
     with service().files_of(job):
-        return send_file(item["path"], mimetype=item["content_type"], conditional=True, download_name=name)
+        return send_file(item["path"], mimetype=item["media_type"], conditional=True, download_name=name)
 
 
 @blp.route("/analyze", methods=["POST"], endpoint="analyze")
