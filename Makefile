@@ -8,7 +8,7 @@ API_PORT ?= 8000
 WEB_PORT ?= 8501
 export KERAS_BACKEND := torch
 
-.PHONY: run test lint bench audit venv lock clean
+.PHONY: run test lint bench reliability audit venv lock clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,11 @@ lint: $(STAMP)
 # BENCH_ARGS=--quick: a one-minute smoke run; BENCH_ARGS=--full: adds 10 min of 720p video.
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/collect.py $(BENCH_ARGS)
+
+# What the CLI and the API answer for every file of the bad-input corpus, with the CLI's peak memory per file, into
+# docs/RELIABILITY.md (`make test` checks the same outcomes and writes nothing).
+reliability: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests/test_bad_inputs.py -q --reliability-report docs/RELIABILITY.md
 
 # Known vulnerabilities of every locked package: pip-audit (pinned in the dev lock) asks its advisory services, so it
 # needs their network; its table goes to docs/AUDIT.md.

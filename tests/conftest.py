@@ -21,6 +21,11 @@ import pytest  # noqa: E402
 from backend.config import get_settings  # noqa: E402
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--reliability-report", metavar="PATH", default=None,
+                     help="tests/test_bad_inputs.py writes its outcomes to PATH (`make reliability`)")  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     data = get_settings().data_dir
