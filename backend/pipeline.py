@@ -31,7 +31,8 @@ from .faces.classifiers import get_classifier
 from .faces.detector import FaceBox, get_detector
 from .faces.following import FollowingDetector
 from .faces.tracking import FaceTracker
-from .fusion import VoiceSegment, double_check, echo_mean
+from .fusion.double_check import VoiceSegment, double_check
+from .fusion.echo_mean import echo_mean
 from .options import AnalysisOptions
 from .results import FaceObservation, Result, VoiceRecord, smooth_faces
 
@@ -160,14 +161,14 @@ class _VoiceStage:
     """Voice windows over the audio track, classified block by block (speech windows only)."""
 
     def __init__(self, options: AnalysisOptions, settings: Settings):
-        from .voice import get_voice_model
+        from .voice.models import get_voice_model
 
         self.model = get_voice_model(options.voice_model, settings)
         self._window, self._hop = options.voice_window, options.voice_hop
         self.records: list[VoiceRecord] = []
 
     def run(self, path: Path, info: media.MediaInfo, progress: ProgressCallback) -> None:
-        from .voice import analyse_signal
+        from .voice.analysis import analyse_signal
 
         rate = self.model.sample_rate
         block = max(self._hop, round(VOICE_BLOCK_SECONDS / self._hop) * self._hop)  # a whole number of hops
@@ -220,9 +221,9 @@ def _fuse(info: media.MediaInfo, options: AnalysisOptions, settings: Settings, o
           voice: _VoiceStage | None) -> tuple[list, dict]:  # fmt: skip
     """The fused windows and the combiner's record. Without the voice, the windows are cut as the voice's would
     be (a still image: its one instant), and every fused value is the face's own."""
-    from .combiner import get_fusion_model
-    from .fused import fuse
-    from .voice import window_bounds
+    from .fusion.combiner import get_fusion_model
+    from .fusion.fused_windows import fuse
+    from .voice.windows import window_bounds
 
     model = get_fusion_model(settings)
     bounds = [] if voice else window_bounds(info.duration, options.voice_window, options.voice_hop) or [(0.0, 0.0)]

@@ -154,7 +154,7 @@ class Result:
     echo_mean: dict | None = None
     transcript: list | None = None  # backend.transcribe.Segment list when asked (transcribe), else None
     transcript_language: dict | None = None  # {"code", "probability", "detected"} beside the transcript
-    fused: list[FusedWindow] | None = None  # face and voice fused per window (backend.fused); None when not asked
+    fused: list[FusedWindow] | None = None  # fused per window (backend.fusion.fused_windows); None when not asked
     timeline: list[TimelineEntry] = field(default_factory=list)
     artifacts: list[dict] = field(default_factory=list)  # files written beside result.json (name, type, size, sha256)
     summary: dict = field(default_factory=dict)

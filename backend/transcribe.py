@@ -5,9 +5,9 @@ its timed words, in seconds from the start of the signal, and the language they 
 chosen by name (``asr_model``):
 
 - ``whisper-base`` (default; ``whisper`` is the same): OpenAI Whisper base through faster-whisper (CTranslate2,
-  int8 on the CPU), from the model-data wheels the project pins (``backend.speech.whisper_base_dir`` joins and
-  checks them; the voice model's encoder reads the same folder). 99 languages; with no ``language`` given, Whisper
-  detects it and the transcript records it with its probability.
+  int8 on the CPU), from the model-data wheels the project pins (``backend.voice.whisper_encoder.whisper_base_dir``
+  joins and checks them; the voice model's encoder reads the same folder). 99 languages; with no ``language``
+  given, Whisper detects it and the transcript records it with its probability.
 - ``whisper:<folder or hub id>``: another CTranslate2 conversion of Whisper, from that folder or the Hugging Face
   cache only, unless downloads are allowed (``EMOCLASSIFY_ALLOW_DOWNLOADS=1``). Its absence is a
   ``ModelUnavailableError``.
@@ -38,7 +38,7 @@ import numpy as np
 from backend.config import DEFAULT_ASR_MODEL, Settings, shown_path
 from backend.emotions import EMOTIONS
 from backend.errors import InputError, ModelUnavailableError
-from backend.faces.classifiers.base import ModelInfo
+from backend.model_info import ModelInfo
 
 SAMPLE_RATE = 16_000
 WHISPER_BASE = "whisper-base"
@@ -287,7 +287,7 @@ def whisper_source(asr_model: str, settings: Settings) -> tuple[str, str | None]
     """(folder or hub id faster-whisper loads, pinned SHA-256 or None) for a Whisper ``asr_model``: the shipped base
     model's checked folder, or what ``whisper:<...>`` names."""
     if asr_model == WHISPER_BASE:
-        from backend.speech import WHISPER_BASE_SHA256, whisper_base_dir
+        from backend.voice.whisper_encoder import WHISPER_BASE_SHA256, whisper_base_dir
 
         return str(whisper_base_dir(settings)), WHISPER_BASE_SHA256
     return asr_model.removeprefix(WHISPER_PREFIX), None
@@ -298,11 +298,11 @@ class FasterWhisperTranscriber(Transcriber):
 
     Whisper writes text where there is none (a "You" on digital silence, "nd nd nd" on noise), so two gates stand
     before a word reaches the transcript: a piece with no speech window by the project's own detector
-    (``backend.voice.speech_mask``, the one the voice model uses) is not decoded at all, and a Whisper segment must
-    overlap a speech window. faster-whisper's Silero voice-activity filter was measured as a third gate and left
-    off: on 98 strong-intensity RAVDESS clips of the voice model's training actors it raised the WER from 0.007 to
-    0.048 (it cuts into emotional speech), and the two gates already silence silence, tones and noise. Each piece
-    is decoded on its own (``condition_on_previous_text`` off), so one misheard piece cannot start a repetition
+    (``backend.voice.speech_detection.speech_mask``, the one the voice model uses) is not decoded at all, and a Whisper
+    segment must overlap a speech window. faster-whisper's Silero voice-activity filter was measured as a third gate
+    and left off: on 98 strong-intensity RAVDESS clips of the voice model's training actors it raised the WER from
+    0.007 to 0.048 (it cuts into emotional speech), and the two gates already silence silence, tones and noise. Each
+    piece is decoded on its own (``condition_on_previous_text`` off), so one misheard piece cannot start a repetition
     loop in the next."""
 
     max_piece_seconds = 30.0  # Whisper reads 30 s at a time
@@ -335,7 +335,8 @@ class FasterWhisperTranscriber(Transcriber):
                               version=f"faster-whisper {faster_whisper.__version__}, int8")  # fmt: skip
 
     def _decode(self, piece: np.ndarray, language: str | None) -> Heard:
-        from backend.voice import speech_mask, window_bounds
+        from backend.voice.speech_detection import speech_mask
+        from backend.voice.windows import window_bounds
 
         mask = speech_mask(piece, SAMPLE_RATE)
         if not mask.any():

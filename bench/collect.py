@@ -101,8 +101,9 @@ def video_section(f: dict) -> Section:
 
 
 def voice_section(f: dict) -> Section:
-    lines = [f"{f['audio_seconds'] / 60:g} min of 16 kHz speech ({f['source']}) through `backend.voice.analyse_signal`"
-             f" with `{f['model']}` (2 s windows, 1 s hop), model loaded and warmed first.", ""]  # fmt: skip
+    lines = [f"{f['audio_seconds'] / 60:g} min of 16 kHz speech ({f['source']}) through "
+             f"`backend.voice.analysis.analyse_signal` with `{f['model']}` (2 s windows, 1 s hop), model loaded and "
+             "warmed first.", ""]  # fmt: skip
     lines += table(["audio s", "windows", "speech windows", "seconds", "real-time factor", "seconds per 10 min"],
                    [[f["audio_seconds"], f["windows"], f["speech_windows"], f["seconds"], f["real_time_factor"],
                      f["seconds_per_10_min"]]])  # fmt: skip

@@ -40,7 +40,7 @@ from backend import media
 from backend.config import get_settings
 from backend.metrics import word_error_rate
 from backend.transcribe import get_transcriber, transcribe_stream
-from backend.voice import speech_mask
+from backend.voice.speech_detection import speech_mask
 
 ESPEAK_SENTENCES = (
     "I would like to know what time the meeting starts tomorrow",

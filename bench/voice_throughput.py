@@ -1,4 +1,4 @@
-"""Voice throughput: 10 min of 16 kHz audio through ``backend.voice.analyse_signal`` (2 s windows, 1 s hop).
+"""Voice throughput: 10 min of 16 kHz audio through ``backend.voice.analysis.analyse_signal`` (2 s windows, 1 s hop).
 
 The signal is the shared RAVDESS clips concatenated until it is 10 minutes long (or, without ../shared, noise
 bursts), so nearly every window is speech and gets classified. Prints the windows, speech windows, seconds and
@@ -17,7 +17,8 @@ import time
 from benchlib import SAMPLE_RATE, emit, speech_signal
 
 from backend.config import get_settings
-from backend.voice import analyse_signal, get_voice_model
+from backend.voice.analysis import analyse_signal
+from backend.voice.models import get_voice_model
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ from backend.config import NONE_WORDS, base_type, field_type
 from backend.errors import InputError
 from backend.options import AnalysisOptions, with_choices
 from backend.transcribe import WHISPER_PREFIX
-from backend.voice import LEGACY_PREFIX
+from backend.voice.models import LEGACY_PREFIX
 
 _FIELDS = {bool: ma.fields.Boolean, int: ma.fields.Integer, float: ma.fields.Float, str: ma.fields.String}
 

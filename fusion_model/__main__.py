@@ -26,8 +26,8 @@ import sys
 
 import numpy as np
 
-from backend.combiner import COMBINER_FILE
 from backend.config import DEFAULT_FUSION_MODEL, get_settings
+from backend.fusion.combiner import COMBINER_FILE
 
 from .combiner import Combiner, write_graph
 from .evidence import FOLDS, face_evidence, voice_evidence

@@ -142,7 +142,7 @@ def write_card(name: str, settings: Settings) -> Path:
     lines = [
         f"# Fusion model `{name}`: face + voice, one calibrated distribution per window",
         "",
-        "Weighted log-linear pooling (`backend/combiner.py`): `log q(y) = b_y + w_face log p_face(y) + "
+        "Weighted log-linear pooling (`backend/fusion/combiner.py`): `log q(y) = b_y + w_face log p_face(y) + "
         "w_voice log p_voice(y)`, normalised. Four recipes: `constant`, one weight per modality; `gated`, each "
         "weight a softplus of a linear function of that modality's reliability (face: the face model's normalised "
         "entropy and log2 of the face's short side over 48 px, capped at 0; voice: its normalised entropy and the "
@@ -160,7 +160,7 @@ def write_card(name: str, settings: Settings) -> Path:
         f"each speech window sees the mean of {FRAMES_PER_WINDOW} shifted crops of it, shrunk to that size, "
         f"JPEG-compressed there at quality {CODEC_QUALITY} (a video codec works at the face's size in the frame) and "
         "scaled up as the runtime's aligned crop is. Every probability comes from the runtime models "
-        f"(`{settings.voice_model_name}` through `backend.voice.analyse_signal`, the int8 `cnn` face model "
+        f"(`{settings.voice_model_name}` through `backend.voice.analysis.analyse_signal`, the int8 `cnn` face model "
         f"`{settings.cnn_model_name}`"
         + (
             f", faces under {settings.small_face_model_below_px:g} px to `{settings.cnn_small_face_model}`)."

@@ -1,4 +1,4 @@
-"""The fusion rule (:mod:`backend.combiner`) as the torch module that the fitting differentiates, and its graph
+"""The fusion rule (:mod:`backend.fusion.combiner`) as the torch module that the fitting differentiates, and its graph
 for the runtime: ``combiner.onnx``, written beside ``combiner.json`` and run by onnxruntime, so that one
 definition serves both and an analysis never starts torch to fuse."""
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backend.combiner import (
+from backend.emotions import EMOTIONS
+from backend.fusion.combiner import (
     COMBINER_GRAPH,
     FACE_FEATURES,
     GRAPH_INPUT,
@@ -22,7 +23,6 @@ from backend.combiner import (
     packed_inputs,
     unpacked,
 )
-from backend.emotions import EMOTIONS
 from backend.onnx_export import export_graph
 
 

@@ -2,8 +2,8 @@
 speech windows of the voice model's held-out test speakers (it never trained on them), and the runtime face
 model over FER2013 ``val`` faces seen at several sizes, crops and through a codec (it never trained on them either).
 
-Only the runtime's own code produces these numbers (``backend.voice.analyse_signal``, the face classifier on the
-crop the runtime would give it), so the combiner learns from the distributions it will be fed.
+Only the runtime's own code produces these numbers (``backend.voice.analysis.analyse_signal``, the face classifier on
+the crop the runtime would give it), so the combiner learns from the distributions it will be fed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from backend.config import Settings
 from backend.emotions import EMOTIONS
 from backend.faces.classifiers import get_classifier
 from backend.faces.cnn_store import model_dir
-from backend.voice import analyse_signal, get_voice_model
+from backend.voice.analysis import analyse_signal
+from backend.voice.models import get_voice_model
 from face_model.data import IMAGE_SUFFIXES, fer_dir
 from face_model.video_views import CODEC_QUALITY, FACE_SIZES, VIEW_OFFSETS, seen_at
 from voice_model.data import read_audio, read_manifest, speaker_folds, split_speakers

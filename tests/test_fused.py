@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from media_factory import make_audio, run_ffmpeg, video_from_image
 
-from backend.combiner import get_fusion_model
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
+from backend.fusion.combiner import get_fusion_model
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
 from backend.results import SCHEMA_PATH

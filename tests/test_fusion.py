@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from backend.emotions import EMOTIONS
-from backend.fusion import VoiceSegment, double_check, echo_mean
+from backend.fusion.double_check import VoiceSegment, double_check
+from backend.fusion.echo_mean import echo_mean
 from backend.results import FaceObservation
 
 

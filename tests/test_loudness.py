@@ -1,4 +1,4 @@
-"""Voice windows levelled before the speech encoder (backend/loudness.py), and a model that asks for it."""
+"""Voice windows levelled before the speech encoder (backend/voice/loudness.py), and a model that asks for it."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from backend.config import get_settings
-from backend.loudness import MAX_GAIN_DB, levelled, speech_level_db
-from backend.voice import get_voice_model
+from backend.voice.loudness import MAX_GAIN_DB, levelled, speech_level_db
+from backend.voice.models import get_voice_model
 
 SR = 16_000
 SPEECH = "speech/ravdess/Actor_07/03-01-05-02-01-01-07.flac"  # a held-out actor, angry, strong intensity

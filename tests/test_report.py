@@ -13,10 +13,10 @@ from media_factory import make_audio, video_from_image
 from result_factory import angry_on_average_neutral_in_most_frames
 
 from backend.__main__ import main
-from backend.combiner import get_fusion_model
 from backend.config import get_settings
 from backend.errors import InputError
-from backend.fused import fuse
+from backend.fusion.combiner import get_fusion_model
+from backend.fusion.fused_windows import fuse
 from backend.options import AnalysisOptions
 from backend.render.graph import draw_timeline
 from backend.render.report import write_report

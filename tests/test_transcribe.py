@@ -332,7 +332,7 @@ def test_a_whisper_model_absent_is_a_clear_error() -> None:
 
 
 def test_whisper_base_is_the_default_and_loads_once(whisper) -> None:
-    from backend.speech import WHISPER_BASE_SHA256
+    from backend.voice.whisper_encoder import WHISPER_BASE_SHA256
 
     assert AnalysisOptions().asr_model == "whisper-base" and AnalysisOptions().language is None
     assert get_transcriber() is whisper and get_transcriber("whisper") is whisper  # the old name, the same model

@@ -8,7 +8,10 @@ import pytest
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
 from backend.errors import ModelUnavailableError
-from backend.voice import VoiceWindow, analyse_signal, get_voice_model, speech_mask, window_bounds
+from backend.voice.analysis import VoiceWindow, analyse_signal
+from backend.voice.models import get_voice_model
+from backend.voice.speech_detection import speech_mask
+from backend.voice.windows import window_bounds
 
 SR = 16_000
 ANGRY_STRONG = "speech/ravdess/Actor_07/03-01-05-02-01-01-07.flac"  # a held-out actor, angry, strong intensity
@@ -113,7 +116,7 @@ def test_the_shipped_model_loads_once_and_names_its_weights(model):
 
 
 def test_the_default_model_runs_on_the_pinned_whisper_encoder_and_names_it(model):
-    from backend.speech import WHISPER_BASE_SHA256
+    from backend.voice.whisper_encoder import WHISPER_BASE_SHA256
 
     assert [(c.role, c.sha256) for c in model.components] == [("speech_encoder", WHISPER_BASE_SHA256)]
 
@@ -124,8 +127,8 @@ def test_the_previous_mfcc_default_stays_selectable(angry_clip):
 
 
 def test_the_default_models_graph_gives_its_keras_networks_probabilities(angry_clip, monkeypatch):
-    from backend import voice_store as store
-    from backend.voice_head import predict
+    from backend.voice import store
+    from backend.voice.head import predict
 
     shipped = get_voice_model("default", get_settings())
     graph, inputs = shipped._network, []
@@ -155,7 +158,8 @@ def _voice_analysis_in_a_fresh_process(shared_data, env: dict | None = None) -> 
     script = (
         "import sys, soundfile\n"
         "from backend.config import get_settings\n"
-        "from backend.voice import analyse_signal, get_voice_model\n"
+        "from backend.voice.analysis import analyse_signal\n"
+        "from backend.voice.models import get_voice_model\n"
         f"signal, rate = soundfile.read({str(shared_data / ANGRY_STRONG)!r}, dtype='float32')\n"
         "assert any(w.speech for w in analyse_signal(signal, rate, get_voice_model('default', get_settings())))\n"
         "print('keras' in sys.modules)\n"

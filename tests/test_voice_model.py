@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from backend.emotions import EMOTIONS
-from backend.voice_legacy import to_ours
+from backend.voice.models.legacy import to_ours
 from voice_model.data import COLLAPSED6, TO_COLLAPSED6, Utterance, read_manifest, speaker_folds, split_speakers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def test_evaluate_manifest_prints_the_two_summary_lines(shared_data, tmp_path):
 
 
 def test_an_ensemble_of_trained_models_loads_as_one_model_and_averages_their_probabilities(tmp_path):
-    from backend import voice_store as store
+    from backend.voice import store
     from voice_model.ensemble import combine
     from voice_model.network import predict
 
@@ -231,8 +231,8 @@ def test_held_out_utterances_are_scored_on_their_clean_recording_only():
 
 @pytest.mark.parametrize("head", ["conv", "linear"])
 def test_an_encoder_network_saved_and_loaded_gives_the_same_probabilities(head, tmp_path):
-    from backend import voice_store as store
-    from backend.voice_head import encoder_head, predict
+    from backend.voice import store
+    from backend.voice.head import encoder_head, predict
 
     model = encoder_head(n_blocks=2, head=head)
     meta = store.ModelMeta(name="tiny", architecture="encoder", encoder_blocks=(2, 3))
@@ -245,9 +245,9 @@ def test_an_encoder_network_saved_and_loaded_gives_the_same_probabilities(head, 
 
 @pytest.mark.parametrize("head", ["conv", "linear"])
 def test_a_saved_network_comes_with_a_graph_that_gives_its_probabilities_at_any_length(head, tmp_path):
-    from backend import voice_store as store
     from backend.onnx_network import OnnxNetwork
-    from backend.voice_head import encoder_head, predict
+    from backend.voice import store
+    from backend.voice.head import encoder_head, predict
 
     model = encoder_head(n_blocks=2, head=head)
     store.save(model, store.ModelMeta(name="tiny", architecture="encoder", encoder_blocks=(2, 3)), tmp_path)

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from backend.voice_store import DEFAULT_NAME
+from backend.voice.store import DEFAULT_NAME
 
 from .train import TrainConfig
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"exported to {export(args.name)}")
     elif args.command == "graph":
-        from backend.voice_store import write_shipped_graph
+        from backend.voice.store import write_shipped_graph
 
         for name in args.names:
             print(f"graph written to {write_shipped_graph(name)}")
@@ -144,7 +144,7 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
         "--level",
         type=float,
         metavar="DBFS",
-        help="encoder: level each window's speech to DBFS before the encoder (backend/loudness.py)",
+        help="encoder: level each window's speech to DBFS before the encoder (backend/voice/loudness.py)",
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
-from backend.voice_features import FeatureParams, spectral_features, trim
+from backend.voice.features import FeatureParams, spectral_features, trim
 
 from .augment import SNR_DB, VARIANTS, apply_variant
 

@@ -1,10 +1,10 @@
 """Speech-encoder frames of manifest utterances, window by window as the runtime cuts them, computed once.
 
 Each utterance is trimmed of leading and trailing silence (as the MFCC models' training did) and cut by
-``backend.voice.window_bounds`` (2 s every 1 s, a shorter last window): the network is trained on exactly what
+``backend.voice.windows.window_bounds`` (2 s every 1 s, a shorter last window): the network is trained on exactly what
 ``backend.voice`` feeds it, and an utterance's prediction is the mean of its windows'. Augmentation variants
 (``voice_model.augment``: sped up or slowed down, with noise) are whole recordings of their own, encoded and cut the
-same way. A recipe with an input level has each window levelled (``backend.loudness``) before the encoder, as
+same way. A recipe with an input level has each window levelled (``backend.voice.loudness``) before the encoder, as
 the runtime does for its model. The frames of the cached encoder blocks are stored as float16 in shards of
 :data:`SHARD` utterances under ``<cache_dir>/voice_encoded/<key>/`` (key: files + sizes, encoder hash, blocks,
 windows, variant, level), so an interrupted run resumes where it stopped and a recipe run never encodes again.
@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from backend.config import get_settings
-from backend.loudness import levelled
-from backend.speech import SAMPLE_RATE, WHISPER_BASE_SHA256, get_speech_encoder
-from backend.voice import equal_length_batches, window_bounds
-from backend.voice_features import FeatureParams
+from backend.voice.features import FeatureParams
+from backend.voice.loudness import levelled
+from backend.voice.whisper_encoder import SAMPLE_RATE, WHISPER_BASE_SHA256, get_speech_encoder
+from backend.voice.windows import equal_length_batches, window_bounds
 
 from .augment import SNR_DB, VARIANTS
 from .data import Utterance, variant_signal

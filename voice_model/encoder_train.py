@@ -1,4 +1,4 @@
-"""Training of the voice network over Whisper encoder frames (``backend.voice_head``) on every corpus of the
+"""Training of the voice network over Whisper encoder frames (``backend.voice.head``) on every corpus of the
 manifest, split by speaker within each corpus.
 
 - **Loss over the corpus' own labels.** Corpora label different sets (ASED has no disgust or surprise, TurEV only
@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from backend import metrics
-from backend import voice_store as store
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
-from backend.voice import equal_length_batches
-from backend.voice_features import FeatureParams
-from backend.voice_head import encoder_head, keras, predict
+from backend.voice import store
+from backend.voice.features import FeatureParams
+from backend.voice.head import encoder_head, keras, predict
+from backend.voice.windows import equal_length_batches
 
 from .data import Utterance, read_manifest, speaker_folds, split_speakers
 from .encoded import CACHED_BLOCKS, EncodedWindows, load_encoded
@@ -51,7 +51,7 @@ class EncoderConfig:
     head: str = "conv"  # the Conv1D network; "linear": the statistics head; "probe": it fitted by voice_model.probe
     min_crop: float = 0.75
     variants: tuple[str, ...] = ("clean",)  # recordings each epoch draws from per utterance (voice_model.augment)
-    level_dbfs: float | None = None  # each window levelled to this before the encoder (backend.loudness); None: not
+    level_dbfs: float | None = None  # each window levelled before the encoder (backend.voice.loudness); None: not
     seed: int = 0
     threads: int = 2
     refit: bool = False  # the final fit: train + val speakers (else the train speakers only); last epoch kept

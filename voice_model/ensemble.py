@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from backend.voice_store import ModelMeta, load, model_dir, save
+from backend.voice.store import ModelMeta, load, model_dir, save
 
 
 def combine(name: str, member_names: list[str], root: Path | None = None) -> Path:
@@ -13,7 +13,7 @@ def combine(name: str, member_names: list[str], root: Path | None = None) -> Pat
     ensemble: the same recipe trained from different seeds disagrees on the hard files, and the mean of their
     guesses is steadier on new speakers than any one of them). It is a plain ``model.keras``, loaded and run as
     any other; ``training.json`` keeps each member's own training record."""
-    from backend.voice_head import keras
+    from backend.voice.head import keras
 
     loaded = [load(member, root) for member in member_names]
     kinds = {

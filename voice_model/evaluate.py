@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from backend import metrics
-from backend import voice_store as store
 from backend.config import DEFAULT_VOICE_MODEL, get_settings
 from backend.emotions import EMOTIONS
-from backend.voice_legacy import LegacyModel
+from backend.voice import store
+from backend.voice.models.legacy import LegacyModel
 
 from .augment import VARIANTS
 from .data import (
@@ -83,7 +83,7 @@ def _scores(utterances: list[Utterance], probs: np.ndarray) -> dict:
 
 def ms_per_window(name: str, repeats: int = 5) -> float:
     """Median milliseconds per 2 s window in batches of 64 through the run-time path (features + network)."""
-    from backend.voice import shipped_voice_model
+    from backend.voice.models import shipped_voice_model
 
     model = shipped_voice_model(name, get_settings())
     rng = np.random.default_rng(0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.config import get_settings
-from backend.voice import get_voice_model
+from backend.voice.models import get_voice_model
 
 from .data import read_manifest, split_speakers
 from .encoded import utterance_windows

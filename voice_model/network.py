@@ -15,7 +15,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import keras  # noqa: E402
 
-from backend.voice_head import predict  # noqa: E402, F401  (one inference helper for every voice network)
+from backend.voice.head import predict  # noqa: E402, F401  (one inference helper for every voice network)
 
 BASELINE_FRAMES = 225
 

@@ -17,7 +17,7 @@ import torch
 
 from backend.emotions import EMOTIONS
 from backend.metrics import softmax
-from backend.voice_head import encoder_head, keras
+from backend.voice.head import encoder_head, keras
 
 from .data import speaker_folds
 from .encoded import EncodedWindows

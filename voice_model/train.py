@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from backend import metrics
-from backend import voice_store as store
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
-from backend.voice import equal_length_batches
-from backend.voice_features import FeatureParams, fit_length, normalise
+from backend.voice import store
+from backend.voice.features import FeatureParams, fit_length, normalise
+from backend.voice.windows import equal_length_batches
 
 from .augment import random_crop, random_pad, spec_augment
 from .data import (

@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from backend.config import Settings, shown_path
+from backend.model_info import ModelInfo
 
-from .classifiers.base import ModelInfo
 from .mtcnn import PNET_SIDE, STAGE_SIDES, Mtcnn, graphs_sha256, onet_placed
 
 

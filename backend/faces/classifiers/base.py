@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a result records about the model that produced it, so any number can be traced to its weights."""
-
-    role: str
-    name: str
-    version: str
-    source: str
-    sha256: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from backend.model_info import ModelInfo
 
 
 class FaceClassifier(ABC):

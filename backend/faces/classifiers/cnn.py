@@ -18,9 +18,10 @@ from backend.errors import ModelUnavailableError
 from backend.faces import cnn_store as store
 from backend.faces.cnn_int8 import INT8_GRAPH, int8_graph, pixels
 from backend.metrics import softmax
+from backend.model_info import ModelInfo
 from backend.onnx_network import OnnxNetwork
 
-from .base import FaceClassifier, ModelInfo
+from .base import FaceClassifier
 
 
 class CnnClassifier(FaceClassifier):

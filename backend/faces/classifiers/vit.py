@@ -15,8 +15,9 @@ import numpy as np
 from backend.config import Settings
 from backend.emotions import EMOTIONS
 from backend.errors import ModelUnavailableError
+from backend.model_info import ModelInfo
 
-from .base import FaceClassifier, ModelInfo
+from .base import FaceClassifier
 
 LABEL_ALIASES = {"anger": "angry", "happiness": "happy", "sadness": "sad", "surprised": "surprise", "fearful": "fear"}
 

@@ -1,4 +1,5 @@
-"""backend.speech: the Whisper base encoder from the installed model-data wheels, checked by hash, in torch."""
+"""backend.voice.whisper_encoder: the Whisper base encoder from the installed model-data wheels, checked by hash, in
+torch."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 from backend.config import get_settings
 from backend.errors import ModelUnavailableError
-from backend.speech import get_speech_encoder, log_mel, read_ctranslate2, whisper_base_dir
+from backend.voice.whisper_encoder import get_speech_encoder, log_mel, read_ctranslate2, whisper_base_dir
 
 SR = 16_000
 
@@ -54,7 +55,7 @@ def test_the_torch_encoder_matches_ctranslate2s_encoder():
     import ctranslate2
     import torch
 
-    from backend.speech import _encoder_class
+    from backend.voice.whisper_encoder import _encoder_class
 
     folder = whisper_base_dir(get_settings())
     signal = np.zeros(30 * SR, dtype=np.float32)  # CTranslate2 takes Whisper's 30 s input only
@@ -75,7 +76,7 @@ def test_the_torch_encoder_matches_ctranslate2s_encoder():
 def test_the_encoder_graph_that_the_runtime_runs_gives_the_torch_encoders_frames_at_any_length(encoder):
     import torch
 
-    from backend.speech import _encoder_class
+    from backend.voice.whisper_encoder import _encoder_class
 
     tensors = read_ctranslate2(whisper_base_dir(get_settings()) / "model.bin", "encoder/")
     module = _encoder_class()(tensors, encoder.n_blocks).eval()

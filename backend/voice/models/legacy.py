@@ -5,7 +5,8 @@ and an untrained index 6.
 
 Mapping into our 7 labels: the "negative" probability is split in equal halves between angry and disgust (the
 model cannot tell them apart; an equal split keeps their sum, which is what the 6-way collapse compares); index 6
-is dropped and the rest renormalised.
+is dropped and the rest renormalised. :class:`LegacyVoiceModel` runs such a model behind :class:`VoiceModel`
+(``legacy:PATH``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from backend.emotions import EMOTIONS
+from backend.errors import ModelUnavailableError
+from backend.model_info import ModelInfo
+
+from .base import VoiceModel
 
 SAMPLE_RATE = 44_000
 LENGTH = 115_181
@@ -68,7 +73,7 @@ class LegacyModel:
 
     def predict_features(self, x: np.ndarray, batch: int = 64) -> np.ndarray:
         """Our 7-label probabilities of (N, 225, 40) legacy features."""
-        from .voice_head import predict
+        from backend.voice.head import predict
 
         if len(x) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
@@ -87,3 +92,22 @@ class LegacyModel:
 
         x = [features(librosa.load(str(p), sr=SAMPLE_RATE)[0]) for p in paths]
         return self.predict_features(np.stack(x).astype(np.float32))
+
+
+class LegacyVoiceModel(VoiceModel):
+    """An original-format ``.h5`` (its 44 kHz, 115,181-sample, 225x40 MFCC preprocessing); its "negative" class
+    is split equally between angry and disgust."""
+
+    def __init__(self, path: Path):
+        if not path.is_file():
+            raise ModelUnavailableError(f"legacy voice model not found at {path}", details={"model": str(path)})
+        try:
+            self._model = LegacyModel(path)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailableError(f"cannot load {path} as an original-format voice model: {exc}",
+                                        details={"model": str(path)}) from exc  # fmt: skip
+        self.info = ModelInfo(role="voice_classifier", name=f"legacy/{path.name}", version="legacy",
+                              source=str(path), sha256=self._model.sha256)  # fmt: skip
+
+    def predict(self, windows: list[np.ndarray]) -> np.ndarray:
+        return self._model.predict_signals(windows, self.sample_rate)

@@ -1,5 +1,5 @@
 """One answer per moment: per voice window (2 s every 1 s), per face seen in it, the face's and the voice's emotion
-fused by the learned combiner (:mod:`backend.combiner`). Where only one modality observed the window, the fused
+fused by the learned combiner (:mod:`backend.fusion.combiner`). Where only one modality observed the window, the fused
 value is that modality's own, and says so; windows with neither are left out.
 """
 
@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backend.emotions import EMOTIONS
+from backend.results import FaceObservation, FusedWindow, VoiceRecord, probabilities_dict
+
 from .combiner import FusionModel
-from .emotions import EMOTIONS
-from .results import FaceObservation, FusedWindow, VoiceRecord, probabilities_dict
 
 
 @dataclass(frozen=True)

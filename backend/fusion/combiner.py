@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import Settings, shown_path
-from .emotions import EMOTIONS
-from .errors import ModelUnavailableError
-from .faces.classifiers.base import ModelInfo
+from backend.config import Settings, shown_path
+from backend.emotions import EMOTIONS
+from backend.errors import ModelUnavailableError
+from backend.model_info import ModelInfo
 
 COMBINER_FILE = "combiner.json"
 COMBINER_GRAPH = "combiner.onnx"
@@ -87,7 +87,7 @@ class FusionModel:
     """A shipped combiner, loaded once per process (:func:`get_fusion_model`)."""
 
     def __init__(self, name: str, settings: Settings):
-        from .onnx_network import OnnxNetwork
+        from backend.onnx_network import OnnxNetwork
 
         path = settings.fusion_model_dir / name / COMBINER_GRAPH
         try:

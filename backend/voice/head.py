@@ -1,5 +1,5 @@
 """The voice network over speech-encoder frames (Keras 3, torch backend), defined here so that the runtime
-(``backend.voice``) and the training package (``voice_model``) build and load the same layers.
+(``backend.voice.models``) and the training package (``voice_model``) build and load the same layers.
 
 The seed's design kept: Conv1D layers over time, now over the frames of Whisper's encoder instead of MFCCs.
 Input ``(frames, blocks, 512)``: the outputs of the chosen encoder blocks, mixed by learned softmax weights (one

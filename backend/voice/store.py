@@ -15,9 +15,9 @@ from pathlib import Path
 from backend.config import DEFAULT_VOICE_MODEL, get_settings
 from backend.emotions import EMOTIONS
 
-from .voice_features import FeatureParams
+from .features import FeatureParams
 
-DEFAULT_NAME = DEFAULT_VOICE_MODEL  # what evaluate scores and backend.voice loads unless told otherwise
+DEFAULT_NAME = DEFAULT_VOICE_MODEL  # what evaluate scores and backend.voice.models loads unless told otherwise
 GRAPH = "model.onnx"
 # The MFCC networks stay Keras at run time: their "same"-padded pooling pads by the input length modulo the pool,
 # a branch no single graph holds for every length.
@@ -29,7 +29,7 @@ EXAMPLE_OPEN_SIZE = (2, 50)  # batch, then any other open dimension (frames)
 @dataclass
 class ModelMeta:
     name: str
-    architecture: str = "improved"  # baseline | improved (voice_model/network.py) | encoder (backend/voice_head.py)
+    architecture: str = "improved"  # baseline | improved (voice_model/network.py) | encoder (backend/voice/head.py)
     features: FeatureParams = field(default_factory=FeatureParams)
     labels: tuple[str, ...] = EMOTIONS
     input_frames: int | None = None  # fixed input length (baseline), None = any length
@@ -39,7 +39,7 @@ class ModelMeta:
     # architecture "encoder": the Whisper encoder blocks (1-based) the network reads; features then only give the
     # training's trimming
     encoder_blocks: tuple[int, ...] | None = None
-    # architecture "encoder": each window levelled to this many dBFS before the encoder (backend.loudness); None:
+    # architecture "encoder": each window levelled to this many dBFS before the encoder (backend.voice.loudness); None:
     # the window as recorded
     input_level_dbfs: float | None = None
 
@@ -119,7 +119,7 @@ def load(name: str, root: Path | None = None):
             f"voice model '{name}' not found in {folder} (model.keras + model.json); "
             "train one with `python -m voice_model train`"
         )
-    from backend.voice_head import keras  # registers the encoder network's layers for loading
+    from backend.voice.head import keras  # registers the encoder network's layers for loading
 
     model = keras.saving.load_model(folder / "model.keras", compile=False, safe_mode=True)
     return model, read_meta(name, root)
