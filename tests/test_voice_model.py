@@ -16,6 +16,7 @@ import pytest
 from backend.emotions import EMOTIONS
 from backend.voice.models.legacy import to_ours
 from voice_model.data import COLLAPSED6, TO_COLLAPSED6, Utterance, read_manifest, speaker_folds, split_speakers
+from voice_model.scores import corpus_scores, headline
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ["path", "corpus", "speaker", "gender", "emotion", "source_label", "intensity", "sentence", "duration_s",
@@ -174,9 +175,7 @@ def test_the_mean_of_two_saved_cross_validation_runs_scores_their_mean_probabili
         np.savez(stem.with_suffix(".npz"), paths=paths, probabilities=probabilities[order])
     result = encoder_train.crossval_mean(["one", "two"], by_corpus=True, log=lambda line: None)
     by_path = sorted(range(len(utterances)), key=lambda i: str(utterances[i].path))
-    expected = encoder_train.headline(
-        encoder_train.corpus_scores([utterances[i] for i in by_path], ((first + second) / 2)[by_path])
-    )
+    expected = headline(corpus_scores([utterances[i] for i in by_path], ((first + second) / 2)[by_path]))
     assert result["n"] == len(utterances) and {k: result[k] for k in expected} == expected
 
 
@@ -190,13 +189,11 @@ def encoded_windows(utterances: list[Utterance], windows_per_utterance: list[int
 
 
 def test_every_corpus_and_class_weighs_the_same_in_encoder_training():
-    from voice_model.encoder_train import balance_weights
-
     utterances = [Utterance(Path("a.flac"), "big", "s1", "", "sad", "sad"),
                   Utterance(Path("b.flac"), "big", "s1", "", "angry", "angry"),
                   Utterance(Path("c.opus"), "small", "s2", "", "sad", "sad")]  # fmt: skip
     encoded = encoded_windows(utterances, [6, 2, 1])
-    weights = balance_weights(encoded, np.arange(len(encoded)))
+    weights = encoded.balance_weights(np.arange(len(encoded)))
     totals = [weights[encoded.utterance_index == i].sum() for i in range(3)]
     assert totals == pytest.approx([totals[0]] * 3)
 

@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"collapsed6 accuracy={result['collapsed6_accuracy']:.4f} "
               f"macro_f1={result['collapsed6_macro_f1']:.4f} n={result['n']}")  # fmt: skip
     elif args.command == "evaluate":
-        from .evaluate import score_manifest, write_card
+        from .card import write_card
+        from .evaluate import score_manifest
 
         if args.manifest:
             for line in score_manifest(args.name, args.manifest):

@@ -73,6 +73,16 @@ class EncodedWindows:
         keep = np.isin(self.utterance_index, utterance_ids) & (self._variant == choice[self.utterance_index])
         return np.flatnonzero(keep)
 
+    def balance_weights(self, windows: np.ndarray) -> np.ndarray:
+        """Per window, 1 / (windows of its corpus and class), scaled to mean 1: every (corpus, class) pair weighs
+        the same in a fit."""
+        keys = [(self.utterances[i].corpus, self.utterances[i].label) for i in self.utterance_index[windows]]
+        counts: dict[tuple[str, int], int] = {}
+        for k in keys:
+            counts[k] = counts.get(k, 0) + 1
+        w = np.array([1.0 / counts[k] for k in keys])
+        return (w / w.mean()).astype(np.float32)
+
     @cached_property
     def _variant(self) -> np.ndarray:
         return np.zeros(len(self), dtype=int) if self.variant is None else self.variant

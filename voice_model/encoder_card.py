@@ -20,17 +20,17 @@ from backend.voice.whisper_encoder import WHISPER_BASE_SHA256
 from .data import COLLAPSED6, TEST_FRACTION, VAL_FRACTION, read_manifest, split_speakers
 from .evaluate import (
     LEGACY_PREFIX,
-    _counts_table,
-    _other_corpus,
-    _role,
-    _scores,
-    _table,
+    counts_table,
     ms_per_window,
     other_corpus_clips,
+    other_corpus_text,
     probabilities,
     record_scores,
     reference_path,
+    role_text,
+    scores_table,
 )
+from .scores import corpus_scores
 
 BASELINE_MODEL = "voice-ens-v3"  # the MFCC ensemble this model replaces as the default
 TARGET_MEAN_UAR = 0.65  # issue 17: mean UAR over ASED, nEMO and TurEV-DB on held-out speakers
@@ -53,24 +53,24 @@ def evaluate(name: str, reference: bool = True) -> dict:
                                   "corpora": {c: sum(u.corpus == c for u in subset)
                                               for c in sorted({u.corpus for u in utterances})}}  # fmt: skip
         if part == "test":
-            result["ours"]["test"] = _scores(subset, ours_all[ids])
+            result["ours"]["test"] = corpus_scores(subset, ours_all[ids])
             result["baseline"] = {
                 "model": BASELINE_MODEL,
-                "test": _scores(subset, probabilities(BASELINE_MODEL, subset)),
+                "test": corpus_scores(subset, probabilities(BASELINE_MODEL, subset)),
             }
             path = reference_path()
             if reference and path.exists():
                 legacy = probabilities(LEGACY_PREFIX + str(path), subset)
                 result["reference"] = {"model": "seed_model3.h5 (original project)", "path": str(path),
-                                       "test": _scores(subset, legacy)}  # fmt: skip
+                                       "test": corpus_scores(subset, legacy)}  # fmt: skip
     result["timing"] = {"ms_per_window_batch64": ms_per_window(name)}
     clips = other_corpus_clips()
     if clips:
         result["other_corpus"] = {"files": [c.path.name for c in clips],
-                                  "ours": _scores(clips, probabilities(name, clips))["all"]}  # fmt: skip
+                                  "ours": corpus_scores(clips, probabilities(name, clips))["all"]}  # fmt: skip
         if result["reference"]:
             legacy = LEGACY_PREFIX + result["reference"]["path"]
-            result["other_corpus"]["reference"] = _scores(clips, probabilities(legacy, clips))["all"]
+            result["other_corpus"]["reference"] = corpus_scores(clips, probabilities(legacy, clips))["all"]
     return result
 
 
@@ -113,15 +113,16 @@ def write_card(name: str, reference: bool = True) -> Path:
         rows += [(f"seed_model3.h5 · test ({c})", result["reference"]["test"][c]) for c in corpora]
     config = training["config"]
     card = CARD.format(
-        name=name, role=_role(name), ms=result["timing"]["ms_per_window_batch64"], collapsed=", ".join(COLLAPSED6),
+        name=name, role=role_text(name), ms=result["timing"]["ms_per_window_batch64"], collapsed=", ".join(COLLAPSED6),
         blocks=", ".join(map(str, meta.encoder_blocks)), sha=WHISPER_BASE_SHA256,
         params=store.load(name)[0].count_params(), config=json.dumps(config), epochs=config["epochs"],
         minutes=training["seconds"] / 60, fitted=training["fitted_speakers"], windows=training["fitted_windows"],
         blocks_flag=",".join(map(str, config["blocks"])), split=json.dumps(result["split"]),
-        counts=_counts_table(result["counts"]), test_fraction=TEST_FRACTION, val_fraction=VAL_FRACTION,
-        table=_table(rows), targets=_targets(test, runs), crossval=_crossval_table(runs) if runs else "(none recorded)",
+        counts=counts_table(result["counts"]), test_fraction=TEST_FRACTION, val_fraction=VAL_FRACTION,
+        table=scores_table(rows), targets=_targets(test, runs),
+        crossval=_crossval_table(runs) if runs else "(none recorded)",
         recall=" · ".join(f"{k} {v:.2f}" for k, v in test["all"]["labels7"]["per_class_recall"].items()),
-        other_corpus=_other_corpus(result),
+        other_corpus=other_corpus_text(result),
     )  # fmt: skip
     (folder / "card.md").write_text(card)
     return folder

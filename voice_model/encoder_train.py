@@ -23,17 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from backend import metrics
 from backend.config import get_settings
 from backend.emotions import EMOTIONS
 from backend.voice import store
 from backend.voice.features import FeatureParams
-from backend.voice.head import encoder_head, keras, predict
-from backend.voice.windows import equal_length_batches
+from backend.voice.head import encoder_head, keras
 
 from .data import Utterance, read_manifest, speaker_folds, split_speakers
 from .encoded import CACHED_BLOCKS, EncodedWindows, load_encoded
-from .train import collapsed_scores
+from .encoder_outputs import utterance_probabilities
+from .probe import fit_probe
+from .scores import corpus_scores, headline
 
 
 @dataclass
@@ -86,16 +86,6 @@ def _targets(encoded: EncodedWindows, windows: np.ndarray, masks: dict[str, np.n
     owners = [encoded.utterances[i] for i in encoded.utterance_index[windows]]
     onehot = np.eye(len(EMOTIONS), dtype=np.float32)[[u.label for u in owners]]
     return np.concatenate([onehot, np.stack([masks[u.corpus] for u in owners])], axis=1)
-
-
-def balance_weights(encoded: EncodedWindows, windows: np.ndarray) -> np.ndarray:
-    """Per window, 1 / (windows of its corpus and class), scaled to mean 1."""
-    keys = [(encoded.utterances[i].corpus, encoded.utterances[i].label) for i in encoded.utterance_index[windows]]
-    counts: dict[tuple[str, int], int] = {}
-    for k in keys:
-        counts[k] = counts.get(k, 0) + 1
-    w = np.array([1.0 / counts[k] for k in keys])
-    return (w / w.mean()).astype(np.float32)
 
 
 def _batches(encoded: EncodedWindows, windows: np.ndarray, config: EncoderConfig, rng: np.random.Generator):
@@ -159,7 +149,7 @@ def fit(encoded: EncodedWindows, utterance_ids: np.ndarray, config: EncoderConfi
         rng = np.random.default_rng([config.seed, epoch])
         began, losses = time.time(), []
         windows = _epoch_windows(encoded, utterance_ids, rng)
-        weight_of = dict(zip(windows.tolist(), balance_weights(encoded, windows)))
+        weight_of = dict(zip(windows.tolist(), encoded.balance_weights(windows)))
         for batch in _batches(encoded, windows, config, rng):
             x = _batch_inputs(encoded, batch, config, rng)
             weights = np.array([weight_of[i] for i in batch.tolist()], dtype=np.float32)
@@ -182,8 +172,6 @@ def fit(encoded: EncodedWindows, utterance_ids: np.ndarray, config: EncoderConfi
 def _fit_probe(encoded: EncodedWindows, utterance_ids: np.ndarray, config: EncoderConfig, log=print):
     """``--head probe``: the linear head fitted by L-BFGS (``voice_model.probe``); its one record stands for the
     epochs' history."""
-    from .probe import fit_probe
-
     targets = _targets(encoded, np.arange(len(encoded)), corpus_label_masks(encoded.utterances))
     started = time.time()
     model, record = fit_probe(encoded, utterance_ids, config.blocks, targets, log)
@@ -192,50 +180,6 @@ def _fit_probe(encoded: EncodedWindows, utterance_ids: np.ndarray, config: Encod
 
 def _jsonable(config: EncoderConfig) -> dict:
     return json.loads(json.dumps(asdict(config)))
-
-
-def window_outputs(model, encoded: EncodedWindows, windows: np.ndarray, blocks: tuple[int, ...]) -> np.ndarray:
-    """``(len(windows), model outputs)``: each window whole, batched by equal length."""
-    out = np.zeros((len(windows), model.output.shape[-1]), dtype=np.float32)
-    for chunk in equal_length_batches(encoded.lengths[windows], 128):
-        out[chunk] = predict(model, np.stack([encoded.window(int(windows[i]), blocks) for i in chunk]))
-    return out
-
-
-def utterance_means(values: np.ndarray, owner: np.ndarray, utterance_ids: np.ndarray) -> np.ndarray:
-    """``(len(utterance_ids), ...)``: the mean of the rows of ``values`` whose ``owner`` is each utterance."""
-    return np.stack([values[owner == i].mean(axis=0) for i in utterance_ids])
-
-
-def utterance_probabilities(model, encoded: EncodedWindows, utterance_ids: np.ndarray, blocks) -> np.ndarray:
-    """``(len(utterance_ids), 7)``: the mean of each utterance's window probabilities."""
-    windows = encoded.subset(utterance_ids)
-    return utterance_means(window_outputs(model, encoded, windows, blocks), encoded.utterance_index[windows],
-                           utterance_ids)  # fmt: skip
-
-
-def corpus_scores(utterances: list[Utterance], probabilities: np.ndarray) -> dict:
-    """Per corpus and over all: 7-label and 6-way summaries (UAR over the classes present)."""
-    labels = np.array([u.label for u in utterances])
-    corpora = np.array([str(u.corpus) for u in utterances])
-    out = {}
-    for corpus in ["all"] + sorted(set(corpora.tolist())):
-        keep = np.ones(len(labels), bool) if corpus == "all" else corpora == corpus
-        out[corpus] = {"labels7": metrics.summary(labels[keep], probabilities[keep].argmax(1), EMOTIONS),
-                       "collapsed6": collapsed_scores(labels[keep], probabilities[keep])}  # fmt: skip
-    return out
-
-
-def headline(scores: dict) -> dict:
-    """The figures the issue's targets name: UAR per corpus, their mean over the non-RAVDESS corpora, RAVDESS 6-way
-    macro-F1, and the mean UAR over all corpora (the cross-validation's decision figure)."""
-    corpora = [c for c in scores if c != "all"]
-    uar = {c: scores[c]["labels7"]["uar"] for c in corpora}
-    others = [uar[c] for c in corpora if c != "ravdess"]
-    ravdess = scores["ravdess"]["collapsed6"]["macro_f1"] if "ravdess" in scores else None
-    return {"uar": uar, "mean_uar": round(float(np.mean(list(uar.values()))), 4),
-            "mean_uar_non_ravdess": round(float(np.mean(others)), 4) if others else None,
-            "ravdess_macro_f1_6": ravdess}  # fmt: skip
 
 
 def _speaker_ids(utterances: list[Utterance], speakers: list[str]) -> np.ndarray:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from backend import metrics
 from backend.config import DEFAULT_VOICE_MODEL, get_settings
 from backend.emotions import EMOTIONS
 from backend.voice import store
@@ -31,7 +30,8 @@ from .data import (
     read_manifest,
     split_speakers,
 )
-from .train import TrainConfig, collapsed_scores, predict_utterances
+from .scores import corpus_scores
+from .train import TrainConfig, predict_utterances
 
 LEGACY_PREFIX = "legacy:"
 TARGET_F1_6 = 0.60  # issue 4: 6-way macro-F1 on speakers the model never heard
@@ -48,7 +48,7 @@ def probabilities(name: str, utterances: list[Utterance], features: FeatureSet |
     model, meta = store.load(name)
     if meta.architecture == "encoder":
         from .encoded import load_encoded
-        from .encoder_train import utterance_probabilities
+        from .encoder_outputs import utterance_probabilities
 
         encoded = load_encoded(utterances, level_dbfs=meta.input_level_dbfs)
         return utterance_probabilities(model, encoded, np.arange(len(utterances)), meta.encoder_blocks)
@@ -68,17 +68,6 @@ def other_corpus_clips() -> list[Utterance]:
         if code in CREMA_D_LABELS:
             clips.append(Utterance(path, "crema-d", f"cremad_{actor}", "", CREMA_D_LABELS[code], code))
     return clips
-
-
-def _scores(utterances: list[Utterance], probs: np.ndarray) -> dict:
-    labels = np.array([u.label for u in utterances])
-    result = {"all": {"labels7": metrics.summary(labels, probs.argmax(1), EMOTIONS),
-                      "collapsed6": collapsed_scores(labels, probs)}}  # fmt: skip
-    for corpus in sorted({u.corpus for u in utterances}):
-        keep = np.array([u.corpus == corpus for u in utterances])
-        result[corpus] = {"labels7": metrics.summary(labels[keep], probs[keep].argmax(1), EMOTIONS),
-                          "collapsed6": collapsed_scores(labels[keep], probs[keep])}  # fmt: skip
-    return result
 
 
 def ms_per_window(name: str, repeats: int = 5) -> float:
@@ -113,20 +102,21 @@ def evaluate(name: str, reference: bool = True) -> dict:
             "emotions": {e: sum(u.emotion == e for u in subset.utterances) for e in EMOTIONS},
         }
         if part != "train":
-            result["ours"][part] = _scores(subset.utterances, probabilities(name, subset.utterances, subset))
+            result["ours"][part] = corpus_scores(subset.utterances, probabilities(name, subset.utterances, subset))
     result["timing"] = {"ms_per_window_batch64": ms_per_window(name)}
     path = reference_path()
     use_reference = reference and path.exists()
     if use_reference:
         test = clean.subset(split["test"]).utterances
         result["reference"] = {"model": "seed_model3.h5 (original project)", "path": str(path),
-                               "test": _scores(test, probabilities(LEGACY_PREFIX + str(path), test))}  # fmt: skip
+                               "test": corpus_scores(test, probabilities(LEGACY_PREFIX + str(path), test))}  # fmt: skip
     clips = other_corpus_clips()
     if clips:
         result["other_corpus"] = {"files": [c.path.name for c in clips],
-                                  "ours": _scores(clips, probabilities(name, clips))["all"]}  # fmt: skip
+                                  "ours": corpus_scores(clips, probabilities(name, clips))["all"]}  # fmt: skip
         if use_reference:
-            result["other_corpus"]["reference"] = _scores(clips, probabilities(LEGACY_PREFIX + str(path), clips))["all"]
+            legacy = probabilities(LEGACY_PREFIX + str(path), clips)
+            result["other_corpus"]["reference"] = corpus_scores(clips, legacy)["all"]
     return result
 
 
@@ -138,7 +128,7 @@ def _row(label: str, s: dict) -> str:
     )
 
 
-def _table(rows: list[tuple[str, dict]]) -> str:
+def scores_table(rows: list[tuple[str, dict]]) -> str:
     head = ["| model · speakers | 7-way acc | 7-way macro-F1 | 7-way UAR | 6-way acc | 6-way macro-F1 | 6-way UAR "
             "| n |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     return "\n".join(head + [_row(label, s) for label, s in rows])
@@ -260,7 +250,7 @@ def _against_target(f1_6: float) -> str:
     )
 
 
-def _other_corpus(result: dict) -> str:
+def other_corpus_text(result: dict) -> str:
     """The card's sentence on the CREMA-D clips: how many each model gets right, or that there were none."""
     other = result.get("other_corpus")
     if not other:
@@ -278,7 +268,7 @@ def _other_corpus(result: dict) -> str:
     return text + ". So few clips prove little."
 
 
-def _counts_table(counts: dict) -> str:
+def counts_table(counts: dict) -> str:
     lines = ["| split | speakers | files | " + " | ".join(EMOTIONS) + " |", "|---" * (3 + len(EMOTIONS)) + "|"]
     for part, c in counts.items():
         per_emotion = " | ".join(str(c["emotions"][e]) for e in EMOTIONS)
@@ -286,7 +276,7 @@ def _counts_table(counts: dict) -> str:
     return "\n".join(lines)
 
 
-def _role(name: str) -> str:
+def role_text(name: str) -> str:
     if name == DEFAULT_VOICE_MODEL:
         return "It is EmoClassify's default voice model."
     return f"It is shipped beside the default `{DEFAULT_VOICE_MODEL}` (`--voice-model {name}` selects it)."
@@ -304,12 +294,8 @@ def record_scores(name: str, result: dict) -> tuple[Path, dict, store.ModelMeta,
     return folder, test, store.read_meta(name), json.loads((folder / "training.json").read_text())
 
 
-def write_card(name: str, reference: bool = True) -> Path:
-    if store.read_meta(name).architecture == "encoder":
-        from .encoder_card import write_card as write_encoder_card
-
-        return write_encoder_card(name, reference)
-
+def write_mfcc_card(name: str, reference: bool = True) -> Path:
+    """The card of an MFCC model (an encoder model's is :func:`voice_model.encoder_card.write_card`)."""
     result = evaluate(name, reference)
     folder, test, meta, training = record_scores(name, result)
     members = training.get("members", {name: training})  # an ensemble keeps each member's training record
@@ -325,8 +311,8 @@ def write_card(name: str, reference: bool = True) -> Path:
     params = store.load(name)[0].count_params()
     counts = result["counts"]
     card = CARD.format(
-        name=name, table=_table(rows), split=json.dumps(result["split"]), counts=_counts_table(counts),
-        role=_role(name), architecture=_architecture(meta, len(members)), training=_training(name, members),
+        name=name, table=scores_table(rows), split=json.dumps(result["split"]), counts=counts_table(counts),
+        role=role_text(name), architecture=_architecture(meta, len(members)), training=_training(name, members),
         recipe=_recipe(first["config"]),
         n_fit_speakers=counts["train"]["speakers"] + (counts["val"]["speakers"] if _refit(members) else 0),
         n_train=counts["train"]["files"], n_val=counts["val"]["files"], n_test=counts["test"]["files"],
@@ -335,7 +321,7 @@ def write_card(name: str, reference: bool = True) -> Path:
         recall=" · ".join(f"{k} {v:.2f}" for k, v in test["all"]["labels7"]["per_class_recall"].items()),
         recall6=" · ".join(f"{k} {v:.2f}" for k, v in test["all"]["collapsed6"]["per_class_recall"].items()),
         target=_against_target(test["all"]["collapsed6"]["macro_f1"]), ms=result["timing"]["ms_per_window_batch64"],
-        experiments=_experiments(folder), collapsed=", ".join(COLLAPSED6), other_corpus=_other_corpus(result),
+        experiments=_experiments(folder), collapsed=", ".join(COLLAPSED6), other_corpus=other_corpus_text(result),
     )  # fmt: skip
     (folder / "card.md").write_text(card)
     return folder
@@ -346,7 +332,7 @@ def score_manifest(name: str, manifest: Path) -> list[str]:
     utterances = read_manifest(manifest)
     if not utterances:
         raise ValueError(f"{manifest} lists no file with one of our labels")
-    s = _scores(utterances, probabilities(name, utterances))["all"]
+    s = corpus_scores(utterances, probabilities(name, utterances))["all"]
     a, b = s["labels7"], s["collapsed6"]
     return [
         f"accuracy={a['accuracy']:.4f} macro_f1={a['macro_f1']:.4f} uar={a['uar']:.4f} n={a['n']}",

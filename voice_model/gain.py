@@ -10,7 +10,7 @@ from backend.voice.models import get_voice_model
 
 from .data import read_manifest, split_speakers
 from .encoded import utterance_windows
-from .encoder_train import corpus_scores, headline
+from .scores import corpus_scores, headline
 
 
 def scores_at_gain(name: str, gain_db: float) -> dict:

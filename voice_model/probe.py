@@ -21,7 +21,8 @@ from backend.voice.head import encoder_head, keras
 
 from .data import speaker_folds
 from .encoded import EncodedWindows
-from .encoder_train import balance_weights, corpus_scores, headline, utterance_means, window_outputs
+from .encoder_outputs import utterance_means, window_outputs
+from .scores import corpus_scores, headline
 
 PENALTIES = (0.003, 0.01, 0.03, 0.1)  # L2 strengths tried, per mean window loss
 INNER_FOLDS = 3
@@ -88,5 +89,5 @@ def _fit(x: np.ndarray, encoded: EncodedWindows, windows: np.ndarray, targets: n
     last layer use them."""
     mean, variance = x.mean(0), x.var(0)
     standardised = (x - mean) / np.sqrt(variance + epsilon)
-    kernel, bias = fit_softmax(standardised, targets[windows], balance_weights(encoded, windows), penalty)
+    kernel, bias = fit_softmax(standardised, targets[windows], encoded.balance_weights(windows), penalty)
     return mean, variance, kernel, bias

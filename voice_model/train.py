@@ -27,8 +27,6 @@ from backend.voice.windows import equal_length_batches
 
 from .augment import random_crop, random_pad, spec_augment
 from .data import (
-    COLLAPSED6,
-    TO_COLLAPSED6,
     FeatureSet,
     Utterance,
     load_features,
@@ -38,6 +36,7 @@ from .data import (
     split_speakers,
 )
 from .network import ARCHITECTURES, BASELINE_FRAMES, keras, predict
+from .scores import collapsed_scores
 
 
 @dataclass
@@ -111,12 +110,6 @@ def _epoch_examples(sets: list[FeatureSet], config: TrainConfig, params: Feature
                 xs.append(spec_augment(crop, rng) if config.spec_augment else crop)
             ys.append(labels[i])
     return np.stack(xs).astype(np.float32), np.array(ys)
-
-
-def collapsed_scores(labels: np.ndarray, probabilities: np.ndarray) -> dict:
-    collapsed = np.zeros((len(probabilities), len(COLLAPSED6)))
-    np.add.at(collapsed.T, TO_COLLAPSED6, probabilities.T)
-    return metrics.summary(TO_COLLAPSED6[labels], collapsed.argmax(1), COLLAPSED6)
 
 
 def _val_scores(model, val_set: FeatureSet, params: FeatureParams, frames: int | None) -> dict[str, float]:
