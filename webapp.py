@@ -1,6 +1,6 @@
 """EmoClassify web app (Streamlit): upload a video, audio file or photo, follow its analysis and explore the result.
 
-It talks to the REST API over HTTP only (``callback.client.EmoClient``), so it can run on another machine than the
+It talks to the REST API over HTTP only (``webui.client.EmoClient``), so it can run on another machine than the
 analyses. The job id is kept in the URL (``?job=...``), so a reload or a shared link shows the same analysis.
 Run it with ``make run`` (API + web app), or ``streamlit run webapp.py`` with ``EMOCLASSIFY_API_URL`` set.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from callback.client import FINISHED, EmoApiError, EmoClient
 from webui import api, form, results
+from webui.client import FINISHED, EmoApiError, EmoClient
 
 STAGES = {
     None: "Waiting for a free worker",

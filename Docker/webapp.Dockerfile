@@ -1,27 +1,25 @@
 # The Streamlit web app: talks to the API over HTTP only (EMOCLASSIFY_API_URL).
 #   docker build -f Docker/webapp.Dockerfile -t emoclassify-webapp .
-# It imports the shared label list and the API client from the project, whose imports pull the service's
-# dependencies, so it installs the runtime lock (requirements.txt) too.
+# It imports nothing of the engine or the service (tests/test_style.py), only the engine's two import-free modules
+# of labels, colours and captions, so it installs the web app's own lock (requirements/webapp.in): no torch.
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /build
-COPY requirements.txt .
-RUN pip install --require-hashes -r requirements.txt
+COPY requirements-webapp.txt .
+RUN pip install --require-hashes -r requirements-webapp.txt
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin emoclassify
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY .streamlit/ .streamlit/
-COPY backend/ backend/
-COPY callback/ callback/
+COPY backend/__init__.py backend/emotions.py backend/captions.py backend/
 COPY webui/ webui/
 COPY webapp.py ./
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 KERAS_BACKEND=torch HF_HUB_OFFLINE=1 \
-    MPLCONFIGDIR=/tmp/matplotlib EMOCLASSIFY_API_URL=http://api:8000
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 EMOCLASSIFY_API_URL=http://api:8000
 USER 10001:10001
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \

@@ -230,11 +230,6 @@ def voice_timeline(records: list[VoiceRecord], window: float = 1.0) -> list[Time
     return _overlap_timeline([r for r in records if r.speech], window, "voice", None)
 
 
-def fused_lane_name(face_id: int | None) -> str:
-    """How the graph and the web app name a fused lane."""
-    return "fused: voice alone (no face in view)" if face_id is None else f"fused: face {face_id} + voice"
-
-
 def fused_timeline(fused: list[FusedWindow], window: float = 1.0) -> list[TimelineEntry]:
     """Per face (and for the stretches with the voice alone), the fused windows overlapping each second."""
     by_face: dict[int | None, list[FusedWindow]] = defaultdict(list)

@@ -98,15 +98,6 @@ class Transcript:
         return {"code": self.language, "probability": self.language_probability, "detected": detected}
 
 
-def describe_language(record: dict | None) -> str | None:
-    """A result's ``transcript_language`` in words for the report and the web app, e.g. "pl (detected, probability
-    0.98)"; None when there is no language to tell."""
-    if not record or not record.get("code"):
-        return None
-    how = f"detected, probability {record['probability']:.2f}" if record.get("detected") else "given"
-    return f"{record['code']} ({how})"
-
-
 def _engine(asr_model: str) -> str:
     return "pocketsphinx" if asr_model == "pocketsphinx" else "whisper"
 

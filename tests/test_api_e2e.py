@@ -18,10 +18,10 @@ from skimage import data as skdata
 from backend.config import PROJECT_ROOT
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
-from callback.client import EmoClient
 from callback.config import ApiConfig
 from callback.errors import error_body
 from tests.media_factory import video_from_image
+from webui.client import EmoClient
 
 ROOT = Path(__file__).resolve().parent.parent
 # Differ between two runs of the same analysis (artifacts: the SVG embeds its creation date; compared by name below).

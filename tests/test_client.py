@@ -1,4 +1,4 @@
-"""callback.client.EmoClient against the app served over real HTTP (werkzeug's threaded server on loopback)."""
+"""webui.client.EmoClient against the app served over real HTTP (werkzeug's threaded server on loopback)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from servers import serving
 from skimage import data as skdata
 
-from callback.client import EmoApiError, EmoClient
 from tests.media_factory import long_video, save_image
+from webui.client import EmoApiError, EmoClient
 
 KEY = "client-key"
 

@@ -151,3 +151,14 @@ def test_every_direct_pin_is_in_a_lock_at_its_version(source):
         locked |= {n.lower().replace("_", "-"): v for n, v in re.findall(r"^(\S+)==(\S+) \\", lock.read_text(), re.M)}
     for name, version in re.findall(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==(\S+)", source.read_text(), re.MULTILINE):
         assert locked.get(name.lower().replace("_", "-")) == version, name
+
+
+def test_the_web_image_carries_every_module_the_web_app_imports_and_no_torch():
+    from tests.test_style import web_app_sources
+
+    text = (ROOT / "Docker" / "webapp.Dockerfile").read_text()
+    copies = re.findall(r"^COPY (?!--from)(.+)$", text, re.MULTILINE)
+    copied = [source.rstrip("/") for line in copies for source in line.split()[:-1]]
+    needed = [path.relative_to(ROOT).as_posix() for path in web_app_sources()]
+    assert [path for path in needed if not any(path == c or path.startswith(c + "/") for c in copied)] == []
+    assert re.findall(r"pip install (.*)", text) == ["--require-hashes -r requirements-webapp.txt"]

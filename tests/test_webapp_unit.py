@@ -18,9 +18,9 @@ from servers import free_port, serving
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from backend.config import get_settings  # noqa: E402
-from callback.client import EmoClient  # noqa: E402
 from tests.media_factory import make_audio  # noqa: E402
 from webui import api, charts, results  # noqa: E402
+from webui.client import EmoClient  # noqa: E402
 
 WEBAPP = str(Path(__file__).resolve().parents[1] / "webapp.py")
 pytestmark = pytest.mark.timeout(300)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from callback.client import EmoApiError, EmoClient
+from .client import EmoApiError, EmoClient
 
 from .settings import WebSettings, load_web_settings
 

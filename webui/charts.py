@@ -5,8 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from backend.captions import fused_lane_name
 from backend.emotions import EMOTION_COLOURS, EMOTIONS
-from backend.results import fused_lane_name
 
 COLOUR_SCALE = alt.Scale(domain=list(EMOTIONS), range=[EMOTION_COLOURS[name] for name in EMOTIONS])
 LANE_HEIGHT = 90

@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from backend.captions import describe_language
 from backend.emotions import EMOTION_COLOURS
-from backend.transcribe import describe_language
-from callback.client import EmoClient
 
 from . import charts
+from .client import EmoClient
 
 SIZE_UNITS = ("B", "KB", "MB", "GB")
 CARDS_PER_ROW = 5

@@ -16,12 +16,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from backend.captions import fused_lane_name  # noqa: E402
 from backend.emotions import EMOTION_COLOURS, EMOTIONS  # noqa: E402
 from backend.results import (  # noqa: E402
     Result,
     TimelineEntry,
     face_timeline,
-    fused_lane_name,
     fused_timeline,
     voice_timeline,
 )

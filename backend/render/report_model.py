@@ -14,9 +14,9 @@ import numpy as np
 from PIL import Image
 
 from backend import media
+from backend.captions import describe_language
 from backend.emotions import EMOTIONS
 from backend.results import FaceObservation, Result
-from backend.transcribe import describe_language
 
 MAX_KEY_FACES = 6  # faces with key frames (the most observed ones)
 THUMB_PX = 112  # thumbnail height

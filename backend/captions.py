@@ -1,0 +1,18 @@
+"""The words a result's parts are shown under, the same in the graph, the report and the web app. Like
+:mod:`backend.emotions`, it imports nothing, so the web app can use it without the engine."""
+
+from __future__ import annotations
+
+
+def fused_lane_name(face_id: int | None) -> str:
+    """How the graph and the web app name a fused lane."""
+    return "fused: voice alone (no face in view)" if face_id is None else f"fused: face {face_id} + voice"
+
+
+def describe_language(record: dict | None) -> str | None:
+    """A result's ``transcript_language`` in words for the report and the web app, e.g. "pl (detected, probability
+    0.98)"; None when there is no language to tell."""
+    if not record or not record.get("code"):
+        return None
+    how = f"detected, probability {record['probability']:.2f}" if record.get("detected") else "given"
+    return f"{record['code']} ({how})"
