@@ -6,7 +6,6 @@ in one place, so every consumer reports the same numbers.
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 from collections import defaultdict
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .emotions import EMOTIONS
+from .intervals import SpanIndex, weighted_mean
 
 SCHEMA_VERSION = "1.3"
 SCHEMA_PATH = Path(__file__).with_name("result_schema.json")
@@ -183,8 +183,9 @@ class Result:
         path.write_text(self.to_json() + "\n", encoding="utf-8")
 
 
-def _mean_entry(records: list, start: float, end: float, face_id: int | None, source: str = "face") -> TimelineEntry:
-    mean = np.mean([r.vector() for r in records], axis=0)
+def _mean_entry(records: list, start: float, end: float, face_id: int | None, source: str = "face",
+                weights: np.ndarray | None = None) -> TimelineEntry:  # fmt: skip
+    mean = weighted_mean([r.vector() for r in records], np.ones(len(records)) if weights is None else weights)
     best = int(np.argmax(mean))
     return TimelineEntry(
         start=round(start, 3),
@@ -208,19 +209,18 @@ def face_timeline(observations: list[FaceObservation], window: float = 1.0) -> l
 
 
 def _overlap_timeline(records: list, window: float, source: str, face_id: int | None) -> list[TimelineEntry]:
-    """Per window of ``window`` seconds, the mean of the records (start, end, vector) overlapping it."""
-    records = sorted(records, key=lambda r: r.start)
+    """Per window of ``window`` seconds, the mean of the records (start, end, vector) in it, each by the time it
+    shares with the window (:mod:`backend.intervals`)."""
     if not records:
         return []
-    starts = [r.start for r in records]
-    longest = max(r.end - r.start for r in records)
+    index = SpanIndex([r.start for r in records], [r.end for r in records])
     entries = []
-    for k in range(math.floor(starts[0] / window), math.ceil(max(r.end for r in records) / window) or 1):
+    first, last = min(r.start for r in records), max(r.end for r in records)
+    for k in range(math.floor(first / window), math.ceil(last / window) or 1):
         start, end = k * window, (k + 1) * window
-        candidates = records[bisect.bisect_left(starts, start - longest) : bisect.bisect_left(starts, end)]
-        overlapping = [r for r in candidates if r.end > start or r.start == r.end == start]
-        if overlapping:
-            entries.append(_mean_entry(overlapping, start, end, face_id, source=source))
+        positions, weights = index.overlap(start, end)
+        if len(positions):
+            entries.append(_mean_entry([records[i] for i in positions], start, end, face_id, source, weights))
     return entries
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from backend.config import DEFAULT_ASR_MODEL, Settings, shown_path
-from backend.emotions import EMOTIONS
+from backend.emotions import top_label
 from backend.errors import InputError, ModelUnavailableError
+from backend.intervals import FaceIndex, SpanIndex, weighted_mean
 from backend.model_info import ModelInfo
 
 SAMPLE_RATE = 16_000
@@ -372,37 +372,23 @@ def get_transcriber(asr_model: str = DEFAULT_ASR_MODEL, settings: Settings | Non
 # transcribe_focus: emotions at the time of each segment and word
 
 
-def _label(vectors: list[np.ndarray]) -> dict:
-    mean = np.mean(vectors, axis=0)
-    best = int(np.argmax(mean))
-    return {"label": EMOTIONS[best], "confidence": round(float(mean[best]), 4)}
-
-
-def voice_emotion_at(voice: list, start: float, end: float) -> dict | None:
-    """Label and confidence of the mean of the speech windows overlapping [start, end]; None when none does."""
-    vectors = [r.vector() for r in voice if r.speech and r.start < end and r.end > start]
-    return _label(vectors) if vectors else None
-
-
-def face_emotion_at(faces: list, start: float, end: float, pad: float) -> dict | None:
-    """The dominant face in [start - pad, end + pad] (most observations there, then largest box): its face id and
-    the label and confidence of its mean there; None when no face was seen then."""
-    near = [o for o in faces if start - pad <= o.t <= end + pad]
-    if not near:
-        return None
-    counts = Counter(o.face_id for o in near)
-    area = Counter()
-    for o in near:
-        area[o.face_id] += (o.box[2] - o.box[0]) * (o.box[3] - o.box[1])
-    face_id = max(counts, key=lambda f: (counts[f], area[f], -f))
-    return {"face_id": face_id, **_label([o.vector() for o in near if o.face_id == face_id])}
+def _emotion(probabilities: np.ndarray) -> dict:
+    label, confidence = top_label(probabilities)
+    return {"label": label, "confidence": confidence}
 
 
 def attach_emotions(segments: list[Segment], voice: list, faces: list, sample_fps: float | None) -> list[Segment]:
-    """Give each segment and word its voice emotion (and face emotion when there are faces), in place."""
-    pad = 0.5 / sample_fps if sample_fps else 0.25  # half the time between analysed frames
+    """Give each segment and word its voice emotion (the speech windows under it) and, when there are faces, its face
+    emotion (the face seen longest while it was said, with its id), in place; both by :mod:`backend.intervals`' rule,
+    a frame standing for the time up to halfway to the next one (``1 / sample_fps``, or the sampled times' gap)."""
+    speech = [r for r in voice if r.speech]
+    voice_index = SpanIndex([r.start for r in speech], [r.end for r in speech])
+    face_index = FaceIndex(faces, 1 / sample_fps if sample_fps else None) if faces else None
     for segment in segments:
         for item in [segment, *segment.words]:
-            item.voice_emotion = voice_emotion_at(voice, item.start, item.end)
-            item.face_emotion = face_emotion_at(faces, item.start, item.end, pad) if faces else None
+            positions, weights = voice_index.overlap(item.start, item.end)
+            item.voice_emotion = (_emotion(weighted_mean([speech[i].vector() for i in positions], weights))
+                                  if len(positions) else None)  # fmt: skip
+            face = face_index.dominant_face(item.start, item.end) if face_index else None
+            item.face_emotion = None if face is None else {"face_id": face.face_id, **_emotion(face.probabilities)}
     return segments

@@ -229,7 +229,9 @@ def _expected_voice(voice: list[dict], start: float, end: float) -> dict | None:
     windows = [w for w in voice if w["speech"] and w["start"] < end and w["end"] > start]
     if not windows:
         return None
-    mean = np.mean([[w["probabilities"][e] for e in EMOTIONS] for w in windows], axis=0)
+    shared = np.array([min(w["end"], end) - max(w["start"], start) for w in windows])  # each by its time under it
+    shared = shared if shared.sum() > 0 else np.ones(len(windows))  # a word of no duration: the windows holding it
+    mean = shared @ np.array([[w["probabilities"][e] for e in EMOTIONS] for w in windows]) / shared.sum()
     return {"label": EMOTIONS[int(np.argmax(mean))], "confidence": pytest.approx(float(mean.max()), abs=1e-3)}
 
 

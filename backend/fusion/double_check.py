@@ -8,13 +8,13 @@ apart from a confident contradiction.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from backend.emotions import top_label
+from backend.intervals import FaceIndex
 from backend.results import FaceObservation, FusedWindow
 
 
@@ -43,12 +43,6 @@ class WindowCheck:
     reason: str | None = None
 
 
-def _dominant_face(observations: list[FaceObservation]) -> int:
-    """The face seen most often in the window (ties: the lower id, i.e. the face tracked first)."""
-    counts = Counter(o.face_id for o in observations)
-    return min(counts, key=lambda face_id: (-counts[face_id], face_id))
-
-
 def _trust(check: WindowCheck, fused: FusedWindow) -> None:
     """Which modality the fused view leans on in this window, and the reliability facts that made it so."""
     check.trusted = "face" if fused.weights["face"] >= fused.weights["voice"] else "voice"
@@ -62,27 +56,23 @@ def _trust(check: WindowCheck, fused: FusedWindow) -> None:
 
 def double_check(faces: Sequence[FaceObservation], voice: Sequence[VoiceSegment],
                  fused: Sequence[FusedWindow] = ()) -> dict:  # fmt: skip
-    """Per speech window with a face in it: the dominant face's mean emotion against the voice's; with ``fused``,
-    which of the two the fused view trusts."""
+    """Per speech window with a face in it: the mean emotion of the face seen longest in it (``backend.intervals``)
+    against the voice's; with ``fused``, which of the two the fused view trusts."""
     by_window = {(w.start, w.end, w.face_id): w for w in fused if len(w.modalities) == 2}
     checks: list[WindowCheck] = []
-    ordered = sorted(faces, key=lambda o: o.t)
-    times = np.array([o.t for o in ordered])
+    index = FaceIndex(faces)
     skipped = 0
     for segment in voice:
-        lo, hi = np.searchsorted(times, segment.start), np.searchsorted(times, segment.end)
-        inside = ordered[lo:hi]
-        if not inside:
+        face = index.dominant_face(segment.start, segment.end)
+        if face is None:
             skipped += 1
             continue
-        face_id = _dominant_face(inside)
-        face_p = np.mean([o.vector() for o in inside if o.face_id == face_id], axis=0)
-        face_label, face_conf = top_label(face_p)
+        face_label, face_conf = top_label(face.probabilities)
         voice_label, voice_conf = top_label(segment.probabilities)
-        score = float(np.sum(np.sqrt(np.clip(face_p, 0, None) * np.clip(segment.probabilities, 0, None))))
-        check = WindowCheck(round(segment.start, 3), round(segment.end, 3), face_id, face_label, face_conf,
+        score = float(np.sum(np.sqrt(np.clip(face.probabilities, 0, None) * np.clip(segment.probabilities, 0, None))))
+        check = WindowCheck(round(segment.start, 3), round(segment.end, 3), face.face_id, face_label, face_conf,
                             voice_label, voice_conf, face_label == voice_label, round(score, 4))  # fmt: skip
-        if (fused_window := by_window.get((check.start, check.end, face_id))) is not None:
+        if (fused_window := by_window.get((check.start, check.end, face.face_id))) is not None:
             _trust(check, fused_window)
         checks.append(check)
     agreed = sum(c.agree for c in checks)

@@ -1,40 +1,20 @@
-"""One answer per moment: per voice window (2 s every 1 s), per face seen in it, the face's and the voice's emotion
-fused by the learned combiner (:mod:`backend.fusion.combiner`). Where only one modality observed the window, the fused
-value is that modality's own, and says so; windows with neither are left out.
+"""One answer per moment: per voice window (2 s every 1 s), per face seen in it (its frames each counted by the time
+they share with the window, :mod:`backend.intervals`), the face's and the voice's emotion fused by the learned
+combiner (:mod:`backend.fusion.combiner`). Where only one modality observed the window, the fused value is that
+modality's own, and says so; windows with neither are left out.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from backend.emotions import EMOTIONS
+from backend.intervals import FaceIndex, FaceInInterval
 from backend.results import FaceObservation, FusedWindow, VoiceRecord, probabilities_dict
 
 from .combiner import FusionModel
-
-
-@dataclass(frozen=True)
-class _Seen:
-    """A face in a window: its mean probabilities over the window's frames and its median short side."""
-
-    face_id: int
-    probabilities: np.ndarray
-    size: float
-
-
-def _faces_in(ordered: list[FaceObservation], times: np.ndarray, start: float, end: float) -> list[_Seen]:
-    lo = np.searchsorted(times, start, side="left")
-    hi = np.searchsorted(times, end, side="left" if end > start else "right")  # a still image: its one instant
-    by_face: dict[int, list[FaceObservation]] = defaultdict(list)
-    for o in ordered[lo:hi]:
-        by_face[o.face_id].append(o)
-    return [_Seen(face_id, np.mean([o.vector() for o in own], axis=0),
-                  float(np.median([min(o.box[2] - o.box[0], o.box[3] - o.box[1]) for o in own])))
-            for face_id, own in sorted(by_face.items())]  # fmt: skip
 
 
 def _window(start: float, end: float, face_id: int | None, probabilities: np.ndarray, modalities: list[str],
@@ -51,13 +31,12 @@ def fuse(faces: Sequence[FaceObservation], voice: Sequence[VoiceRecord], model: 
          bounds: Sequence[tuple[float, float]] = ()) -> list[FusedWindow]:  # fmt: skip
     """Fused windows over the voice windows, or over ``bounds`` when the voice was not analysed (a face-only file:
     every fused value is then the face's own). All windows with both modalities go through the combiner at once."""
-    ordered = sorted(faces, key=lambda o: o.t)
-    times = np.array([o.t for o in ordered])
+    index = FaceIndex(faces)
     windows = [(r.start, r.end, r) for r in voice] or [(start, end, None) for start, end in bounds]
     out: list[FusedWindow] = []
-    both: list[tuple[int, VoiceRecord, _Seen]] = []
+    both: list[tuple[int, VoiceRecord, FaceInInterval]] = []
     for start, end, record in windows:
-        seen = _faces_in(ordered, times, start, end)
+        seen = index.faces_in(start, end)
         speech = record is not None and record.speech
         if speech and not seen:
             out.append(_window(start, end, None, record.vector(), ["voice"], 0.0, None, record.speech_share))
