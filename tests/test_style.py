@@ -41,13 +41,23 @@ def is_module(name: str) -> bool:
     return folder.with_suffix(".py").is_file() or (folder / "__init__.py").is_file()
 
 
+def executed_nodes(tree: ast.AST):
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:``, which only a type checker reads."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in [child, *executed_nodes(child)])
+            continue
+        yield node
+        yield from executed_nodes(node)
+
+
 def imported_names(path: Path) -> list[str]:
-    """Every module ``path`` imports, at its top or inside a function, as absolute dotted names: ``from a import b``
-    gives ``a.b`` where that is a module, else ``a``."""
+    """Every module ``path`` imports when it runs, at its top or inside a function, as absolute dotted names:
+    ``from a import b`` gives ``a.b`` where that is a module, else ``a``."""
     own = module_name(path).split(".")
     package = own if path.name == "__init__.py" else own[:-1]
     names = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in executed_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
