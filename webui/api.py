@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .client import EmoApiError, EmoClient
-
 from .settings import WebSettings, load_web_settings
 
 TIMEOUT = 30.0
