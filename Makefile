@@ -48,6 +48,7 @@ audit: $(STAMP)
 lock:
 	$(PYTHON) scripts/lock.py requirements/runtime.in requirements.txt
 	$(PYTHON) scripts/lock.py requirements/dev.in requirements-dev.txt --base requirements.txt
+	$(PYTHON) scripts/lock.py requirements/webapp.in requirements-webapp.txt
 
 clean:
 	rm -rf $(VENV) .cache
