@@ -15,7 +15,7 @@ import requests
 from media_factory import make_audio
 from servers import free_port
 
-from callback.client import EmoClient
+from webui.client import EmoClient
 
 ROOT = Path(__file__).resolve().parents[1]
 READY_SECONDS = 180  # both servers importing their stacks on a busy machine
