@@ -1,9 +1,11 @@
 """``analyse(path, options, on_progress)``: the one place that orders the steps of an analysis.
 
-file -> media (probe; sampled frames; audio chunks) -> faces (detect in batches, track, align, classify in
-batches) and voice (windows, speech detection, batched classification) -> fusion (fused windows, double check,
-echo mean) -> results (timeline, summary) -> render (JSON, CSV, graph). Artifacts are written to a hidden staging folder
-and moved into place only when everything succeeded, so a failed analysis leaves nothing half-written.
+file -> media (the probe and the sampled frames from one open, the sound from a second) -> faces (detect in batches,
+track, align, classify in batches) and, from one decode of the sound, voice (windows, speech detection, batched
+classification) and transcript -> fusion (fused windows, double check, echo mean) -> results (timeline, summary) ->
+render (JSON, CSV, graph, report, annotated video: the only stage that reads the file again). Artifacts are written
+to a hidden staging folder and moved into place only when everything succeeded, so a failed analysis leaves nothing
+half-written.
 """
 
 from __future__ import annotations
@@ -34,15 +36,18 @@ from .faces.tracking import FaceTracker
 from .fusion.double_check import VoiceSegment, double_check
 from .fusion.echo_mean import echo_mean
 from .options import AnalysisOptions
+from .render.thumbnails import FaceThumbnails
 from .results import FaceObservation, Result, VoiceRecord, smooth_faces
 
 if TYPE_CHECKING:
-    from .transcribe import Transcript
+    from .transcribe import Transcript, TranscriptStream
 
 ProgressCallback = Callable[[str, float], None]
 _T = TypeVar("_T")
 FRAMES_PER_BATCH = 16
 VOICE_BLOCK_SECONDS = 60.0  # audio is classified block by block, so memory does not grow with the file
+SOUND_RATE = 16_000  # Hz: the one decode of the sound, at the rate of the voice models and the transcriber
+SOUND_CHUNK_SECONDS = 5.0  # the sound reaches the voice analysis and the transcript in pieces this long
 
 RESULT_FILE = "result.json"
 CSV_FILE = "timeline.csv"
@@ -103,6 +108,8 @@ class _FaceStage:
         self._settings = settings
         self._tracker = FaceTracker()
         self._following = FollowingDetector(self.detector, options.face_redetect)
+        # The report's key frames and the face thumbnails are cut from the frames of this pass, never decoded again.
+        self.thumbnails = FaceThumbnails() if options.report or options.face_thumbnails else None
         self.observations: list[FaceObservation] = []
         self.frames_analysed = 0
         self.detect_seconds = 0.0
@@ -133,24 +140,19 @@ class _FaceStage:
         self.classify_seconds += time.perf_counter() - started
         for (frame, face, face_id), probs, size in zip(pending, probabilities, sizes):
             small = size < self._settings.small_face_px
-            self.observations.append(
-                FaceObservation.build(
-                    frame.t,
-                    frame.index,
-                    face_id,
-                    face.as_list(),
-                    face.score,
-                    probs,
-                    low_confidence=small or face.score is None,
-                )  # fmt: skip
-            )
+            observation = FaceObservation.build(frame.t, frame.index, face_id, face.as_list(), face.score, probs,
+                                                low_confidence=small or face.score is None)  # fmt: skip
+            self.observations.append(observation)
+            if self.thumbnails is not None:
+                self.thumbnails.offer(observation, frame.image)
 
-    def run(self, path: Path, info: media.MediaInfo, options: AnalysisOptions, progress: ProgressCallback) -> None:
+    def run(self, source: media.MediaSource, options: AnalysisOptions, progress: ProgressCallback) -> None:
+        info = source.info
         if info.kind == "image":
-            self.add([media.Frame(index=0, t=0.0, image=media.load_image(path))], fallback_whole_image=True)
+            self.add(list(source.frames()), fallback_whole_image=True)
             return
-        frames = media.iter_frames(path, sample_fps=options.sample_fps, frame_step=options.frame_step,
-                                   max_frames=options.max_frames)  # fmt: skip
+        frames = source.frames(sample_fps=options.sample_fps, frame_step=options.frame_step,
+                               max_frames=options.max_frames)  # fmt: skip
         for batch in _batched(frames, FRAMES_PER_BATCH):
             self.add(batch)
             if info.duration > 0:
@@ -158,34 +160,35 @@ class _FaceStage:
 
 
 class _VoiceStage:
-    """Voice windows over the audio track, classified block by block (speech windows only)."""
+    """Voice windows over the audio track, classified block by block (speech windows only) as the sound arrives."""
 
     def __init__(self, options: AnalysisOptions, settings: Settings):
         from .voice.models import get_voice_model
 
         self.model = get_voice_model(options.voice_model, settings)
         self._window, self._hop = options.voice_window, options.voice_hop
+        self._block = max(self._hop, round(VOICE_BLOCK_SECONDS / self._hop) * self._hop)  # a whole number of hops
+        self._buffer, self._t0 = np.zeros(0, dtype=np.float32), 0.0
         self.records: list[VoiceRecord] = []
 
-    def run(self, path: Path, info: media.MediaInfo, progress: ProgressCallback) -> None:
+    def feed(self, samples: np.ndarray) -> None:
+        """Take SOUND_RATE samples; classify each whole block once the look-ahead its last windows need is in."""
         from .voice.analysis import analyse_signal
 
-        rate = self.model.sample_rate
-        block = max(self._hop, round(VOICE_BLOCK_SECONDS / self._hop) * self._hop)  # a whole number of hops
-        lookahead = self._window - self._hop
-        buffer, t0 = np.zeros(0, dtype=np.float32), 0.0
-        for chunk in media.iter_audio(path, sample_rate=rate, chunk_seconds=block):
-            buffer = np.concatenate([buffer, chunk.samples])
-            while len(buffer) >= round((block + lookahead) * rate):
-                windows = analyse_signal(buffer[: round((block + lookahead) * rate)], rate, self.model,
-                                         self._window, self._hop, t0)  # fmt: skip
-                self._keep(w for w in windows if w.start < t0 + block - 1e-6)
-                buffer, t0 = buffer[round(block * rate) :], t0 + block
-                if info.duration > 0:
-                    progress("voice", min(95.0, 70 + 25 * t0 / info.duration))
-        tail = len(buffer) / rate
-        if tail > 0 and (t0 == 0.0 or tail > lookahead + 1e-6):  # else the previous window already covers it
-            self._keep(analyse_signal(buffer, rate, self.model, self._window, self._hop, t0))
+        block, lookahead = self._block, self._window - self._hop
+        self._buffer = np.concatenate([self._buffer, samples])
+        while len(self._buffer) >= round((block + lookahead) * SOUND_RATE):
+            windows = analyse_signal(self._buffer[: round((block + lookahead) * SOUND_RATE)], SOUND_RATE, self.model,
+                                     self._window, self._hop, self._t0)  # fmt: skip
+            self._keep(w for w in windows if w.start < self._t0 + block - 1e-6)
+            self._buffer, self._t0 = self._buffer[round(block * SOUND_RATE) :], self._t0 + block
+
+    def finish(self) -> None:
+        from .voice.analysis import analyse_signal
+
+        tail = len(self._buffer) / SOUND_RATE
+        if tail > 0 and (self._t0 == 0.0 or tail > self._window - self._hop + 1e-6):  # else already covered
+            self._keep(analyse_signal(self._buffer, SOUND_RATE, self.model, self._window, self._hop, self._t0))
 
     def _keep(self, windows: Iterable) -> None:
         self.records += [VoiceRecord.build(w.start, w.end, w.probabilities, w.speech_share) for w in windows]
@@ -194,27 +197,34 @@ class _VoiceStage:
         return [VoiceSegment(r.start, r.end, r.vector()) for r in self.records if r.speech]
 
 
-def _transcribe(path: Path, info: media.MediaInfo, options: AnalysisOptions, settings: Settings,
-                faces: _FaceStage | None, voice: _VoiceStage | None,
-                progress: ProgressCallback) -> tuple[Transcript | None, dict | None]:  # fmt: skip
-    """The transcript (segments with words; with transcribe_focus, the emotions at their times) and the ASR model's
-    record; (None, None) when the file has no audio track."""
-    from .transcribe import attach_emotions, get_transcriber, transcribe_stream
+def _transcript(listener: TranscriptStream, options: AnalysisOptions, faces: _FaceStage | None,
+                voice: _VoiceStage | None) -> Transcript:  # fmt: skip
+    """The transcript once the sound ended (segments with words; with transcribe_focus, the emotions at their
+    times)."""
+    from .transcribe import attach_emotions
 
-    if not info.has_audio:
-        return None, None
-    transcriber = get_transcriber(options.asr_model, settings)
-    chunks = (chunk.samples for chunk in media.iter_audio(path, sample_rate=16_000, chunk_seconds=5.0))
-
-    def heard_until(seconds: float) -> None:
-        if info.duration > 0:
-            progress("transcribing", min(97.0, 95 + 2 * seconds / info.duration))
-
-    transcript = transcribe_stream(transcriber, chunks, options.language, heard_until)
+    transcript = listener.finish()
     if options.transcribe_focus:
         attach_emotions(transcript.segments, voice.records if voice else [], faces.observations if faces else [],
                         options.sample_fps)  # fmt: skip
-    return transcript, transcriber.info.to_dict()
+    return transcript
+
+
+def _listen(source: media.MediaSource, voice: _VoiceStage | None, transcript: TranscriptStream | None,
+            progress: ProgressCallback, timer: _Timer) -> None:  # fmt: skip
+    """The sound decoded once, chunk by chunk, and each chunk handed to the voice analysis and the transcript."""
+    duration = source.info.duration
+    stage, end = ("voice" if voice else "transcribing"), (97.0 if transcript else 95.0)
+    listeners = [(name, listener) for name, listener in (("voice", voice), ("transcribe", transcript)) if listener]
+    for chunk in source.sound(SOUND_RATE, SOUND_CHUNK_SECONDS):
+        for name, listener in listeners:
+            with timer(name):
+                listener.feed(chunk.samples)
+        if duration > 0:
+            progress(stage, min(end, 70 + (end - 70) * (chunk.t + len(chunk.samples) / SOUND_RATE) / duration))
+    if voice is not None:
+        with timer("voice"):
+            voice.finish()
 
 
 def _fuse(info: media.MediaInfo, options: AnalysisOptions, settings: Settings, observations: list[FaceObservation],
@@ -255,7 +265,8 @@ def _describe_artifact(path: Path) -> dict:
 
 
 def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path, source: Path | None = None,
-                     progress: ProgressCallback = _no_progress) -> list[Path]:  # fmt: skip
+                     progress: ProgressCallback = _no_progress,
+                     thumbnails: FaceThumbnails | None = None) -> list[Path]:  # fmt: skip
     from .render.csv_export import write_timeline_csv
 
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -288,13 +299,13 @@ def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path,
             if not options.make_graph:
                 draw_timeline(result, graph)
             write_report(result, source, staging / REPORT_FILE.format(fmt=options.report_format), graph,
-                         options.report_format)  # fmt: skip
+                         options.report_format, thumbnails)  # fmt: skip
             if not options.make_graph:
                 graph.unlink()
         if options.face_thumbnails:
             from .render.report_model import face_thumbnails
 
-            for thumbnail in face_thumbnails(result, source):
+            for thumbnail in face_thumbnails(result, thumbnails):
                 (staging / FACE_THUMBNAIL_FILE.format(face_id=thumbnail.face_id)).write_bytes(thumbnail.png)
         result.artifacts = [_describe_artifact(item) for item in sorted(staging.iterdir())]
         result.write_json(staging / RESULT_FILE)  # last, so that it lists every other artifact
@@ -337,8 +348,22 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
 
     progress("probing", 0.0)
     with timer("probe"):
-        info = media.probe(path)
-    plan = _plan(path, info, options)
+        source = media.MediaSource(path)
+    with source:
+        result, thumbnails = _analysed(source, options, settings, progress, timer, input_name)
+    if output_dir is not None:
+        progress("writing", 97.0)
+        _write_artifacts(result, options, Path(output_dir), source=path, progress=progress, thumbnails=thumbnails)
+    progress("done", 100.0)
+    return result
+
+
+def _analysed(source: media.MediaSource, options: AnalysisOptions, settings: Settings, progress: ProgressCallback,
+              timer: _Timer, input_name: str | None) -> tuple[Result, FaceThumbnails | None]:  # fmt: skip
+    """The result of the analysis, read from ``source``'s pictures and sound once each, and the face thumbnails
+    kept on the way for the artifacts."""
+    info = source.info
+    plan = _plan(source.path, info, options)
 
     progress("loading models", 2.0)
     with timer("load_models"):
@@ -354,7 +379,7 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
     if faces is not None:
         progress("faces", 5.0)
         with timer("faces"):
-            faces.run(path, info, options, progress)
+            faces.run(source, options, progress)
         timer.timings |= {"face_detection": round(faces.detect_seconds, 3),
                           "face_classification": round(faces.classify_seconds, 3)}  # fmt: skip
         models += faces.models()
@@ -370,25 +395,30 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
     if voice_loading is not None:
         with timer("load_models"):
             voice = voice_loading.result()  # its errors (model_unavailable) surface here
+    transcribing = options.transcribe or options.transcribe_focus
+    listener = None
+    if transcribing and info.has_audio:
+        from .transcribe import TranscriptStream, get_transcriber
+
+        with timer("transcribe"):
+            listener = TranscriptStream(get_transcriber(options.asr_model, settings), options.language)
+    if voice is not None or listener is not None:
+        progress("voice" if voice else "transcribing", 70.0)
+        _listen(source, voice, listener, progress, timer)
     if voice is not None:
-        progress("voice", 70.0)
-        with timer("voice"):
-            voice.run(path, info, progress)
         models += [m.to_dict() for m in (voice.model.info, *voice.model.components)]
         if voice.records and not any(r.speech for r in voice.records):
             warnings.append("no speech was found in the audio")
 
     transcript = None
-    if options.transcribe or options.transcribe_focus:
-        progress("transcribing", 95.0)
+    if transcribing and listener is None:
+        warnings.append("transcript skipped: the file has no audio track")
+    elif listener is not None:
         with timer("transcribe"):
-            transcript, asr_info = _transcribe(path, info, options, settings, faces, voice, progress)
-        if asr_info is None:
-            warnings.append("transcript skipped: the file has no audio track")
-        else:
-            models.append(asr_info)
-            if options.transcribe_focus and voice is None:
-                warnings.append("transcribe_focus: the voice was not analysed, so words carry no voice emotion")
+            transcript = _transcript(listener, options, faces, voice)
+        models.append(listener.transcriber.info.to_dict())
+        if options.transcribe_focus and voice is None:
+            warnings.append("transcribe_focus: the voice was not analysed, so words carry no voice emotion")
 
     observations = faces.observations if faces else []
     smooth_faces(observations, options.face_smoothing)
@@ -414,8 +444,4 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
         timings=timer.timings,
         warnings=warnings,
     ).finalise()
-    if output_dir is not None:
-        progress("writing", 97.0)
-        _write_artifacts(result, options, Path(output_dir), source=path, progress=progress)
-    progress("done", 100.0)
-    return result
+    return result, faces.thumbnails if faces else None

@@ -15,7 +15,7 @@ chosen by name (``asr_model``):
   most plain speech (README): kept for English-only machines that want it.
 
 Long audio is cut into pieces of at most ``max_piece_seconds``, at the quietest moment near the end of each piece,
-and decoded piece by piece, so memory stays flat however long the file (:func:`transcribe_stream`); the language
+and decoded piece by piece, so memory stays flat however long the file (:class:`TranscriptStream`); the language
 detected in the first piece with words holds for the rest of the file. Models load once per process
 (:func:`get_transcriber`, thread-safe); one decoder is used by one thread at a time.
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,42 +180,75 @@ def _cut_point(buffer: np.ndarray, limit: int) -> int:
     return lo + int(np.argmin(energy)) * frame + frame // 2
 
 
+class _Pieces:
+    """16 kHz chunks cut into pieces of at most ``max_seconds`` (see :func:`pieces`); read each generator to its end."""
+
+    def __init__(self, max_seconds: float):
+        self.limit = round(max_seconds * SAMPLE_RATE)
+        self.buffer, self.taken = np.zeros(0, dtype=np.float32), 0
+
+    def push(self, chunk: np.ndarray) -> Iterator[tuple[float, np.ndarray]]:
+        self.buffer = np.concatenate([self.buffer, np.asarray(chunk, dtype=np.float32)])
+        while len(self.buffer) > self.limit:
+            cut = _cut_point(self.buffer, self.limit)
+            yield self.taken / SAMPLE_RATE, self.buffer[:cut]
+            self.buffer, self.taken = self.buffer[cut:], self.taken + cut
+
+    def rest(self) -> Iterator[tuple[float, np.ndarray]]:
+        if len(self.buffer):
+            yield self.taken / SAMPLE_RATE, self.buffer
+
+
 def pieces(chunks: Iterable[np.ndarray], max_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
     """(offset in seconds, samples) pieces of at most ``max_seconds`` from a stream of 16 kHz chunks, each cut at
     a quiet moment; at most one piece and one chunk are held at a time."""
-    limit = round(max_seconds * SAMPLE_RATE)
-    buffer, taken = np.zeros(0, dtype=np.float32), 0
+    cutter = _Pieces(max_seconds)
     for chunk in chunks:
-        buffer = np.concatenate([buffer, np.asarray(chunk, dtype=np.float32)])
-        while len(buffer) > limit:
-            cut = _cut_point(buffer, limit)
-            yield taken / SAMPLE_RATE, buffer[:cut]
-            buffer, taken = buffer[cut:], taken + cut
-    if len(buffer):
-        yield taken / SAMPLE_RATE, buffer
+        yield from cutter.push(chunk)
+    yield from cutter.rest()
+
+
+class TranscriptStream:
+    """A transcript made as its sound arrives: :meth:`feed` it 16 kHz mono float32 chunks, piece by piece decoded
+    as they fill, then :meth:`finish`; so one decode of a file's sound can feed this and the voice analysis at once.
+    Without a ``language``, the one detected in the first piece with words is used for the pieces after it: a file
+    is in one language, and a piece of laughter or a name is no reason to switch."""
+
+    def __init__(self, transcriber: Transcriber, language: str | None = None):
+        check_language(transcriber.name, language)
+        self.transcriber, self._language = transcriber, language
+        self._pieces = _Pieces(transcriber.max_piece_seconds)
+        self._words: list[Word] = []
+        self._detected: Heard | None = None
+
+    def feed(self, chunk: np.ndarray) -> None:
+        for offset, piece in self._pieces.push(chunk):
+            self._hear(offset, piece)
+
+    def finish(self) -> Transcript:
+        for offset, piece in self._pieces.rest():
+            self._hear(offset, piece)
+        if self._language is not None:
+            return Transcript(group_words(self._words), self._language, None)
+        if self._detected is None:
+            return Transcript([], None, None)
+        return Transcript(group_words(self._words), self._detected.language, self._detected.probability)
+
+    def _hear(self, offset: float, piece: np.ndarray) -> None:
+        language = self._language or (self._detected and self._detected.language)
+        heard = self.transcriber.transcribe_piece(piece, language, offset)
+        if heard.words and self._language is None and self._detected is None:
+            self._detected = heard
+        self._words += heard.words
 
 
 def transcribe_stream(transcriber: Transcriber, chunks: Iterable[np.ndarray], language: str | None = None,
-                      heard_until: Callable[[float], None] | None = None) -> Transcript:  # fmt: skip
-    """The transcript of a stream of 16 kHz mono float32 chunks (e.g. ``media.iter_audio``), piece by piece;
-    ``heard_until(seconds)`` after each piece (progress). Without a ``language``, the one detected in the first piece
-    with words is used for the pieces after it: a file is in one language, and a piece of laughter or a name is no
-    reason to switch."""
-    check_language(transcriber.name, language)
-    words: list[Word] = []
-    detected: Heard | None = None
-    for offset, piece in pieces(chunks, transcriber.max_piece_seconds):
-        heard = transcriber.transcribe_piece(piece, language or (detected and detected.language), offset)
-        if heard.words and language is None and detected is None:
-            detected = heard
-        words += heard.words
-        if heard_until:
-            heard_until(offset + len(piece) / SAMPLE_RATE)
-    if language is not None:
-        return Transcript(group_words(words), language, None)
-    if detected is None:
-        return Transcript([], None, None)
-    return Transcript(group_words(words), detected.language, detected.probability)
+                      ) -> Transcript:  # fmt: skip
+    """The transcript of a stream of 16 kHz mono float32 chunks (e.g. ``media.iter_audio``), piece by piece."""
+    stream = TranscriptStream(transcriber, language)
+    for chunk in chunks:
+        stream.feed(chunk)
+    return stream.finish()
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -200,6 +200,26 @@ def annotate_section(f: dict) -> Section:
     return lines, [["annotated video cost / (decode + encode)", f"×{f['ratio']}", "≤ ×2", verdict(f["ratio"] <= 2)]]
 
 
+def every_option_section(f: dict) -> Section:
+    lines = [f"A {f['media_seconds']:g} s {f['height']}p talking head ({f['source']}) with every option on "
+             f"({', '.join(f['options'])}), each run in a fresh process, model loading and artifacts included; "
+             "file opens: how many times libav opened the file for reading.", ""]  # fmt: skip
+    lines += table(["checkout", "seconds", "peak RSS MB", "file opens"],
+                   [[Path(r["checkout"]).name, r["seconds"], r["peak_rss_mb"], r["file_opens"]]
+                    for r in f["runs"]])  # fmt: skip
+    opens = f["file_opens"]
+    summary = [["every option on: file opens per analysis (pictures, sound, annotated video)", opens, "≤ 3",
+                verdict(opens <= 3)]]  # fmt: skip
+    before = f.get("against")
+    if before:  # run --against the code before a change: the change's figures against those, same run
+        what = f"every option on, {f['media_seconds']:g} s {f['height']}p"
+        summary += [[f"{what}: time (median)", f"{f['seconds']} s", f"≤ {before['seconds']} s (before)",
+                     verdict(f["seconds"] <= before["seconds"])],
+                    [f"{what}: peak RSS (median)", f"{f['peak_rss_mb']} MB", f"≤ {before['peak_rss_mb']} MB (before)",
+                     verdict(f["peak_rss_mb"] <= before["peak_rss_mb"])]]  # fmt: skip
+    return lines, summary
+
+
 TRANSCRIPTION_TARGETS = {"espeak": 0.10, "ravdess": 0.15, "crema": 0.25}  # WER with whisper-base (issue 18)
 
 
@@ -242,6 +262,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "startup": ("Start-up", startup_section),
     "annotate_throughput": ("Annotated video", annotate_section),
     "transcription": ("Transcription: word error rate and speed", transcription_section),
+    "every_option": ("Every option on", every_option_section),
 }
 
 

@@ -40,3 +40,14 @@ def astronaut() -> np.ndarray:
     from skimage import data
 
     return data.astronaut()
+
+
+@pytest.fixture()
+def media_opens(monkeypatch) -> list[str]:
+    """The paths libav opens for reading while the test runs, one entry per open: how many times files are read."""
+    import av
+    from media_opens import counting
+
+    opened: list[str] = []
+    monkeypatch.setattr(av, "open", counting(av.open, opened))
+    return opened

@@ -187,9 +187,9 @@ print(json.dumps({"peak_rss": peak_rss_bytes()}))
 
 
 def test_a_second_video_stream_declaring_16000x16000_is_not_decoded_while_copying_the_audio(gray_clip, tmp_path):
-    """The analysis checks the main video stream's size only; opening the file again to copy its audio decodes a
-    first frame of every stream, so that opening too goes through the pixel cap, or a few KB of PNG stream
-    declaring 16000x16000 would make it allocate 2 GB."""
+    """The probe checks the main video stream's size only; opening the file (once, for the pictures and the sound
+    it copies) decodes a first frame of every stream, so the opening goes through the pixel cap, or a few KB of PNG
+    stream declaring 16000x16000 would make it allocate 2 GB."""
     bomb = png_declaring(16000, 16000, "RGBA", 16)
     hidden = video_of_frames(tmp_path / "bomb.avi", "png", bomb, (16000, 16000), "rgba64be")
     source = tmp_path / "two-videos.mkv"

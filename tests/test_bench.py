@@ -21,9 +21,10 @@ SECTIONS = (
     "Against the original pipeline",
     "Annotated video",
     "Start-up",
+    "Every option on",
 )
 TARGETS = ("video peak RSS", "voice, 10 min", "face classifier", "API status latency", "worker scaling",
-           "original pipeline", "whole processes", "CLI start to end")  # fmt: skip
+           "original pipeline", "whole processes", "CLI start to end", "file opens per analysis")  # fmt: skip
 NUMBER = re.compile(r"\d+(\.\d+)?")
 
 

@@ -88,7 +88,7 @@ def media_error(code: str, read: Callable[[Path], object], path: Path) -> MediaE
 
 
 def tiny_max_pixels(monkeypatch, max_pixels: int) -> None:
-    monkeypatch.setattr(media, "get_settings", lambda: Settings().replace(max_pixels=max_pixels))
+    monkeypatch.setattr(media.opening, "get_settings", lambda: Settings().replace(max_pixels=max_pixels))
 
 
 READERS = {
@@ -607,9 +607,25 @@ def test_every_shared_video_probes(shared_data):
     assert all(info.kind == "video" and info.width and info.height and info.fps for info in infos)
 
 
-def test_frames_at_returns_exactly_the_frames_an_analysis_numbered(tmp_path):
-    video = make_video(tmp_path, "numbered.mp4", seconds=2.0, audio=False)
-    every = {frame.index: frame.image for frame in iter_frames(video, sample_fps=None)}
-    picked = media.frames_at(video, {3, 11, 17})
-    assert sorted(picked) == [3, 11, 17]
-    assert all(np.array_equal(picked[i], every[i]) for i in picked)
+def test_a_source_reads_its_pictures_on_from_the_probe_and_its_sound_from_a_second_open(clip, media_opens):
+    with media.MediaSource(clip) as source:
+        assert source.info.kind == "video" and len(media_opens) == 1
+        frames = list(source.frames(sample_fps=None))
+        chunks = list(source.sound(16000, chunk_seconds=0.5))
+    assert len(media_opens) == 2
+    assert [frame.index for frame in frames] == list(range(20))  # 2 s at 10 fps: the probe's frame is not lost
+    assert [frame.t for frame in frames] == [frame.t for frame in iter_frames(clip, sample_fps=None)]
+    assert np.array_equal(np.concatenate([chunk.samples for chunk in chunks]), read_audio(clip))
+
+
+def test_an_audio_file_is_opened_once_for_its_probe_and_its_sound(tone, media_opens):
+    with media.MediaSource(tone) as source:
+        samples = sum(len(chunk.samples) for chunk in source.sound(16000))
+    assert len(media_opens) == 1 and samples == pytest.approx(16000, rel=0.01)
+
+
+def test_a_source_gives_its_pictures_once(clip):
+    with media.MediaSource(clip) as source:
+        list(source.frames(max_frames=1))
+        with pytest.raises(RuntimeError):
+            list(source.frames())

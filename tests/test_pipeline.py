@@ -1,6 +1,7 @@
 """analyse(): the ordered steps from a media file to a result and its artifacts."""
 
 import json
+import os
 
 import jsonschema
 import numpy as np
@@ -8,10 +9,11 @@ import pytest
 from media_factory import make_audio, run_ffmpeg, video_from_image
 from PIL import Image
 
-from backend import pipeline
+from backend import media, pipeline
 from backend.errors import MediaError
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
+from backend.render.thumbnails import cut
 from backend.results import SCHEMA_PATH
 
 
@@ -172,9 +174,43 @@ def test_result_json_lists_every_other_artifact_with_type_size_and_checksum(tmp_
     assert [a["media_type"] for a in listed] == ["text/csv", "image/png", "image/svg+xml"]
 
 
+EVERY_OPTION = AnalysisOptions(make_graph=True, csv=True, echo_mean=True, double_check=True, face_thumbnails=True,
+                               report=True, annotate_video=True, transcribe=True, transcribe_focus=True)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def talking_astronaut(tmp_path_factory, astronaut_video):
+    """The astronaut video with a sound track."""
+    folder = tmp_path_factory.mktemp("sound")
+    tone = make_audio(folder, "tone.wav", seconds=2.0)
+    target = folder / "talking.mp4"
+    run_ffmpeg("-i", astronaut_video, "-i", tone, "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", target)
+    return target
+
+
+def test_with_every_option_on_the_file_is_read_once_for_pictures_once_for_sound_and_again_by_the_annotated_video(
+    tmp_path, talking_astronaut, media_opens
+):
+    opens_by_stage: dict[str, int] = {}
+    result = analyse(talking_astronaut, EVERY_OPTION, output_dir=tmp_path / "out",
+                     on_progress=lambda stage, _: opens_by_stage.setdefault(stage, len(media_opens)))  # fmt: skip
+    assert result.faces and result.voice and result.transcript is not None
+    assert opens_by_stage["annotating"] == 2  # the probe and the pictures, then the sound for voice and transcript
+    assert len(media_opens) == 3  # and the annotated video, its pictures and its sound from one more open
+    assert set(media_opens) == {str(talking_astronaut)}
+    assert {"annotated.mp4", "report.pdf", "face-0.png", "transcript.csv"} <= set(os.listdir(tmp_path / "out"))
+
+
 def test_face_thumbnails_show_each_face_at_its_most_confident_moment(tmp_path, astronaut_video):
     analyse(astronaut_video, AnalysisOptions(face_thumbnails=True, max_frames=4), output_dir=tmp_path / "out")
     thumbnail = Image.open(tmp_path / "out" / "face-0.png")
     assert thumbnail.height > 32 and thumbnail.width > 32
     listed = json.loads((tmp_path / "out" / "result.json").read_text())["artifacts"]
     assert [a["name"] for a in listed] == ["face-0.png"]
+
+
+def test_a_face_thumbnail_is_the_face_in_its_most_confident_frame_as_the_file_holds_it(tmp_path, astronaut_video):
+    result = analyse(astronaut_video, AnalysisOptions(face_thumbnails=True, max_frames=4), output_dir=tmp_path / "out")
+    best = max(result.faces, key=lambda o: o.confidence)  # the first of equals
+    frame = next(f for f in media.iter_frames(astronaut_video, sample_fps=None) if f.index == best.frame_index)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "face-0.png")), cut(frame.image, best.box))

@@ -17,11 +17,13 @@ from backend.config import get_settings
 from backend.errors import InputError
 from backend.fusion.combiner import get_fusion_model
 from backend.fusion.fused_windows import fuse
+from backend.media import iter_frames
 from backend.options import AnalysisOptions
 from backend.render.graph import draw_timeline
 from backend.render.report import write_report
 from backend.render.report_blocks import Heading, layout
 from backend.render.report_model import FACE_HEADER, build_report, model_accuracy
+from backend.render.thumbnails import FaceThumbnails
 from backend.results import FaceObservation, Result, VoiceRecord
 
 HAPPY = np.array([0.02, 0.02, 0.02, 0.7, 0.2, 0.02, 0.02])
@@ -64,6 +66,16 @@ def video_result(face_clip) -> Result:
         echo_mean={"face": {"dominant_emotion": "happy", "confidence": 0.45, "probabilities": {}, "seconds": 1.0},
                    "voice": {"dominant_emotion": "angry", "confidence": 0.61, "probabilities": {}, "seconds": 1.0}},
     ).finalise()  # fmt: skip
+
+
+@pytest.fixture()
+def thumbnails(video_result, face_clip) -> FaceThumbnails:
+    """What the face pass keeps of face_clip's frames for video_result's observations."""
+    kept = FaceThumbnails()
+    images = {frame.index: frame.image for frame in iter_frames(face_clip, sample_fps=None)}
+    for observation in video_result.faces:
+        kept.offer(observation, images[observation.frame_index])
+    return kept
 
 
 @pytest.fixture()
@@ -113,10 +125,14 @@ def test_pdf_and_docx_say_the_same_figures(tmp_path, video_result, face_clip):
         assert figure in pdf and figure in docx, figure
 
 
-def test_key_frames_show_each_face_at_its_most_confident_moment_per_emotion(video_result, face_clip):
-    frames = build_report(video_result, face_clip).key_frames
+def test_key_frames_show_each_face_at_its_most_confident_moment_per_emotion(video_result, face_clip, thumbnails):
+    frames = build_report(video_result, face_clip, thumbnails=thumbnails).key_frames
     assert [(k.face_id, k.emotion) for k in frames] == [(0, "happy"), (0, "sad")]
     assert all(k.png.startswith(b"\x89PNG") for k in frames)
+
+
+def test_without_the_face_pass_thumbnails_a_report_has_no_key_frames(video_result, face_clip):
+    assert build_report(video_result, face_clip).key_frames == []
 
 
 def test_the_graph_is_in_the_report(tmp_path, video_result, face_clip):

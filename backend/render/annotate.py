@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -32,7 +32,6 @@ ProgressCallback = Callable[[float], None]  # percent of the video written
 MAX_GAP = 1.0  # seconds: never carry a box further than this from an observation
 VIDEO_CODEC = "libx264"
 X264_OPTIONS = {"preset": "veryfast", "crf": "21"}
-AUDIO_LEAD = 0.5  # seconds of audio muxed ahead of the video, so both streams stay interleaved
 _SHORT = {"angry": "ang", "disgust": "dis", "fear": "fea", "happy": "hap", "neutral": "neu", "sad": "sad",
           "surprise": "sur"}  # fmt: skip
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -185,12 +184,11 @@ def _time_base(rate: Fraction) -> Fraction:
 
 
 class _AudioCopy:
-    """The source's first audio stream written into the output as it is read, interleaved with the video:
-    remuxed when it is AAC already, else decoded and re-encoded to AAC."""
+    """The source's first audio stream written into the output as its packets arrive with the pictures' (the
+    muxer interleaves them): remuxed when it is AAC already, else decoded and re-encoded to AAC."""
 
-    def __init__(self, source: Path, output: av.container.OutputContainer, origin: float):
-        self._input = media.open_container(source)
-        self._in = self._input.streams.audio[0]
+    def __init__(self, source: av.AudioStream, output: av.container.OutputContainer, origin: float):
+        self._in = source
         self._origin = origin  # the video's start in source time: output time 0
         self.remux = self._in.codec_context.name == "aac"
         if self.remux:
@@ -203,23 +201,10 @@ class _AudioCopy:
             self.stream.time_base = Fraction(1, ctx.sample_rate)
             self._next_pts = 0
         self._output = output
-        self._packets = self._input.demux(self._in)
-        self.done = False
 
-    def write_until(self, t: float | None) -> None:
-        """Mux the source's audio up to media time ``t`` (None: all of it)."""
-        while not self.done:
-            try:
-                packet = next(self._packets)
-            except (StopIteration, av.error.FFmpegError):
-                self.done = True
-                break
+    def write(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
             self._write(packet)
-            known = t is not None and packet.pts is not None and packet.time_base is not None
-            if known and float(packet.pts * packet.time_base) - self._origin > t:
-                break
-        if t is None:
-            self._flush()
 
     def _write(self, packet: av.Packet) -> None:
         if self.remux:
@@ -248,44 +233,34 @@ class _AudioCopy:
             self._next_pts += frame.samples
         self._output.mux(self.stream.encode(frame))
 
-    def _flush(self) -> None:
+    def finish(self) -> None:
+        """Drain the resampler and the encoder (a remuxed stream has nothing held back)."""
         if not self.remux:
             for out in self._resampler.resample(None):
                 self._encode(out)
             self._encode(None)
-
-    def close(self) -> None:
-        self._packets.close()
-        self._input.close()
-
-
-def _video_origin(source: Path) -> float:
-    with media.open_container(source) as container:
-        stream = container.streams.video[0]
-        return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
 
 
 def encode_video(source: Path, target: Path, draw: Callable[[np.ndarray, float], None] | None = None,
                  on_progress: ProgressCallback | None = None) -> Path:  # fmt: skip
     """Decode every frame of ``source`` upright, let ``draw(image, t)`` paint on it, and stream the frames into an
     H.264 + AAC mp4 at ``target`` (with the source's audio). Without ``draw``: a plain transcode (the benchmark's
-    baseline)."""
-    info = media.probe(source)
-    if not info.has_video:
-        raise ValueError(f"{source.name} has no video stream to annotate")
-    rate = Fraction(info.fps or 25).limit_denominator(1001)
-    time_base = _time_base(rate)
-    width, height = _even(info.width), _even(info.height)
-    origin = _video_origin(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(target), mode="w", format="mp4", options={"movflags": "+faststart"}) as output:
-        video = output.add_stream(VIDEO_CODEC, rate=rate, options=X264_OPTIONS)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.time_base = video.codec_context.time_base = time_base
-        audio = _AudioCopy(source, output, origin) if info.has_audio else None
-        try:
+    baseline). The source is opened once: its sound's packets are copied as they are read with the pictures."""
+    with media.MediaSource(source, carry_sound=True) as opened:
+        info = opened.info
+        if not info.has_video:
+            raise ValueError(f"{source.name} has no video stream to annotate")
+        rate = Fraction(info.fps or 25).limit_denominator(1001)
+        time_base = _time_base(rate)
+        width, height = _even(info.width), _even(info.height)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with av.open(str(target), mode="w", format="mp4", options={"movflags": "+faststart"}) as output:
+            video = output.add_stream(VIDEO_CODEC, rate=rate, options=X264_OPTIONS)
+            video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+            video.time_base = video.codec_context.time_base = time_base
+            audio = _AudioCopy(opened.sound_stream, output, opened.video_start) if info.has_audio else None
             last_pts = -1
-            for frame in _frames(source):
+            for frame in opened.frames(sample_fps=None):
                 image = frame.image[:height, :width]
                 if draw is not None:
                     image = np.ascontiguousarray(image)
@@ -295,20 +270,14 @@ def encode_video(source: Path, target: Path, draw: Callable[[np.ndarray, float],
                 out.time_base = time_base
                 output.mux(video.encode(out))
                 if audio is not None:
-                    audio.write_until(frame.t + AUDIO_LEAD)
+                    audio.write(opened.take_sound_packets())
                 if on_progress is not None and info.duration > 0 and frame.index % 25 == 0:
                     on_progress(min(100.0, 100 * frame.t / info.duration))
             output.mux(video.encode(None))
             if audio is not None:
-                audio.write_until(None)
-        finally:
-            if audio is not None:
-                audio.close()
+                audio.write(opened.take_sound_packets())
+                audio.finish()
     return target
-
-
-def _frames(source: Path) -> Iterator[media.Frame]:
-    return media.iter_frames(source, sample_fps=None)
 
 
 def write_annotated_video(source: Path, result: Result, target: Path,

@@ -1,8 +1,8 @@
 """The report of an analysis as PDF (fpdf2) or DOCX (python-docx): one builder (``report_model``, laid out by
 ``report_blocks``), two writers that render the same blocks, so both formats hold the same figures.
 
-``write_report(result, source, target, graph_png, fmt)``; the source file is read only for the key-frame
-thumbnails (none for audio, or when it is not given).
+``write_report(result, source, target, graph_png, fmt, thumbnails)``; the key frames are the thumbnails the face pass
+kept (none for audio, or when none are given); the source file is not read again.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from backend.render.report_blocks import (
     layout,
 )
 from backend.render.report_model import ReportContent, build_report
+from backend.render.thumbnails import FaceThumbnails
 from backend.results import Result
 
 FORMATS = ("pdf", "docx")
@@ -34,12 +35,12 @@ _RULE = (200, 200, 200)
 _HEAD_FILL = (236, 236, 236)
 
 
-def write_report(result: Result, source: Path | None, target: Path, graph_png: Path | None = None,
-                 fmt: str = "pdf") -> Path:  # fmt: skip
+def write_report(result: Result, source: Path | None, target: Path, graph_png: Path | None = None, fmt: str = "pdf",
+                 thumbnails: FaceThumbnails | None = None) -> Path:  # fmt: skip
     """Write the report of ``result`` to ``target`` as ``fmt`` (pdf | docx); returns ``target``."""
     if fmt not in FORMATS:
         raise ValueError(f"report format must be one of {', '.join(FORMATS)}, got '{fmt}'")
-    content = build_report(result, Path(source) if source is not None else None, graph_png)
+    content = build_report(result, Path(source) if source is not None else None, graph_png, thumbnails)
     writer = _write_pdf if fmt == "pdf" else _write_docx
     writer(content, layout(content), Path(target))
     return Path(target)

@@ -9,17 +9,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
-from backend import media
 from backend.captions import describe_language
 from backend.emotions import EMOTIONS
+from backend.render.thumbnails import FaceThumbnails
 from backend.results import FaceObservation, Result
 
 MAX_KEY_FACES = 6  # faces with key frames (the most observed ones)
-THUMB_PX = 112  # thumbnail height
 MAX_TABLE_ROWS = 60  # rows of the disagreement table; the rest are counted, not listed
 MAX_TRANSCRIPT_LINES = 300  # transcript segments in the report; the rest are counted, not listed
 
@@ -290,18 +288,6 @@ def _png(image: np.ndarray | Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _thumbnail(image: np.ndarray, box: list[int]) -> bytes:
-    height, width = image.shape[:2]
-    x1, y1, x2, y2 = box
-    margin = 0.2 * max(x2 - x1, y2 - y1)
-    x1, y1 = max(0, int(x1 - margin)), max(0, int(y1 - margin))
-    x2, y2 = min(width, int(x2 + margin)), min(height, int(y2 + margin))
-    crop = image[y1:y2, x1:x2] if x2 > x1 and y2 > y1 else image
-    scale = THUMB_PX / crop.shape[0]
-    size = (max(1, round(crop.shape[1] * scale)), THUMB_PX)
-    return _png(cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC))
-
-
 def key_observations(result: Result) -> list[FaceObservation]:
     """Per face (the MAX_KEY_FACES most observed), its most confident observation for each emotion it showed."""
     by_face: dict[int, list[FaceObservation]] = defaultdict(list)
@@ -318,33 +304,29 @@ def key_observations(result: Result) -> list[FaceObservation]:
     return chosen
 
 
-def _thumbnails(result: Result, source: Path | None, chosen: list[FaceObservation]) -> list[KeyFrame]:
-    if not chosen or source is None or not Path(source).is_file():
-        return []
-    try:
-        images = media.frames_at(source, {o.frame_index for o in chosen})
-    except (media.MediaError, OSError):
-        return []
-    return [KeyFrame(o.face_id, o.label, o.t, o.confidence, _thumbnail(images[o.frame_index], o.box))
-            for o in chosen if o.frame_index in images]  # fmt: skip
+def _thumbnails(chosen: list[FaceObservation], thumbnails: FaceThumbnails | None) -> list[KeyFrame]:
+    pictures = [(o, thumbnails.of(o) if thumbnails is not None else None) for o in chosen]
+    return [KeyFrame(o.face_id, o.label, o.t, o.confidence, _png(picture)) for o, picture in pictures
+            if picture is not None]  # fmt: skip
 
 
-def key_frames(result: Result, source: Path | None) -> list[KeyFrame]:
-    """Thumbnails of each face at its most confident moment per emotion; none without a readable source."""
-    return _thumbnails(result, source, key_observations(result))
+def key_frames(result: Result, thumbnails: FaceThumbnails | None) -> list[KeyFrame]:
+    """Thumbnails of each face at its most confident moment per emotion; none without the face pass's thumbnails."""
+    return _thumbnails(key_observations(result), thumbnails)
 
 
-def face_thumbnails(result: Result, source: Path | None) -> list[KeyFrame]:
+def face_thumbnails(result: Result, thumbnails: FaceThumbnails | None) -> list[KeyFrame]:
     """One thumbnail per face, at its most confident moment: how the web app shows who is who."""
     best: dict[int, FaceObservation] = {}
     for o in result.faces:
         if o.face_id not in best or o.confidence > best[o.face_id].confidence:
             best[o.face_id] = o
-    return _thumbnails(result, source, [best[face_id] for face_id in sorted(best)])
+    return _thumbnails([best[face_id] for face_id in sorted(best)], thumbnails)
 
 
-def build_report(result: Result, source: Path | None = None, graph_png: Path | None = None) -> ReportContent:
-    """Everything the report says, from the result (and the source file, for key frames)."""
+def build_report(result: Result, source: Path | None = None, graph_png: Path | None = None,
+                 thumbnails: FaceThumbnails | None = None) -> ReportContent:  # fmt: skip
+    """Everything the report says, from the result (and the face pass's thumbnails, for key frames)."""
     name = Path(result.input.get("path") or (source or "media")).name
     check_line, disagreements, more = _double_check(result)
     transcript, more_transcript = _transcript(result)
@@ -361,7 +343,7 @@ def build_report(result: Result, source: Path | None = None, graph_png: Path | N
         disagreements=disagreements,
         more_disagreements=more,
         graph_png=Path(graph_png).read_bytes() if graph_png is not None and Path(graph_png).is_file() else None,
-        key_frames=key_frames(result, source),
+        key_frames=key_frames(result, thumbnails),
         caveats=_caveats(result),
         warnings=list(result.warnings),
         transcript=transcript,
