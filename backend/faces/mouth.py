@@ -62,11 +62,11 @@ class MouthSignal:
     def times(self) -> np.ndarray:
         return self.start + (np.arange(len(self.motion)) + 0.5) * self.bin_seconds
 
-    def over(self, start: float, end: float) -> np.ndarray:
-        """The bins whose centre lies in ``[start, end)`` (NaN where the face was not seen)."""
-        first = max(0, math.ceil((start - self.start) / self.bin_seconds - 0.5))
-        last = max(first, math.ceil((end - self.start) / self.bin_seconds - 0.5))
-        return self.motion[first:last]
+    def bins(self, start: float, end: float) -> slice:
+        """The bins whose centre lies in ``[start, end)`` seconds."""
+        first = min(len(self.motion), max(0, math.ceil((start - self.start) / self.bin_seconds - 0.5)))
+        last = min(len(self.motion), max(first, math.ceil((end - self.start) / self.bin_seconds - 0.5)))
+        return slice(first, last)
 
 
 def mouth_patch(image: np.ndarray, face: FaceBox) -> np.ndarray | None:
@@ -131,18 +131,26 @@ class MouthMotion:
 
     Frames may come at any rate: at the default 5 fps of the face pass each patch is compared with the face's
     previous one; denser frames (10-25 fps) give more comparisons a second, each still about :data:`LAG` apart.
-    The faces of a frame need MTCNN's landmarks; for frames between detections the caller may hand the last boxes
-    found, since the patch comparison forgives a face that moved a pixel or two.
+    Frames between the face pass's frames need no detection of their own: given without faces, a frame is read
+    at the boxes of the last frame that had them (up to ``max_gap`` seconds before), since a face moves little in
+    a fraction of a second and the patch comparison forgives a pixel or two.
     """
 
     def __init__(self, lag: float = LAG, bin_seconds: float = BIN_SECONDS, max_gap: float = MAX_GAP):
         self.lag, self.bin_seconds, self.max_gap = lag, bin_seconds, max_gap
         self._recent: dict[int, deque[tuple[float, np.ndarray]]] = {}  # face id -> its patches of the last lag
         self._bins: dict[int, _Bins] = {}
+        self._held: tuple[float, Sequence[TrackedFace]] = (-math.inf, ())  # the last faces given, and when
 
-    def add(self, t: float, image: np.ndarray, faces: Sequence[TrackedFace]) -> None:
-        """The faces of the frame at ``t`` seconds (``image``: RGB uint8, the frame the boxes were found in or one
-        close to it in time)."""
+    def add(self, t: float, image: np.ndarray, faces: Sequence[TrackedFace] | None = None) -> None:
+        """The frame at ``t`` seconds (RGB uint8) with its tracked faces (landmarks needed), or with None for a
+        frame between detections."""
+        if faces is None:
+            held_at, faces = self._held
+            if t - held_at > self.max_gap:
+                return
+        else:
+            self._held = (t, faces)
         for gone in [face_id for face_id, recent in self._recent.items() if t - recent[-1][0] > self.max_gap]:
             del self._recent[gone]  # a closed track's patches
         for face in faces:

@@ -18,7 +18,7 @@ correlation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -93,36 +93,37 @@ def find_active_speakers(signals: Sequence[MouthSignal], turns: Sequence[Speaker
     speakers = sorted({turn.speaker_id for turn in turns}, key=str)
     if not signals:
         return ActiveSpeakers((), (), tuple(speakers), _windows(turns, {}, [], window_seconds), {})
-    motion = [_smoothed(signal, smoothing_seconds) for signal in signals]
     grid = signals[0]
-    length = max(len(m) for m in motion)
-    motion = [np.pad(m, (0, length - len(m)), constant_values=np.nan) for m in motion]
-    activity = {s: _activity([t for t in turns if t.speaker_id == s], grid.start, grid.bin_seconds, length)
-                for s in speakers}  # fmt: skip
+    if any((s.start, s.bin_seconds) != (grid.start, grid.bin_seconds) for s in signals):
+        raise ValueError("the mouth signals must share one grid of bins")
+    length = max(len(s.motion) for s in signals)
+    smoothed = [replace(s, motion=_smoothed(s, smoothing_seconds, length)) for s in signals]
+    activity = {speaker: _activity([t for t in turns if t.speaker_id == speaker], grid, length)
+                for speaker in speakers}  # fmt: skip
     min_bins = MIN_SEEN_SECONDS / grid.bin_seconds
     correlations: dict[tuple[int, SpeakerId], float] = {}
-    for signal, values in zip(signals, motion):
+    for signal in smoothed:
         for speaker in speakers:
-            score = _correlation(values, activity[speaker], min_bins)
+            score = _correlation(signal.motion, activity[speaker], min_bins)
             if score is not None:
                 correlations[(signal.face_id, speaker)] = score
     links = _assign(correlations, [s.face_id for s in signals], speakers, min_correlation)
     linked_faces = {link.face_id for link in links}
     linked_speakers = {link.speaker_id for link in links}
-    standardised = {signal.face_id: _standardised(values) for signal, values in zip(signals, motion)}
+    standardised = [replace(s, motion=_standardised(s.motion)) for s in smoothed]
     return ActiveSpeakers(
         links=tuple(links),
         listeners=tuple(s.face_id for s in signals if s.face_id not in linked_faces),
         off_screen=tuple(s for s in speakers if s not in linked_speakers),
-        windows=_windows(turns, {link.speaker_id: link.face_id for link in links},
-                         [(face_id, values, grid) for face_id, values in standardised.items()], window_seconds),
+        windows=_windows(turns, {link.speaker_id: link.face_id for link in links}, standardised, window_seconds),
         correlations=correlations,
-    )  # fmt: skip
+    )
 
 
-def _smoothed(signal: MouthSignal, seconds: float) -> np.ndarray:
-    """A moving mean over ``seconds`` that skips the bins where the face was not seen (they stay NaN)."""
-    values = signal.motion.astype(np.float64)
+def _smoothed(signal: MouthSignal, seconds: float, length: int) -> np.ndarray:
+    """A moving mean over ``seconds`` that skips the bins where the face was not seen (they stay NaN), padded with
+    NaN to ``length`` bins."""
+    values = np.pad(signal.motion.astype(np.float64), (0, length - len(signal.motion)), constant_values=np.nan)
     seen = ~np.isnan(values)
     width = max(1, round(seconds / signal.bin_seconds))
     kernel = np.ones(width)
@@ -131,13 +132,13 @@ def _smoothed(signal: MouthSignal, seconds: float) -> np.ndarray:
     return np.where(seen, sums / np.maximum(counts, 1), np.nan)
 
 
-def _activity(turns: Sequence[SpeakerTurn], start: float, bin_seconds: float, length: int) -> np.ndarray:
-    """The share of each bin that the turns cover."""
-    edges = start + np.arange(length + 1) * bin_seconds
+def _activity(turns: Sequence[SpeakerTurn], grid: MouthSignal, length: int) -> np.ndarray:
+    """The share of each bin of ``grid`` that the turns cover."""
+    edges = grid.start + np.arange(length + 1) * grid.bin_seconds
     covered = np.zeros(length)
     for turn in turns:
         covered += np.clip(np.minimum(edges[1:], turn.end) - np.maximum(edges[:-1], turn.start), 0, None)
-    return np.minimum(covered / bin_seconds, 1.0)
+    return np.minimum(covered / grid.bin_seconds, 1.0)
 
 
 def _correlation(motion: np.ndarray, activity: np.ndarray, min_bins: float) -> float | None:
@@ -173,8 +174,9 @@ def _standardised(values: np.ndarray) -> np.ndarray:
     return (values - seen.mean()) / seen.std()
 
 
-def _windows(turns: Sequence[SpeakerTurn], faces: dict[SpeakerId, int],
-             motion: list[tuple[int, np.ndarray, MouthSignal]], window_seconds: float) -> tuple[SpeakingWindow, ...]:  # fmt: skip
+def _windows(turns: Sequence[SpeakerTurn], faces: dict[SpeakerId, int], motion: Sequence[MouthSignal],
+             window_seconds: float) -> tuple[SpeakingWindow, ...]:  # fmt: skip
+    """Each turn cut into equal pieces of about ``window_seconds``, with the speaker's face and each face's motion."""
     windows = []
     for turn in sorted(turns, key=lambda t: t.start):
         count = max(1, round((turn.end - turn.start) / window_seconds))
@@ -182,16 +184,10 @@ def _windows(turns: Sequence[SpeakerTurn], faces: dict[SpeakerId, int],
         for k in range(count):
             start, end = turn.start + k * step, turn.start + (k + 1) * step
             seen = {}
-            for face_id, values, grid in motion:
-                part = values[_bin_range(grid, start, end, len(values))]
+            for signal in motion:
+                part = signal.motion[signal.bins(start, end)]
                 if np.any(~np.isnan(part)):
-                    seen[face_id] = round(float(np.nanmean(part)), 3)
+                    seen[signal.face_id] = round(float(np.nanmean(part)), 3)
             face = faces.get(turn.speaker_id)
             windows.append(SpeakingWindow(start, end, turn.speaker_id, face if face in seen else None, seen))
     return tuple(windows)
-
-
-def _bin_range(grid: MouthSignal, start: float, end: float, length: int) -> slice:
-    first = max(0, int(np.ceil((start - grid.start) / grid.bin_seconds - 0.5)))
-    last = max(first, int(np.ceil((end - grid.start) / grid.bin_seconds - 0.5)))
-    return slice(min(first, length), min(last, length))
