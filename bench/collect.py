@@ -252,6 +252,38 @@ def transcription_section(f: dict) -> Section:
     return lines, summary
 
 
+def active_speaker_section(f: dict) -> Section:
+    lines = []
+    summary = []
+    accuracy = f["accuracy"]
+    if accuracy is None:
+        lines += ["Accuracy skipped: the shared GRID / CREMA-D clips were not found.", ""]
+    else:
+        lines += [f"{accuracy['videos']} two-person videos (tests/two_person.py: every pair of the GRID speakers and "
+                  f"CREMA-D's actor 1001, {accuracy['turns_per_video']} turns each), face pass at 5 fps, known turns; "
+                  "speech windows of about 1 s. 'Own evidence': the face whose lips moved most in the window alone.",
+                  ""]  # fmt: skip
+        lines += table(["mouths read at", "windows", "speaking face right", "own evidence right", "links right"],
+                       [[rate, t["windows"], f"{t['accuracy']:.1%}", f"{t['evidence_accuracy']:.1%}",
+                         f"{t['links_right']}/{t['links']}"] for rate, t in accuracy["by_rate"].items()])  # fmt: skip
+        lines.append("")
+        worst = min(t["accuracy"] for t in accuracy["by_rate"].values())
+        target = f["accuracy_target"]
+        summary.append(["active speaker: speaking face right, share of speech windows (worst rate)", f"{worst:.1%}",
+                        f"≥ {target:.0%}", verdict(worst >= target)])  # fmt: skip
+    c = f["cost"]
+    lines += [f"Cost: the face pass (detection, tracking, crops, `cnn`) on {c['size']}, {c['media_seconds']:g} s "
+              f"({c['source']}), without and with the mouth motion; fastest of the runs.", ""]  # fmt: skip
+    lines += table(["pass", "wall s", "CPU s", "added (wall)", "added (CPU)"],
+                   [["plain", c["seconds"]["plain"], c["cpu_seconds"]["plain"], "", ""]]
+                   + [[f"with mouths at {rate}", c["seconds"][rate], c["cpu_seconds"][rate], f"{added:+.1%}",
+                       f"{c['added_cpu'][rate]:+.1%}"] for rate, added in c["added"].items()])  # fmt: skip
+    worst_cost = max(c["added"].values())
+    summary.append([f"active speaker: time added to the face pass, {c['size']} (worst rate)", f"{worst_cost:+.1%}",
+                    f"≤ +{f['cost_target']:.0%}", verdict(worst_cost <= f["cost_target"])])  # fmt: skip
+    return lines, summary
+
+
 BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "video_throughput": ("Video: real-time factor and peak RSS by resolution and length", video_section),
     "voice_throughput": ("Voice: real-time factor", voice_section),
@@ -263,6 +295,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "annotate_throughput": ("Annotated video", annotate_section),
     "transcription": ("Transcription: word error rate and speed", transcription_section),
     "every_option": ("Every option on", every_option_section),
+    "active_speaker": ("Active speaker: which face speaks", active_speaker_section),
 }
 
 
