@@ -45,6 +45,7 @@ def resolve(source: Path, no_deps: bool = False) -> dict[str, tuple[str, str]]:
                 str(report),
                 "-r",
                 str(source),
+                *(["--no-deps"] if no_deps else []),
             ],
             check=True,
         )
