@@ -1,0 +1,91 @@
+"""Speaker diarization (issue 36): DER, speaker count and one-speaker splits on mixtures of held-out speakers, and
+the cost of 10 min of two-speaker audio.
+
+Mixtures come from tests/mixtures.py: speakers of one corpus of ../shared's speech manifest, turns of 1-8 s with
+pauses and a little overlap. Speakers at even positions of each corpus's sorted list tuned the diarizer's constants
+(``--part tuning``); the default scores the others, never used to tune. DER with a 0.25 s collar, overlapping speech
+scored (pyannote.metrics). Targets: DER <= 0.12 with two speakers, <= 0.20 with three or four; the count right on
+>= 90 % of files; one-speaker files never split; 10 min diarized in <= 30 s.
+
+    .venv/bin/python bench/bench_diarization.py [--quick] [--part held_out|tuning] [--files 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+from benchlib import emit
+from mixtures import diarization_error, make_mixture, pick_speakers
+
+from backend.config import get_settings
+from backend.speakers import diarize
+
+SECONDS = {1: 45.0, 2: 60.0, 3: 90.0, 4: 90.0}  # length of each mixture by its number of speakers
+SEED_BASE = {"tuning": 1000, "held_out": 2000}
+
+
+def score(part: str, files: int) -> dict[int, list[tuple[float, int]]]:
+    """(DER, speakers found) of each mixture, by its number of speakers."""
+    data = get_settings().data_dir
+    scores: dict[int, list[tuple[float, int]]] = {}
+    for i in range(files):
+        for count, seconds in SECONDS.items():
+            seed = SEED_BASE[part] + 10 * i + count
+            speakers = pick_speakers(data, part, count, np.random.default_rng(seed))
+            mixture = make_mixture(data, speakers, seconds, seed)
+            found = diarize(mixture.signal)
+            der = diarization_error(mixture.segments, found.turns)
+            scores.setdefault(count, []).append((der, len(found.speakers)))
+            print(f"{count} speakers {','.join(speakers)}: found {len(found.speakers)}, DER {der:.3f}", flush=True)
+    return scores
+
+
+def cost(minutes: float) -> tuple[float, float]:
+    """Seconds to diarize ``minutes`` of two-speaker audio fed in 10 s blocks, and the real-time factor."""
+    data = get_settings().data_dir
+    speakers = pick_speakers(data, "held_out", 2, np.random.default_rng(7))
+    signal = make_mixture(data, speakers, minutes * 60, seed=7).signal
+    diarize(signal[: 20 * 16_000])  # warm-up: models loaded
+    started = time.perf_counter()
+    diarize(signal[i : i + 160_000] for i in range(0, len(signal), 160_000))
+    seconds = time.perf_counter() - started
+    return seconds, seconds / (len(signal) / 16_000)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--part", choices=sorted(SEED_BASE), default="held_out")
+    parser.add_argument("--files", type=int, default=12, help="mixtures of each number of speakers (1, 2, 3, 4)")
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of the cost measurement's audio")
+    parser.add_argument("--quick", action="store_true", help="one mixture of each kind, 1 min of cost: a smoke run")
+    args = parser.parse_args()
+    files, minutes = (1, 1.0) if args.quick else (args.files, args.minutes)
+    scores = score(args.part, files)
+    der = {count: float(np.mean([d for d, _ in rows])) for count, rows in scores.items()}
+    count_right = float(np.mean([n == count for count, rows in scores.items() for _, n in rows]))
+    split_rate = float(np.mean([n > 1 for _, n in scores[1]]))
+    der_two, der_many = der[2], float(np.mean([d for count in (3, 4) for d, _ in scores[count]]))
+    seconds, rtf = cost(minutes)
+    per_ten = seconds * 10 / minutes
+    print(f"{args.part} speakers, {files} mixtures of each of 1-4 speakers")
+    print(f"DER two speakers {der_two:.3f} (target <= 0.12); three or four {der_many:.3f} (target <= 0.20)")
+    print(
+        f"speaker count right {count_right:.0%} (target >= 90 %); one-speaker files split {split_rate:.0%} (target 0)"
+    )
+    print(
+        f"{minutes:g} min of two-speaker audio in {seconds:.1f} s: RTF {rtf:.4f}, "
+        f"{per_ten:.1f} s per 10 min (target <= 30)"
+    )
+    emit({"benchmark": "bench_diarization", "part": args.part, "files_per_count": files,
+          "der_two_speakers": round(der_two, 4), "der_three_four_speakers": round(der_many, 4),
+          "der_by_speakers": {str(k): round(v, 4) for k, v in sorted(der.items())},
+          "speaker_count_accuracy": round(count_right, 4), "one_speaker_split_rate": round(split_rate, 4),
+          "seconds_per_10_min": round(per_ten, 2), "real_time_factor": round(rtf, 4)})  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
