@@ -284,6 +284,24 @@ def active_speaker_section(f: dict) -> Section:
     return lines, summary
 
 
+def diarization_section(f: dict) -> Section:
+    der = f["der_by_speakers"]
+    lines = [f"`backend.speakers.diarize` on mixtures of {f['part'].replace('_', '-')} speakers (tests/mixtures.py), "
+             f"{f['files_per_count']} of each of 1-4 speakers; DER, 0.25 s collar, overlap scored.", ""]  # fmt: skip
+    lines += table(["DER 1 / 2 / 3 / 4 speakers", "count right", "one-speaker files split", "s per 10 min", "RTF"],
+                   [[" / ".join(str(der[k]) for k in sorted(der)), f["speaker_count_accuracy"],
+                     f["one_speaker_split_rate"], f["seconds_per_10_min"], f["real_time_factor"]]])  # fmt: skip
+    two, many, count = f["der_two_speakers"], f["der_three_four_speakers"], f["speaker_count_accuracy"]
+    split, per10 = f["one_speaker_split_rate"], f["seconds_per_10_min"]
+    return lines, [
+        ["diarization DER, two speakers", two, "≤ 0.12", verdict(two <= 0.12)],
+        ["diarization DER, three or four speakers", many, "≤ 0.20", verdict(many <= 0.20)],
+        ["diarization: number of speakers right", count, "≥ 0.90", verdict(count >= 0.90)],
+        ["diarization: one-speaker files split", split, "0", verdict(split == 0)],
+        ["diarization, 10 min of two-speaker audio", f"{per10} s", "≤ 30 s", verdict(per10 <= 30)],
+    ]
+
+
 BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "video_throughput": ("Video: real-time factor and peak RSS by resolution and length", video_section),
     "voice_throughput": ("Voice: real-time factor", voice_section),
@@ -296,6 +314,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "transcription": ("Transcription: word error rate and speed", transcription_section),
     "every_option": ("Every option on", every_option_section),
     "active_speaker": ("Active speaker: which face speaks", active_speaker_section),
+    "bench_diarization": ("Speaker diarization: DER, speaker count, cost", diarization_section),
 }
 
 

@@ -196,8 +196,6 @@ def turns_of(windows: SpeechWindows, width: int, first: np.ndarray, second: np.n
         start, end = round(float(frames[a] * FRAME_SECONDS), 3), round(float((frames[b - 1] + 1) * FRAME_SECONDS), 3)
         speaker, other = int(key[a, 0]), int(key[a, 1])
         turns.append(SpeakerTurn(start, end, str(speaker), overlap=other >= 0))
-        if other >= 0:
-            turns.append(SpeakerTurn(start, end, str(other), overlap=True))
     turns = _merged(turns)
     names = {label: f"S{i + 1}" for i, label in enumerate(dict.fromkeys(t.speaker_id for t in turns))}
     turns = [SpeakerTurn(t.start, t.end, names[t.speaker_id], t.overlap) for t in turns]
