@@ -285,6 +285,8 @@ def active_speaker_section(f: dict) -> Section:
 
 
 def diarization_section(f: dict) -> Section:
+    if "skipped" in f:
+        return [f"Not measured: {f['skipped']} (the mixtures are made of ../shared's speech corpora).", ""], []
     der = f["der_by_speakers"]
     lines = [f"`backend.speakers.diarize` on mixtures of {f['part'].replace('_', '-')} speakers (tests/mixtures.py), "
              f"{f['files_per_count']} of each of 1-4 speakers; DER, 0.25 s collar, overlap scored.", ""]  # fmt: skip
