@@ -12,9 +12,10 @@ export KERAS_BACKEND := torch
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-no-deps.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-no-deps.txt
 	@touch $@
 
 run: $(STAMP)
@@ -49,6 +50,7 @@ lock:
 	$(PYTHON) scripts/lock.py requirements/runtime.in requirements.txt
 	$(PYTHON) scripts/lock.py requirements/dev.in requirements-dev.txt --base requirements.txt
 	$(PYTHON) scripts/lock.py requirements/webapp.in requirements-webapp.txt
+	$(PYTHON) scripts/lock.py requirements/no-deps.in requirements-no-deps.txt --no-deps
 
 clean:
 	rm -rf $(VENV) .cache
