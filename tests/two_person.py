@@ -29,8 +29,8 @@ from backend.faces.detector import get_detector
 from backend.faces.following import FollowingDetector
 from backend.faces.mouth import MouthMotion, MouthSignal, TrackedFace
 from backend.faces.tracking import FaceTracker
-from backend.people.active_speaker import SpeakerTurn
-from backend.voice import VAD_MIN_FRACTION, speech_shares
+from backend.speakers.turns import SpeakerTurn
+from backend.voice.speech_detection import VAD_MIN_FRACTION, speech_shares
 
 SAMPLE_RATE = 16_000
 FPS = 25
@@ -219,8 +219,8 @@ def watch(path: Path, face_fps: float = 5.0, mouth_fps: float | None = 12.5, mou
 
 
 def voice_activity_turns(path: Path, speaker_id: str, resolution: float = 0.1) -> list[SpeakerTurn]:
-    """One speaker's turns from the analysis's own speech detector (``backend.voice.speech_shares``) over pieces of
-    ``resolution`` seconds: runs of speech pieces, for a file known to hold one voice."""
+    """One speaker's turns from the analysis's own speech detector (``backend.voice.speech_detection``) over
+    pieces of ``resolution`` seconds: runs of speech pieces, for a file known to hold one voice."""
     shares = speech_shares(media.read_audio(path, SAMPLE_RATE), SAMPLE_RATE, window=2 * resolution, hop=resolution)
     turns: list[SpeakerTurn] = []
     for k, share in enumerate(shares):

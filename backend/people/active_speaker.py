@@ -24,22 +24,14 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from backend.faces.mouth import MouthSignal
+from backend.speakers.turns import SpeakerTurn
 
-SpeakerId = str | int
+SpeakerId = str  # a SpeakerTurn's speaker_id
 
 MIN_CORRELATION = 0.2
 SMOOTHING_SECONDS = 0.5
 WINDOW_SECONDS = 1.0
 MIN_SEEN_SECONDS = 1.0  # a face seen for less than this while a speaker's activity changes is not judged
-
-
-@dataclass(frozen=True)
-class SpeakerTurn:
-    """A stretch of speech by one speaker, as diarization gives it (or a voice-activity track for one speaker)."""
-
-    start: float
-    end: float
-    speaker_id: SpeakerId
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import numpy as np
 from backend.speakers.activity import FRAME, FRAME_SECONDS, SAMPLE_RATE, SpeechActivity, SpeechFrames
 from backend.speakers.clustering import MAX_SPEAKERS, centroids, cluster
 from backend.speakers.embeddings import SpeakerEmbedder, default_embedder
+from backend.speakers.turns import SpeakerTurn
 
 HOP = 6400  # samples between window starts: 0.4 s, a multiple of the VAD frame
 CHUNK = 64  # windows embedded in one batch: 25.6 s of audio
@@ -23,16 +24,6 @@ MAX_CLUSTERED = 3000  # windows clustered at most (20 min of speech); the others
 SMOOTHING = 2  # windows either side averaged into each one's vector
 MERGE_GAP = 0.3  # seconds: one speaker's turns closer than this are one turn
 OVERLAP_MARGIN = 0.02  # a window as close (cosine) to a second speaker as to its own, within this, holds both
-
-
-@dataclass(frozen=True)
-class SpeakerTurn:
-    """One speaker talking from ``start`` to ``end`` (seconds); ``overlap`` when someone else talks too."""
-
-    start: float
-    end: float
-    speaker_id: str
-    overlap: bool = False
 
 
 @dataclass(frozen=True)
