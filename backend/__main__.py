@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import SettingError, Settings, base_type, field_type, get_settings
 from .errors import EmoClassifyError
-from .options import AnalysisOptions, with_choices
+from .options import AnalysisOptions, load_default_options, with_choices
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -116,11 +116,11 @@ def _summary_lines(result, output_dir: Path) -> list[str]:
     return lines
 
 
-def _analyze(args: argparse.Namespace, settings: Settings) -> int:
+def _analyze(args: argparse.Namespace, settings: Settings, defaults: AnalysisOptions) -> int:
     from .pipeline import analyse
 
     given = {item.name: getattr(args, item.name) for item in fields(AnalysisOptions)}
-    options = with_choices(settings.default_options, {key: value for key, value in given.items() if value is not None})
+    options = with_choices(defaults, {key: value for key, value in given.items() if value is not None})
     output_dir = args.output or Path("emoclassify-output") / args.file.stem
     progress = _Progress(enabled=not args.quiet)
     try:
@@ -136,13 +136,13 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        settings = get_settings()
+        settings, defaults = get_settings(), load_default_options()
     except SettingError as exc:
         print(f"error [invalid_setting]: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    args = _parser(settings.default_options).parse_args(argv)
+    args = _parser(defaults).parse_args(argv)
     try:
-        return _analyze(args, settings)
+        return _analyze(args, settings, defaults)
     except EmoClassifyError as exc:
         print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
         return EXIT_USER_ERROR

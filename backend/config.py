@@ -2,10 +2,10 @@
 variable that changes it.
 
 Three groups are declared with :func:`setting` and read by :func:`load`: the engine's :class:`Settings` (here),
-the defaults of an analysis (the fields of ``backend.options.AnalysisOptions`` marked ``env``, held in
-``Settings.default_options``) and the API service's ``callback.config.ApiConfig``. The CLI's arguments, the API's
-option schema, ``/api/v1/models`` and the web form's controls derive from these declarations, and so does
-``docs/configuration.md`` (``python scripts/configuration_doc.py > docs/configuration.md``).
+the defaults of an analysis (the fields of ``backend.options.AnalysisOptions`` marked ``env``, read by
+``backend.options.load_default_options``) and the API service's ``callback.config.ApiConfig``. The CLI's
+arguments, the API's option schema, ``/api/v1/models`` and the web form's controls derive from these
+declarations, and so does ``docs/configuration.md`` (``python scripts/configuration_doc.py > docs/configuration.md``).
 
 The environment is read once per process (:func:`get_settings`); a test or the API builds a :class:`Settings` of
 its own and passes it down. This module imports only the standard library, so that anything may read it.
@@ -151,12 +151,6 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def _builtin_options() -> "AnalysisOptions":  # noqa: F821 - backend.options imports this module
-    from .options import AnalysisOptions
-
-    return AnalysisOptions()
-
-
 @dataclass(frozen=True)
 class Settings:
     """The engine's settings. Paths are absolute; sizes in pixels, times in seconds."""
@@ -205,8 +199,6 @@ class Settings:
                               "bombs; passed to FFmpeg's decoders): larger is refused `too_large`",
                               minimum=1)  # fmt: skip
     debug: bool = setting(False, "the CLI shows the traceback of an unexpected failure")
-    # the defaults of every analysis; the environment sets those of the options marked env (backend.options)
-    default_options: "AnalysisOptions" = field(default_factory=_builtin_options)  # noqa: F821, UP037
 
     def replace(self, **changes: object) -> "Settings":
         """A copy with some fields changed."""
@@ -214,10 +206,8 @@ class Settings:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """The engine's settings and an analysis's defaults, from ``environ`` (default: the process environment)."""
-    from .options import AnalysisOptions
-
-    return load(Settings, environ, {"default_options": load(AnalysisOptions, environ)})
+    """The engine's settings from ``environ`` (default: the process environment)."""
+    return load(Settings, environ)
 
 
 @lru_cache(maxsize=1)

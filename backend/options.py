@@ -1,13 +1,13 @@
 """Analysis options: what a user may ask of one analysis, each declared once with its default, limits and help;
 the CLI's arguments and the API's option schema are built from these fields. Options marked ``env`` take their
-default from the environment (``Settings.default_options``); the rest are checked here before any work starts."""
+default from the environment (:func:`load_default_options`); the rest are checked here before any work starts."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
-from .config import DEFAULT_ASR_MODEL, limits_text, setting, within_limits
+from .config import DEFAULT_ASR_MODEL, limits_text, load, setting, within_limits
 from .errors import InputError
 from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
 from .transcribe import check_asr_model, check_language
@@ -83,3 +83,9 @@ def with_choices(defaults: AnalysisOptions, given: Mapping[str, object]) -> Anal
     if given.get("frame_step") is not None and "sample_fps" not in given:
         given = {**given, "sample_fps": None}
     return replace(defaults, **given)
+
+
+def load_default_options(environ: Mapping[str, str] | None = None) -> AnalysisOptions:
+    """An analysis's defaults: the options marked ``env`` as ``environ`` (default: the process environment) sets
+    them. Read once by the CLI and once per API app, so that both start every analysis from the same values."""
+    return load(AnalysisOptions, environ)

@@ -66,7 +66,7 @@ def create_app(config: dict | None = None, *, settings: Settings | None = None, 
     service = AnalysisService(api_config, settings, runner)
     app.extensions["emoclassify"] = service
     api = _Api(app)
-    register_submission_bodies(api.spec, service.settings.default_options)
+    register_submission_bodies(api.spec, service.default_options)
     api.register_blueprint(health.blp)
     api.register_blueprint(analyses.blp)
     register_error_handlers(app)  # after the Api's own, so ours answer

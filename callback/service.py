@@ -21,7 +21,7 @@ from pathlib import Path
 from backend import media
 from backend.config import Settings, get_settings
 from backend.errors import EmoClassifyError
-from backend.options import AnalysisOptions
+from backend.options import AnalysisOptions, load_default_options
 
 from .config import ApiConfig
 from .errors import ApiError
@@ -47,6 +47,7 @@ class AnalysisService:
     def __init__(self, config: ApiConfig, settings: Settings | None = None, runner: Runner | None = None):
         self.config = config
         self.settings = settings or get_settings()
+        self.default_options = load_default_options()  # what a submission's omitted options mean
         self.paths = JobPaths(config.data_dir)
         self.store = JobStore(config.store_url)
         self.executor = JobExecutor(self.store, self.paths, self.settings, self._finished, timeout=config.job_timeout)
@@ -273,7 +274,7 @@ class AnalysisService:
         except Exception as exc:  # any driver error means "not ready", with its text
             checks["store"] = f"error: {exc}"
         try:
-            get_classifier(self.settings.default_options.face_model, self.settings)
+            get_classifier(self.default_options.face_model, self.settings)
             checks["face_model"] = "ok"
         except EmoClassifyError as exc:
             checks["face_model"] = f"error: {exc.message}"

@@ -78,7 +78,7 @@ def test_the_openapi_document_says_the_sampling_rate_must_be_above_zero(app):
 @pytest.mark.parametrize("name", SAMPLING)
 def test_every_value_the_document_allows_is_accepted(app, name):
     schema = option_schemas(app)[name]
-    defaults = app.extensions["emoclassify"].settings.default_options
+    defaults = app.extensions["emoclassify"].default_options
 
     @given(allowed_values(schema))
     @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -111,7 +111,7 @@ def test_the_default_face_model_reported_is_the_one_jobs_use(monkeypatch, tmp_pa
     app = create_app({"data_dir": tmp_path / "api"})
     try:
         assert app.test_client().get("/api/v1/models").get_json()["default_face_model"] == "auto"
-        assert parse_options({}, app.extensions["emoclassify"].settings.default_options).face_model == "auto"
+        assert parse_options({}, app.extensions["emoclassify"].default_options).face_model == "auto"
     finally:
         app.extensions["emoclassify"].stop()
         get_settings.cache_clear()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from backend.config import SettingError, Settings, env_name, load_settings
-from backend.options import AnalysisOptions, with_choices
+from backend.options import AnalysisOptions, load_default_options, with_choices
 from callback.config import ApiConfig
 from webui.settings import WebSettings, load_web_settings
 
@@ -81,13 +81,13 @@ def test_dead_settings_are_gone():
 
 
 def test_the_environment_sets_the_defaults_of_an_analysis():
-    settings = load_settings({"EMOCLASSIFY_SAMPLE_FPS": "2", "EMOCLASSIFY_FACE_MODEL": "auto"})
-    assert settings.default_options == AnalysisOptions(sample_fps=2.0, face_model="auto")
+    defaults = load_default_options({"EMOCLASSIFY_SAMPLE_FPS": "2", "EMOCLASSIFY_FACE_MODEL": "auto"})
+    assert defaults == AnalysisOptions(sample_fps=2.0, face_model="auto")
 
 
 def test_a_value_out_of_its_limits_names_its_variable():
     with pytest.raises(SettingError, match="EMOCLASSIFY_SAMPLE_FPS must be above 0 and at most 60"):
-        load_settings({"EMOCLASSIFY_SAMPLE_FPS": "61"})
+        load_default_options({"EMOCLASSIFY_SAMPLE_FPS": "61"})
 
 
 def test_a_value_that_cannot_be_read_names_its_variable():

@@ -96,11 +96,7 @@ def modules_in_circles() -> set[str]:
     return circles
 
 
-CONFIG_CIRCLE = pytest.mark.xfail(strict=True, reason="backend.config builds the default AnalysisOptions (a lazy "
-                                  "import of backend.options), and backend.options imports backend.config")  # fmt: skip
-
-
-@pytest.mark.parametrize("package", [pytest.param(p, marks=CONFIG_CIRCLE) if p == "backend" else p for p in PACKAGES])
+@pytest.mark.parametrize("package", PACKAGES)
 def test_no_module_imports_itself_through_others(package):
     """A circle of imports (function-level ones included) means two modules are one job split wrongly."""
     assert sorted(name for name in modules_in_circles() if name.split(".")[0] == package) == []

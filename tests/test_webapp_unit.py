@@ -17,7 +17,7 @@ from result_factory import angry_on_average_neutral_in_most_frames  # noqa: E402
 from servers import free_port, serving
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from backend.config import get_settings  # noqa: E402
+from backend.options import load_default_options  # noqa: E402
 from tests.media_factory import make_audio  # noqa: E402
 from webui import api, charts, results  # noqa: E402
 from webui.client import EmoClient  # noqa: E402
@@ -88,7 +88,7 @@ def test_upload_page_shows_types_limit_and_labelled_options(monkeypatch, api_url
 def test_the_sampling_slider_has_the_servers_range_and_default(monkeypatch, api_url):
     """From the server's OpenAPI document, not the web app's own numbers (it once stopped at 30 of 60)."""
     slider = _app(monkeypatch, api_url).run().slider(key="opt_fps")
-    assert (slider.max, slider.value) == (60.0, get_settings().default_options.sample_fps)
+    assert (slider.max, slider.value) == (60.0, load_default_options().sample_fps)
 
 
 def test_finished_job_in_the_query_shows_the_summary(monkeypatch, api_url, finished_audio_job):

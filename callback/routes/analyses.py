@@ -54,7 +54,7 @@ def _queued(job) -> tuple[dict, int, dict]:
 @_errors(*SUBMIT_ERRORS)
 def submit():
     """Upload a media file and queue its analysis; answers at once with the job and its URL (``Location``)."""
-    job = service().submit(read_submission(request, service().settings.default_options), g.owner, request.host_url)
+    job = service().submit(read_submission(request, service().default_options), g.owner, request.host_url)
     return _queued(job)
 
 
@@ -128,7 +128,7 @@ def artifact(job_id: str, name: str):
 @_errors(*SUBMIT_ERRORS)
 def analyze():
     """Synchronous convenience for short files: submit and wait (up to the server's limit) for the result."""
-    submission = read_submission(request, service().settings.default_options, allow_wait=True)
+    submission = read_submission(request, service().default_options, allow_wait=True)
     job = service().submit(submission, g.owner, request.host_url)
     if submission.wait:
         job = service().wait(job.id, g.owner, service().config.sync_wait)

@@ -48,5 +48,5 @@ def models():
             if (settings.face_model_dir / name / "model.json").exists()
         ],  # fmt: skip
         "voice_models": shipped(settings.voice_model_dir),
-        "default_face_model": settings.default_options.face_model,
+        "default_face_model": service().default_options.face_model,
     }
