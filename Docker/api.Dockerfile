@@ -11,8 +11,9 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /build
-COPY requirements.txt .
-RUN pip install --require-hashes -r requirements.txt
+COPY requirements.txt requirements-no-deps.txt ./
+RUN pip install --require-hashes -r requirements.txt \
+ && pip install --require-hashes --no-deps -r requirements-no-deps.txt
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin emoclassify \

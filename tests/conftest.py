@@ -10,8 +10,8 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 # Request rates are a behaviour of their own, tested where they are set (tests/test_api_limits.py). Everywhere else
 # they are off, in test apps and in the servers tests start: a budget that a module's or an earlier test's requests
 # spend must not decide a later test, whatever the machine's speed.
-os.environ.setdefault("EMOCLASSIFY_RATE_LIMIT_READ", "")
-os.environ.setdefault("EMOCLASSIFY_RATE_LIMIT_SUBMIT", "")
+os.environ["EMOCLASSIFY_RATE_LIMIT_READ"] = ""
+os.environ["EMOCLASSIFY_RATE_LIMIT_SUBMIT"] = ""
 
 from pathlib import Path  # noqa: E402
 

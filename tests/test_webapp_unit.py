@@ -91,6 +91,15 @@ def test_the_sampling_slider_has_the_servers_range_and_default(monkeypatch, api_
     assert (slider.max, slider.value) == (60.0, load_default_options().sample_fps)
 
 
+def test_an_older_servers_document_without_choices_or_range_leaves_those_options_to_the_server():
+    """A server whose OpenAPI document gives the face model no enum and the sampling rate no range: the form sends
+    neither (the server's defaults apply) instead of failing to draw."""
+    from webui import form
+
+    assert form._face_model_select({"type": "string", "default": "cnn"}, None, False) is None
+    assert form._sampling_slider({"type": "number", "default": 5.0}, False) is None
+
+
 def test_finished_job_in_the_query_shows_the_summary(monkeypatch, api_url, finished_audio_job):
     at = _app(monkeypatch, api_url)
     at.query_params["job"] = finished_audio_job["id"]

@@ -124,8 +124,8 @@ def upload_form(face_models: dict[str, str] | None = None, schemas: dict[str, di
 
 def _sampling_slider(schema: dict | None, disabled: bool) -> float | None:
     """The sampling rate, from the server's range and default; None (the server's default) when it did not say."""
-    if not schema or schema.get("default") is None:
-        return None
+    if not schema or any(schema.get(key) is None for key in ("default", "minimum", "maximum")):
+        return None  # an older server's document gives no range
     low = schema["minimum"] + FPS_STEP if schema.get("exclusiveMinimum") else schema["minimum"]
     default = float(schema["default"])
     return st.slider("Sampling rate: video frames analysed per second", min_value=min(float(low), default),
@@ -135,8 +135,8 @@ def _sampling_slider(schema: dict | None, disabled: bool) -> float | None:
 
 def _face_model_select(schema: dict | None, states: dict[str, str] | None, disabled: bool) -> str | None:
     """The face model, among the server's, starting at its default; None (the server's default) when unknown."""
-    if not schema:
-        return None
+    if not schema or not schema.get("enum") or schema.get("default") not in schema["enum"]:
+        return None  # an older server's document names no choices
     names = list(schema["enum"])
     return st.selectbox("Face model", names, index=names.index(schema["default"]), key="opt_model",
                         format_func=lambda name: _model_label(name, states), disabled=disabled)  # fmt: skip
