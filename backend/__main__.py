@@ -12,6 +12,7 @@ import traceback
 from dataclasses import fields
 from pathlib import Path
 
+from .captions import by_mean
 from .config import SettingError, Settings, base_type, field_type, get_settings
 from .errors import EmoClassifyError
 from .options import AnalysisOptions, load_default_options, with_choices
@@ -78,28 +79,21 @@ def _parser(defaults: AnalysisOptions) -> argparse.ArgumentParser:
     return parser
 
 
-def _by_mean(summary: dict) -> str:
-    """The dominant emotion with the figure it was chosen by: the highest mean probability, which is not the
-    share of frames or windows where it won (a face can be angry on average and neutral in most frames)."""
-    dominant = summary["dominant_emotion"]
-    return f"{dominant} (highest mean probability, {summary['mean_probabilities'][dominant]:.0%})"
-
-
 def _summary_lines(result, output_dir: Path) -> list[str]:
     lines = []
     if result.frames_analysed:
         found = result.summary["frames_with_faces"]
         lines.append(f"analysed {result.frames_analysed} frame(s); faces found in {found}")
     for face in result.summary["faces"]:
-        lines.append(f"  face {face['face_id']}: {_by_mean(face)}, {face['observations']} observations")
+        lines.append(f"  face {face['face_id']}: {by_mean(face)}, {face['observations']} observations")
     voice = result.summary.get("voice")
     if voice:
         lines.append(f"voice: {voice['speech_windows']} of {voice['windows']} window(s) with speech"
-                     + (f", {_by_mean(voice)}" if voice["speech_windows"] else ""))  # fmt: skip
+                     + (f", {by_mean(voice)}" if voice["speech_windows"] else ""))  # fmt: skip
     fused = result.summary.get("fused")
     if fused:
         weight = f", face weight {fused['mean_face_weight']:.0%}" if fused["mean_face_weight"] is not None else ""
-        lines.append(f"fused: {_by_mean(fused)} over {fused['windows']} window(s) "
+        lines.append(f"fused: {by_mean(fused)} over {fused['windows']} window(s) "
                      f"({fused['windows_with_both']} with face and voice{weight})")  # fmt: skip
     if result.double_check and result.double_check["windows_compared"]:
         check = result.double_check

@@ -9,6 +9,14 @@ def fused_lane_name(face_id: int | None) -> str:
     return "fused: voice alone (no face in view)" if face_id is None else f"fused: face {face_id} + voice"
 
 
+def by_mean(summary: dict, bold: bool = False) -> str:
+    """A summary's dominant emotion with the figure it was chosen by: the highest mean probability, which is not the
+    share of frames or windows where it won (a face can be angry on average and neutral in most frames)."""
+    dominant = summary["dominant_emotion"]
+    name = f"**{dominant}**" if bold else dominant
+    return f"{name} (highest mean probability, {summary['mean_probabilities'][dominant]:.0%})"
+
+
 def describe_language(record: dict | None) -> str | None:
     """A result's ``transcript_language`` in words for the report and the web app, e.g. "pl (detected, probability
     0.98)"; None when there is no language to tell."""

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from backend.captions import describe_language
+from backend.captions import by_mean, describe_language
 from backend.emotions import EMOTION_COLOURS
 
 from . import charts
@@ -67,14 +67,6 @@ def _cached_artifact(_client: EmoClient, base_url: str, job_id: str, name: str) 
     return fetch_artifact(_client, job_id, name)
 
 
-def by_mean(summary: dict, bold: bool = True) -> str:
-    """The dominant emotion with the figure it was chosen by: the highest mean probability, not the share of frames
-    where it won (a face can be angry on average and neutral in most frames)."""
-    dominant = summary["dominant_emotion"]
-    name = f"**{dominant}**" if bold else dominant
-    return f"{name} (highest mean probability, {summary['mean_probabilities'][dominant]:.0%})"
-
-
 def summary_sentence(result: dict, name: str = "") -> str:
     """The result in one or two plain sentences; ``name``: the file's name as uploaded."""
     info, summary = result.get("input", {}), result.get("summary", {})
@@ -83,17 +75,19 @@ def summary_sentence(result: dict, name: str = "") -> str:
     parts = [f"**{name}** ({kind})" if kind == "image" else f"**{name}** ({kind}, {info.get('duration', 0):.1f} s)"]
     fused = summary.get("fused")
     if fused:
-        parts.append(f"face and voice together: {by_mean(fused)}")
+        parts.append(f"face and voice together: {by_mean(fused, bold=True)}")
     faces = summary.get("faces", [])
     if info.get("kind") != "audio":
         if faces:
-            moods = ", ".join(f"face {f['face_id']} {by_mean(f)}" for f in faces)
+            moods = ", ".join(f"face {f['face_id']} {by_mean(f, bold=True)}" for f in faces)
             parts.append(f"{len(faces)} face{'s' if len(faces) > 1 else ''} found: {moods}")
         else:
             parts.append("no face found")
     voice = summary.get("voice")
     if voice:
-        parts.append(f"the voice: {by_mean(voice)}" if voice.get("dominant_emotion") else "no speech in the audio")
+        parts.append(
+            f"the voice: {by_mean(voice, bold=True)}" if voice.get("dominant_emotion") else "no speech in the audio"
+        )
     check = result.get("double_check")
     if check and check.get("agreement_rate") is not None:
         parts.append(
@@ -214,7 +208,7 @@ def face_thumbnails(client: EmoClient, job_id: str, result: dict, artifacts: lis
     st.subheader("Faces", anchor=False)
     for column, face in zip(st.columns(min(len(faces), CARDS_PER_ROW)), faces[:CARDS_PER_ROW]):
         image = _cached_artifact(client, client.base_url, job_id, f"face-{face['face_id']}.png")
-        column.image(image, caption=f"face {face['face_id']}: {by_mean(face, bold=False)}", width=120)
+        column.image(image, caption=f"face {face['face_id']}: {by_mean(face)}", width=120)
 
 
 def video_view(client: EmoClient, job_id: str, result: dict, artifacts: list[dict], original: bytes | None) -> None:
