@@ -1,8 +1,8 @@
 """Who a stretch of speech sounds like: one vector per short window, close for one voice and far for two.
 
 The default is Resemblyzer's GE2E speaker encoder (Apache-2.0, the weights ship in its wheel: no download), a
-3-layer LSTM over 40 mel bands of 1.6 s. Anything with ``window_seconds`` and ``embed`` can stand in for it
-(bench/bench_diarization.py compares it with the Whisper encoder frames the voice model already computes).
+3-layer LSTM over 40 mel bands of 1.6 s. Anything with ``window_seconds`` and ``embed`` can stand in for it (the
+Whisper encoder frames the voice model already computes are a candidate not yet compared).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Protocol
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from backend.speakers.activity import SAMPLE_RATE
+
 TARGET_DBFS = -30.0  # Resemblyzer's training level; every window is brought to it, so loudness says nothing
 
 
