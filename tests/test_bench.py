@@ -47,7 +47,8 @@ def section(markdown: str, title: str) -> str:
 
 def table_rows(text: str) -> list[list[str]]:
     """The data rows of the first markdown table in ``text``."""
-    lines = [line for line in text.splitlines() if line.startswith("|")]
+    table = re.search(r"^\|.*?(?=^[^|]|\Z)", text, flags=re.S | re.M)  # the first run of table lines
+    lines = table.group(0).splitlines() if table else []
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
 
 
