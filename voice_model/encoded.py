@@ -23,7 +23,7 @@ import numpy as np
 
 from backend.config import get_settings
 from backend.voice.features import FeatureParams
-from backend.voice.loudness import levelled
+from backend.voice.loudness import MAX_GAIN_DB, levelled
 from backend.voice.whisper_encoder import SAMPLE_RATE, WHISPER_BASE_SHA256, get_speech_encoder
 from backend.voice.windows import equal_length_batches, window_bounds
 
@@ -116,7 +116,7 @@ def _cache_dir(utterances: list[Utterance], variant: str, level_dbfs: float | No
     if variant != "clean":  # the clean key is the one from before variants existed
         spec["augment"] = [variant, VARIANTS[variant], SNR_DB]
     if level_dbfs is not None:  # likewise the unlevelled key
-        spec["level_dbfs"] = level_dbfs
+        spec |= {"level_dbfs": level_dbfs, "max_gain_db": MAX_GAIN_DB}
     key = hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
     return get_settings().cache_dir / "voice_encoded" / key
 
