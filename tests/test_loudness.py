@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from backend.config import get_settings
+from backend.options import AnalysisOptions
+from backend.pipeline import analyse
 from backend.voice.loudness import MAX_GAIN_DB, levelled, speech_level_db
 from backend.voice.models import get_voice_model
 
@@ -43,6 +45,18 @@ def test_a_near_silent_window_is_raised_by_at_most_the_gain_limit():
     assert speech_level_db(levelled(hum, -20.0)) == pytest.approx(-100.0 + MAX_GAIN_DB, abs=0.01)
 
 
+def test_a_clear_angry_recording_30_db_quieter_is_still_heard_as_angry(shared_data, tmp_path):
+    """The whole analysis, on the file as a quiet microphone would have stored it: 16-bit PCM, 30 dB down."""
+    import soundfile as sf
+
+    signal, rate = sf.read(str(shared_data / SPEECH), dtype="float32")
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, signal * 10 ** (-30 / 20), rate, subtype="PCM_16")
+    heard = [analyse(path, AnalysisOptions()).summary["voice"]["dominant_emotion"]
+             for path in (shared_data / SPEECH, quiet)]  # fmt: skip
+    assert heard == ["angry", "angry"]
+
+
 def test_a_model_with_an_input_level_hears_a_quiet_and_a_loud_recording_alike(speech, tmp_path):
     settings = get_settings()
     folder = tmp_path / "levelled"
@@ -50,7 +64,7 @@ def test_a_model_with_an_input_level_hears_a_quiet_and_a_loud_recording_alike(sp
     meta = json.loads((folder / "model.json").read_text())
     (folder / "model.json").write_text(json.dumps({**meta, "name": "levelled", "input_level_dbfs": -20.0}))
     model = get_voice_model("levelled", replace(settings, voice_model_dir=tmp_path))
-    plain = get_voice_model("default", settings)
+    plain = get_voice_model("voice-whisper-v1", settings)  # trained on recordings as they were: no level
     quiet, loud = 0.05 * speech, 0.9 * speech
     assert np.allclose(model.predict([quiet])[0], model.predict([loud])[0], atol=1e-4)
     assert not np.allclose(plain.predict([quiet])[0], plain.predict([loud])[0], atol=1e-2)

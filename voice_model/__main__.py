@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--name", default=DEFAULT_NAME)
     e.add_argument("--manifest", type=Path, help="a CSV with the speech manifest's columns; prints two summary lines")
     e.add_argument("--no-reference", action="store_true", help="skip seed_model3.h5 in the card")
-    e.add_argument("--gain-db", type=float, help="score the test speakers with every recording scaled by this gain, "
-                   "through the runtime's model (one line; no card)")  # fmt: skip
+    e.add_argument("--gain-db", type=float, help="score the test speakers with every recording scaled by this gain "
+                   "and stored as 16-bit, through the runtime's model (one line; kept in levels.json)")  # fmt: skip
     n = commands.add_parser("ensemble", help="save one model averaging the probabilities of trained models")
     n.add_argument("--name", required=True, help="the ensemble's model name")
     n.add_argument("--members", required=True, help="comma-separated names of models in voice_model/models")
@@ -92,9 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             for line in score_manifest(args.name, args.manifest):
                 print(line)
         elif args.gain_db is not None:
-            from .gain import scores_at_gain
+            from .gain import record_level, scores_at_gain
 
             result = scores_at_gain(args.name, args.gain_db)
+            record_level(args.name, args.gain_db, result)
             print(f"gain_db={args.gain_db:g} mean_uar={result['mean_uar']:.4f} "
                   f"ravdess_macro_f1_6={result['ravdess_macro_f1_6']} uar={json.dumps(result['uar'])}")  # fmt: skip
         else:

@@ -30,6 +30,7 @@ from .evaluate import (
     role_text,
     scores_table,
 )
+from .gain import levels_table
 from .scores import corpus_scores
 
 BASELINE_MODEL = "voice-ens-v3"  # the MFCC ensemble this model replaces as the default
@@ -102,6 +103,16 @@ def _targets(test: dict, runs: list[dict]) -> str:
     return text
 
 
+def _levels_text(name: str) -> str:
+    table = levels_table(name)
+    if table is None:
+        return "(not measured: `python -m voice_model evaluate --name NAME --gain-db G` for each gain G)"
+    return (f"Each test recording played louder or quieter before its run-time windows are classified (`python -m "
+            f"voice_model evaluate --name {name} --gain-db G`), and stored as a 16-bit file would hold it: clipped at "
+            "full scale, rounded to the 16-bit step (a quiet file loses its low bits, as a real one does).\n\n"
+            + table)  # fmt: skip
+
+
 def write_card(name: str, reference: bool = True) -> Path:
     result = evaluate(name, reference)
     folder, test, meta, training = record_scores(name, result)
@@ -122,7 +133,7 @@ def write_card(name: str, reference: bool = True) -> Path:
         table=scores_table(rows), targets=_targets(test, runs),
         crossval=_crossval_table(runs) if runs else "(none recorded)",
         recall=" · ".join(f"{k} {v:.2f}" for k, v in test["all"]["labels7"]["per_class_recall"].items()),
-        other_corpus=other_corpus_text(result),
+        other_corpus=other_corpus_text(result), levels=_levels_text(name),
     )  # fmt: skip
     (folder / "card.md").write_text(card)
     return folder
@@ -187,6 +198,10 @@ Per-class recall ({name}, all test speakers, 7 labels): {recall}.
 with its own preprocessing (44 kHz, 225x40 MFCCs), its "negative" output split between angry and disgust; it was
 trained on a random 80 % of all RAVDESS, CREMA-D, TESS and SAVEE files, so it has very probably heard the RAVDESS
 test actors: its RAVDESS scores are inflated.
+
+## By recording level
+
+{levels}
 
 ## Cross-validation (train + validation speakers only; test speakers never used)
 

@@ -1,11 +1,15 @@
 """The test speakers heard at another recording gain, through the runtime's model: how much a model's labels follow
-the microphone's level rather than the voice (``evaluate --gain-db``)."""
+the microphone's level rather than the voice (``evaluate --gain-db``). Each gain's figures are kept in the model
+folder's ``levels.json``, which its card shows."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
 from backend.config import get_settings
+from backend.voice import store
 from backend.voice.models import get_voice_model
 
 from .data import read_manifest, split_speakers
@@ -31,3 +35,30 @@ def scores_at_gain(name: str, gain_db: float) -> dict:
     probabilities = np.stack([model.predict([recorded_at(w, gain_db) for w in utterance_windows(u)]).mean(axis=0)
                               for u in held])  # fmt: skip
     return headline(corpus_scores(held, probabilities))
+
+
+LEVELS_FILE = "levels.json"
+
+
+def record_level(name: str, gain_db: float, figures: dict) -> None:
+    """Keep ``figures`` (:func:`scores_at_gain`'s) as model ``name``'s at ``gain_db`` in its ``levels.json``."""
+    path = store.model_dir(name) / LEVELS_FILE
+    levels = json.loads(path.read_text()) if path.exists() else {}
+    levels[f"{gain_db:g}"] = figures
+    ordered = dict(sorted(levels.items(), key=lambda item: float(item[0])))
+    path.write_text(json.dumps(ordered, indent=1) + "\n")
+
+
+def levels_table(name: str) -> str | None:
+    """The card's table of figures by recording gain, with the spread the issue's target names; None if none."""
+    path = store.model_dir(name) / LEVELS_FILE
+    if not path.exists():
+        return None
+    levels = json.loads(path.read_text())
+    rows = {"mean UAR (all corpora)": [v["mean_uar"] for v in levels.values()],
+            "RAVDESS 6-way macro-F1": [v["ravdess_macro_f1_6"] for v in levels.values()]}  # fmt: skip
+    lines = ["| test speakers | " + " | ".join(f"{float(g):+g} dB" for g in levels) + " | spread |",
+             "|---" * (len(levels) + 2) + "|"]  # fmt: skip
+    lines += [f"| {what} | " + " | ".join(f"{v:.3f}" for v in values) + f" | {max(values) - min(values):.3f} |"
+              for what, values in rows.items()]  # fmt: skip
+    return "\n".join(lines)
