@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         help="encoder recipes: hold out one corpus at a time (train on the others) instead of folds",
     )
     c.add_argument("--members", type=int, default=1, help="encoder recipes: networks (seeds) averaged per fold")
+    c.add_argument("--corpora", help="with --by-corpus: comma-separated corpora to hold out (default: each in turn)")
     m = commands.add_parser("crossval-mean", help="score the mean of encoder recipes' saved crossval runs")
     m.add_argument("--names", required=True, help="comma-separated run names (each `crossval --name`), same folds")
     m.add_argument("--by-corpus", action="store_true", help="the runs held out one corpus at a time")
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             print(f"model written to {train(_encoder_config(args), log=log)}")
         else:
-            result = cross_validate(_encoder_config(args), args.folds, args.by_corpus, args.members, log=log)
+            held_out = args.corpora.split(",") if args.corpora else None
+            result = cross_validate(_encoder_config(args), args.folds, args.by_corpus, args.members, held_out, log=log)
             print(
                 f"mean_uar={result['mean_uar']:.4f} mean_uar_non_ravdess={result['mean_uar_non_ravdess']:.4f} "
                 f"ravdess_macro_f1_6={result['ravdess_macro_f1_6']} uar={json.dumps(result['uar'])} n={result['n']}"

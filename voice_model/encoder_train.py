@@ -188,10 +188,11 @@ def _speaker_ids(utterances: list[Utterance], speakers: list[str]) -> np.ndarray
 
 
 def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = False, members: int = 1,
-                   log=print) -> dict:  # fmt: skip
+                   held_out_corpora: list[str] | None = None, log=print) -> dict:  # fmt: skip
     """The recipe scored on every train + val speaker by a model that never heard them: ``folds`` groups of speakers
     (each corpus and gender spread over them), or with ``by_corpus`` one corpus held out at a time (trained on the
-    others: the stand-in for a corpus never trained on). With ``members`` > 1, each fold's model is the mean of that
+    others: the stand-in for a corpus never trained on), only those of ``held_out_corpora`` when given (each keeps
+    its fold number and seed of the full run). With ``members`` > 1, each fold's model is the mean of that
     many networks from different seeds (the first is the single-network run's, reused from its checkpoint). Test
     speakers are never used. Pooled held-out utterance scores go to
     ``<cache_dir>/voice_runs/<name>/crossval[-corpus][-<members>x].json``, each held-out utterance's probabilities
@@ -204,11 +205,18 @@ def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = Fals
         corpus_of = {u.speaker: u.corpus for u in utterances}
         names = sorted(set(corpus_of.values()))
         groups = [[s for s in speakers if corpus_of[s] == c] for c in names]
+        unknown = set(held_out_corpora or ()) - set(names)
+        if unknown:
+            raise ValueError(f"no such corpus in the manifest: {', '.join(sorted(unknown))}")
+    elif held_out_corpora:
+        raise ValueError("held-out corpora need by_corpus")
     else:
         groups = speaker_folds(utterances, speakers, folds)
     held_ids, probabilities, per_fold = [], [], []
     started = time.time()
     for k, held in enumerate(groups):
+        if held_out_corpora and names[k] not in held_out_corpora:
+            continue
         fitted = [s for s in speakers if s not in set(held)]
         fitted_ids, ids = _speaker_ids(utterances, fitted), _speaker_ids(utterances, held)
         p = 0.0
@@ -224,7 +232,8 @@ def cross_validate(config: EncoderConfig, folds: int = 4, by_corpus: bool = Fals
         probabilities.append(p)
     ids, p = np.concatenate(held_ids), np.concatenate(probabilities)
     scores = corpus_scores([utterances[i] for i in ids], p)
-    result = {"config": _jsonable(config), "by_corpus": by_corpus, "members": members, "folds": per_fold, "n": len(ids),
+    result = {"config": _jsonable(config), "by_corpus": by_corpus, "held_out_corpora": held_out_corpora,
+              "members": members, "folds": per_fold, "n": len(ids),
               **headline(scores), "scores": scores, "minutes": round((time.time() - started) / 60, 1)}  # fmt: skip
     stem = _crossval_stem(config.name, by_corpus)
     stem = stem.with_name(stem.name + (f"-{members}x" if members > 1 else ""))
