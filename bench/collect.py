@@ -304,6 +304,36 @@ def diarization_section(f: dict) -> Section:
     ]
 
 
+def real_recordings_section(f: dict) -> Section:
+    """Issue #35's figures: measured by level, recorded beside the models for unheard corpora and films."""
+    lines = [f"`{f['voice_model']}` on the speech manifest's test speakers, each recording played at the gain shown "
+             "and stored as 16-bit (`voice_model/gain.py`)" + (", every 25th recording (quick)" if f["quick"] else "")
+             + ".", ""]  # fmt: skip
+    levels = f["levels"]
+    lines += table(["gain", "mean UAR", "RAVDESS 6-way macro-F1"],
+                   [[f"{r['gain_db']:+g} dB", r["mean_uar"], r["ravdess_macro_f1_6"]] for r in levels])  # fmt: skip
+    summary = []
+    for key, what in (("mean_uar", "mean UAR"), ("ravdess_macro_f1_6", "RAVDESS 6-way macro-F1")):
+        values = [r[key] for r in levels]
+        if values:
+            spread = round(max(values) - min(values), 4)
+            summary.append([f"voice by recording level ({levels[0]['gain_db']:+g} to {levels[-1]['gain_db']:+g} dB): "
+                            f"{what} spread", spread, "≤ 0.02", verdict(spread <= 0.02)])  # fmt: skip
+    lines += ["", "Recorded beside the models by their cross-validations (their cards say how to reproduce them):", ""]
+    rows = [[f"voice, held-out corpus {', '.join(run['uar'])} ({run['run']})", f"mean UAR {run['mean_uar']:.3f}"]
+            for run in f["unheard_corpora"]]  # fmt: skip
+    films = f["films"]
+    if films:
+        rows.append([f"faces from films never trained on ({f['face_model']}, {films['what']})",
+                     f"accuracy {films['accuracy']:.3f}, macro-F1 {films['macro_f1']:.3f}"])  # fmt: skip
+        summary.append(["faces from films never trained on, accuracy (cross-validated, recorded)",
+                        films["accuracy"], "≥ 0.50", verdict(films["accuracy"] >= 0.50)])  # fmt: skip
+    for run in f["unheard_corpora"]:
+        summary.append([f"voice on unheard corpora, mean UAR (recorded; held out: {', '.join(run['uar'])})",
+                        run["mean_uar"], "≥ 0.45", verdict(run["mean_uar"] >= 0.45)])  # fmt: skip
+    return lines + table(["what", "figure"], rows), summary
+
+
 BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "video_throughput": ("Video: real-time factor and peak RSS by resolution and length", video_section),
     "voice_throughput": ("Voice: real-time factor", voice_section),
@@ -317,6 +347,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "every_option": ("Every option on", every_option_section),
     "active_speaker": ("Active speaker: which face speaks", active_speaker_section),
     "bench_diarization": ("Speaker diarization: DER, speaker count, cost", diarization_section),
+    "real_recordings": ("Real recordings: level, unheard corpora, films", real_recordings_section),
 }
 
 

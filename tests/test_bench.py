@@ -23,10 +23,11 @@ SECTIONS = (
     "Start-up",
     "Every option on",
     "Active speaker: which face speaks",
+    "Real recordings: level, unheard corpora, films",
 )
 TARGETS = ("video peak RSS", "voice, 10 min", "face classifier", "API status latency", "worker scaling",
            "original pipeline", "whole processes", "CLI start to end", "file opens per analysis",
-           "time added to the face pass")  # fmt: skip
+           "time added to the face pass", "voice by recording level")  # fmt: skip
 NUMBER = re.compile(r"\d+(\.\d+)?")
 
 

@@ -24,13 +24,13 @@ def recorded_at(signal: np.ndarray, gain_db: float) -> np.ndarray:
     return (np.round(scaled * 32768) / 32768).astype(np.float32)
 
 
-def scores_at_gain(name: str, gain_db: float) -> dict:
+def scores_at_gain(name: str, gain_db: float, every: int = 1) -> dict:
     """:func:`headline` figures of model ``name`` on the test speakers, each utterance recorded ``gain_db`` louder
     (:func:`recorded_at`) before its run-time windows are classified (an utterance's prediction is the mean of its
-    windows')."""
+    windows'); every ``every``-th utterance only, for a quick look."""
     utterances = read_manifest()
     test = set(split_speakers(utterances)["test"])
-    held = [u for u in utterances if u.speaker in test]
+    held = [u for u in utterances if u.speaker in test][::every]
     model = get_voice_model(name, get_settings())
     probabilities = np.stack([model.predict([recorded_at(w, gain_db) for w in utterance_windows(u)]).mean(axis=0)
                               for u in held])  # fmt: skip
