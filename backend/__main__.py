@@ -62,8 +62,19 @@ def _option_arguments(parser: argparse.ArgumentParser, defaults: AnalysisOptions
             action = "store_true" if item.default is False else argparse.BooleanOptionalAction
             parser.add_argument(flag, dest=item.name, action=action, default=None, help=item.metadata["help"] + shown)
         else:
-            parser.add_argument(flag, dest=item.name, type=kind, choices=item.metadata["choices"], default=None,
+            reader = _number_or_word(kind, item.metadata["words"]) if item.metadata["words"] else kind
+            parser.add_argument(flag, dest=item.name, type=reader, choices=item.metadata["choices"], default=None,
                                 help=item.metadata["help"] + shown)  # fmt: skip
+
+
+def _number_or_word(kind: type, words: tuple[str, ...]):
+    """An argument reader for a number that also takes a few words (``--speakers 3`` or ``--speakers auto``)."""
+
+    def read(text: str):
+        return text.lower() if text.lower() in words else kind(text)
+
+    read.__name__ = f"{kind.__name__} or {' or '.join(words)}"  # what argparse calls the value it could not read
+    return read
 
 
 def _parser(defaults: AnalysisOptions) -> argparse.ArgumentParser:

@@ -37,11 +37,12 @@ class SettingError(ValueError):
 
 def setting(default: Any, help: str, *, env: bool | str = True, minimum: float | None = None,
             maximum: float | None = None, exclusive_minimum: bool = False, choices: tuple[str, ...] | None = None,
-            **extra: Any) -> Any:  # fmt: skip
+            words: tuple[str, ...] = (), **extra: Any) -> Any:  # fmt: skip
     """A dataclass field with what the docs, the CLI and the API need to know of it. ``env``: True for
-    ``EMOCLASSIFY_<FIELD NAME>``, a name for ``EMOCLASSIFY_<name>``, False when the environment can't set it."""
+    ``EMOCLASSIFY_<FIELD NAME>``, a name for ``EMOCLASSIFY_<name>``, False when the environment can't set it.
+    ``words``: what a number setting also takes beside its numbers (``speakers``: 1 to 10, or ``auto``)."""
     metadata = {"help": help, "env": env, "minimum": minimum, "maximum": maximum,
-                "exclusive_minimum": exclusive_minimum, "choices": choices, **extra}  # fmt: skip
+                "exclusive_minimum": exclusive_minimum, "choices": choices, "words": words, **extra}  # fmt: skip
     return field(default=default, metadata=metadata)
 
 
@@ -54,10 +55,11 @@ def env_name(item: dataclasses.Field) -> str | None:
 
 
 def base_type(hint: Any) -> tuple[Any, bool]:
-    """(the type, whether None is allowed) of ``X`` or ``X | None``."""
+    """(the type, whether None is allowed) of ``X`` or ``X | None``; of a number that also takes words
+    (``int | str``), the number's."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return args[0], True
+        return args[0], type(None) in typing.get_args(hint)
     return hint, False
 
 
@@ -66,10 +68,12 @@ def field_type(cls: type, item: dataclasses.Field) -> Any:
     return typing.get_type_hints(cls)[item.name] if isinstance(item.type, str) else item.type
 
 
-def _parse(hint: Any, raw: object) -> object:
-    """A value from the environment (a string) or a config dict, as the field's type."""
+def _parse(hint: Any, raw: object, words: tuple[str, ...] = ()) -> object:
+    """A value from the environment (a string) or a config dict, as the field's type (or one of its ``words``)."""
     kind, nullable = base_type(hint)
     text = raw.strip() if isinstance(raw, str) else None
+    if text is not None and text.lower() in words:
+        return text.lower()
     if nullable and (raw is None or (text is not None and text.lower() in NONE_WORDS)):
         return None
     if typing.get_origin(kind) is tuple:
@@ -88,7 +92,8 @@ def _parse(hint: Any, raw: object) -> object:
 
 
 def limits_text(item: dataclasses.Field) -> str:
-    """The field's limits in words ("above 0 and at most 60", "one of cnn, vit, auto"), "" when it has none."""
+    """The field's limits in words ("above 0 and at most 60", "one of cnn, vit, auto", "at least 1 and at most 10,
+    or auto"), "" when it has none."""
     meta = item.metadata
     if meta.get("choices"):
         return f"one of {', '.join(meta['choices'])}"
@@ -97,13 +102,15 @@ def limits_text(item: dataclasses.Field) -> str:
         parts.append(f"{'above' if meta.get('exclusive_minimum') else 'at least'} {meta['minimum']:g}")
     if meta.get("maximum") is not None:
         parts.append(f"at most {meta['maximum']:g}")
-    return " and ".join(parts)
+    return " and ".join(parts) + "".join(f", or {word}" for word in meta.get("words", ()))
 
 
 def within_limits(item: dataclasses.Field, value: object) -> bool:
     meta = item.metadata
     if value is None:
         return True
+    if meta.get("words") and isinstance(value, str):
+        return value in meta["words"]
     if meta.get("choices"):
         return value in meta["choices"]
     low, high = meta.get("minimum"), meta.get("maximum")
@@ -133,7 +140,7 @@ def load(cls: type[T], environ: Mapping[str, str] | None = None, overrides: Mapp
             values[item.name] = raw
             continue
         try:
-            value = _parse(field_type(cls, item), raw)
+            value = _parse(field_type(cls, item), raw, item.metadata.get("words", ()))
         except (TypeError, ValueError) as exc:
             raise SettingError(f"{source}={raw!r} can't be read ({exc})") from None
         if not within_limits(item, value):

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from .config import DEFAULT_ASR_MODEL, limits_text, load, setting, within_limits
 from .errors import InputError
 from .faces.classifiers.registry import NAMES as FACE_MODEL_NAMES
+from .speakers.clustering import MAX_SPEAKERS
 from .transcribe import check_asr_model, check_language
 
 INT32_MAX = 2**31 - 1  # counts a client in a typed language can hold
@@ -40,6 +41,10 @@ class AnalysisOptions:
     voice_window: float = setting(2.0, "seconds of audio per voice prediction", env=False, minimum=0.5, maximum=10)
     voice_hop: float = setting(1.0, "seconds between voice windows (at most voice_window)", env=False, minimum=0.1,
                                maximum=10)  # fmt: skip
+    speakers: int | str = setting(1, "how many people speak: 1 (one voice, the default), up to 10 (the voices told "
+                                  "apart and each linked to its face), or auto (their number found: experimental, "
+                                  "right on about 58 % of test files)", minimum=1, maximum=MAX_SPEAKERS,
+                                  words=("auto",))  # fmt: skip
     double_check: bool = setting(False, "compare face and voice window by window", env=False)
     echo_mean: bool = setting(False, "the whole file's time-weighted mean emotion, face and voice", env=False)
     fuse: bool | None = setting(None, "fuse face and voice per window with the learned combiner (default: when "

@@ -2,18 +2,13 @@
 
 file -> media (the probe and the sampled frames from one open, the sound from a second) -> faces (detect in batches,
 track, align, classify in batches) and, from one decode of the sound, voice (windows, speech detection, batched
-classification) and transcript -> fusion (fused windows, double check, echo mean) -> results (timeline, summary) ->
-render (JSON, CSV, graph, report, annotated video: the only stage that reads the file again). Artifacts are written
-to a hidden staging folder and moved into place only when everything succeeded, so a failed analysis leaves nothing
-half-written.
+classification), transcript and, with ``speakers`` other than 1, diarization -> people (whose voice is whose face,
+``backend.people``) -> fusion (fused windows, double check, echo mean) -> results (timeline, summary) -> render
+(``backend.render.artifacts``: JSON, CSV, graph, report, annotated video, the only stage that reads the file again).
 """
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -36,6 +31,7 @@ from .faces.tracking import FaceTracker
 from .fusion.double_check import VoiceSegment, double_check
 from .fusion.echo_mean import echo_mean
 from .options import AnalysisOptions
+from .render.artifacts import write_artifacts
 from .render.thumbnails import FaceThumbnails
 from .results import FaceObservation, Result, VoiceRecord, smooth_faces
 
@@ -48,15 +44,6 @@ FRAMES_PER_BATCH = 16
 VOICE_BLOCK_SECONDS = 60.0  # audio is classified block by block, so memory does not grow with the file
 SOUND_RATE = 16_000  # Hz: the one decode of the sound, at the rate of the voice models and the transcriber
 SOUND_CHUNK_SECONDS = 5.0  # the sound reaches the voice analysis and the transcript in pieces this long
-
-RESULT_FILE = "result.json"
-CSV_FILE = "timeline.csv"
-GRAPH_FILE = "timeline.png"
-GRAPH_SVG_FILE = "timeline.svg"
-FACE_THUMBNAIL_FILE = "face-{face_id}.png"
-ANNOTATED_FILE = "annotated.mp4"
-REPORT_FILE = "report.{fmt}"
-TRANSCRIPT_CSV_FILE = "transcript.csv"
 
 
 def _no_progress(stage: str, percent: float) -> None:
@@ -254,71 +241,6 @@ def _started(build: Callable[[], _T]) -> Future[_T]:
     return future
 
 
-def _describe_artifact(path: Path) -> dict:
-    """Name, media type, size and SHA-256 of a written file, as the result lists it."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return {"name": path.name, "media_type": media_type, "size": path.stat().st_size, "sha256": digest.hexdigest()}
-
-
-def _write_artifacts(result: Result, options: AnalysisOptions, output_dir: Path, source: Path | None = None,
-                     progress: ProgressCallback = _no_progress,
-                     thumbnails: FaceThumbnails | None = None) -> list[Path]:  # fmt: skip
-    from .render.csv_export import write_timeline_csv
-
-    output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=output_dir))
-    try:
-        annotate = options.annotate_video and source is not None and result.input.get("kind") == "video"
-        if options.annotate_video and not annotate:
-            result.warnings.append("annotated video skipped: it needs a video input")
-        if options.csv:
-            write_timeline_csv(result, staging / CSV_FILE)
-        if result.transcript is not None:
-            from .render.csv_export import write_transcript_csv
-
-            write_transcript_csv(result, staging / TRANSCRIPT_CSV_FILE)
-        if options.make_graph or options.report:
-            from .render.graph import draw_timeline  # matplotlib: a second of start-up, paid only for a graph
-        if options.make_graph:
-            draw_timeline(result, staging / GRAPH_FILE, also=(staging / GRAPH_SVG_FILE,))
-        if annotate:
-            from .render.annotate import write_annotated_video
-
-            progress("annotating", 97.0)
-            write_annotated_video(source, result, staging / ANNOTATED_FILE,
-                                  on_progress=lambda done: progress("annotating", 97 + 2 * done / 100))  # fmt: skip
-        if options.report:
-            from .render.report import write_report
-
-            progress("report", 99.0)
-            graph = staging / (GRAPH_FILE if options.make_graph else ".report-graph.png")
-            if not options.make_graph:
-                draw_timeline(result, graph)
-            write_report(result, source, staging / REPORT_FILE.format(fmt=options.report_format), graph,
-                         options.report_format, thumbnails)  # fmt: skip
-            if not options.make_graph:
-                graph.unlink()
-        if options.face_thumbnails:
-            from .render.report_model import face_thumbnails
-
-            for thumbnail in face_thumbnails(result, thumbnails):
-                (staging / FACE_THUMBNAIL_FILE.format(face_id=thumbnail.face_id)).write_bytes(thumbnail.png)
-        result.artifacts = [_describe_artifact(item) for item in sorted(staging.iterdir())]
-        result.write_json(staging / RESULT_FILE)  # last, so that it lists every other artifact
-        written = []
-        for item in sorted(staging.iterdir()):
-            target = output_dir / item.name
-            item.replace(target)
-            written.append(target)
-        return written
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
 class _Timer:
     """Seconds per named step, for the result's ``timings``."""
 
@@ -353,7 +275,7 @@ def analyse(path: str | Path, options: AnalysisOptions | None = None, on_progres
         result, thumbnails = _analysed(source, options, settings, progress, timer, input_name)
     if output_dir is not None:
         progress("writing", 97.0)
-        _write_artifacts(result, options, Path(output_dir), source=path, progress=progress, thumbnails=thumbnails)
+        write_artifacts(result, options, Path(output_dir), source=path, progress=progress, thumbnails=thumbnails)
     progress("done", 100.0)
     return result
 

@@ -35,6 +35,20 @@ class _OptionsSchema(ma.Schema):
                 and value.strip().lower() in NONE_WORDS else value for key, value in data.items()}  # fmt: skip
 
 
+class _NumberOrWord(ma.fields.Field):
+    """A number within its limits, or one of a few words (``speakers``: 1 to 10, or ``auto``); the OpenAPI document
+    gives both as the ``anyOf`` of the field's metadata."""
+
+    def __init__(self, number: ma.fields.Field, words: tuple[str, ...], **kwargs):
+        super().__init__(**kwargs)
+        self.number, self.words = number, words
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.strip().lower() in self.words:
+            return value.strip().lower()
+        return self.number.deserialize(value, attr, data, **kwargs)
+
+
 def _option_field(item, defaults: AnalysisOptions) -> ma.fields.Field:
     """The field of one option: its type, limits (validators, so the OpenAPI document shows them) and default."""
     kind, nullable = base_type(field_type(AnalysisOptions, item))
@@ -46,7 +60,12 @@ def _option_field(item, defaults: AnalysisOptions) -> ma.fields.Field:
     metadata = {"description": meta["help"], "default": getattr(defaults, item.name)}
     if meta["exclusive_minimum"]:
         metadata["exclusiveMinimum"] = True  # OpenAPI 3.0 spells the open bound so; apispec omits it
-    return _FIELDS.get(kind, ma.fields.String)(allow_none=nullable, validate=validators, metadata=metadata)
+    field = _FIELDS.get(kind, ma.fields.String)
+    if meta["words"]:
+        number = {"type": "integer" if kind is int else "number", "minimum": meta["minimum"], "maximum": meta["maximum"]}
+        metadata["anyOf"] = [number, {"type": "string", "enum": list(meta["words"])}]
+        return _NumberOrWord(field(validate=validators), meta["words"], allow_none=nullable, metadata=metadata)
+    return field(allow_none=nullable, validate=validators, metadata=metadata)
 
 
 @cache

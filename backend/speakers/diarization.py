@@ -101,18 +101,25 @@ class _WindowStream:
         self.buffer, self.offset = self.buffer[count * HOP :], self.offset + count * HOP
 
 
-def speech_windows(audio: np.ndarray | Iterable[np.ndarray], embedder: SpeakerEmbedder | None = None) -> SpeechWindows:
-    """Stream ``audio`` (a whole signal or its blocks in order, 16 kHz mono float32) through speech activity and
-    the speaker embedder."""
-    stream = _WindowStream(embedder or default_embedder())
-    blocks = (
-        (audio[i : i + CHUNK * HOP] for i in range(0, len(audio), CHUNK * HOP))
-        if isinstance(audio, np.ndarray)
-        else audio
-    )
-    for block in blocks:
-        stream.feed(block)
-    return stream.finish()
+class DiarizationStream:
+    """The diarization of a sound that arrives in blocks (the analysis's one decode of the sound): :meth:`feed` the
+    blocks in order, then :meth:`finish`. ``speakers``: how many there are, 1..MAX_SPEAKERS, or None to find out;
+    anything else is a ValueError, raised before any work."""
+
+    def __init__(self, speakers: int | None = None, embedder: SpeakerEmbedder | None = None):
+        self.speakers = validate_speakers(speakers)
+        self._windows = _WindowStream(embedder or default_embedder())
+
+    def feed(self, block: np.ndarray) -> None:
+        """The next 16 kHz mono float32 samples."""
+        self._windows.feed(block)
+
+    def finish(self) -> Diarization:
+        windows = self._windows.finish()
+        if not len(windows.vectors):
+            return Diarization([], [])
+        first, second = label_windows(windows.vectors, windows.starts, self.speakers)
+        return turns_of(windows, self._windows.width, first, second)
 
 
 def smoothed(vectors: np.ndarray, starts: np.ndarray, reach: int = SMOOTHING) -> np.ndarray:
@@ -198,12 +205,13 @@ def diarize(
     audio: np.ndarray | Iterable[np.ndarray], speakers: int | None = None, embedder: SpeakerEmbedder | None = None
 ) -> Diarization:
     """The speaker turns of 16 kHz mono float32 ``audio``, a whole signal or its blocks in order (the stream is
-    never held whole). ``speakers``: how many there are, 1..MAX_SPEAKERS, or None to find out; anything else is a
-    ValueError, raised before any work."""
-    validate_speakers(speakers)
-    embedder = embedder or default_embedder()
-    windows = speech_windows(audio, embedder)
-    if not len(windows.vectors):
-        return Diarization([], [])
-    first, second = label_windows(windows.vectors, windows.starts, speakers)
-    return turns_of(windows, int(embedder.window_seconds * SAMPLE_RATE), first, second)
+    never held whole); ``speakers`` as :class:`DiarizationStream` takes it."""
+    stream = DiarizationStream(speakers, embedder)
+    blocks = (
+        (audio[i : i + CHUNK * HOP] for i in range(0, len(audio), CHUNK * HOP))
+        if isinstance(audio, np.ndarray)
+        else audio
+    )
+    for block in blocks:
+        stream.feed(block)
+    return stream.finish()
