@@ -27,15 +27,18 @@ from .faces.align import aligned_crop
 from .faces.classifiers import get_classifier
 from .faces.detector import FaceBox, get_detector
 from .faces.following import FollowingDetector
+from .faces.mouth import MouthMotion, TrackedFace
 from .faces.tracking import FaceTracker
-from .fusion.double_check import VoiceSegment, double_check
+from .fusion.double_check import double_check, voice_segments
 from .fusion.echo_mean import echo_mean
 from .options import AnalysisOptions
+from .people.assemble import Voices, assemble_people, label_speakers, who_speaks
 from .render.artifacts import write_artifacts
 from .render.thumbnails import FaceThumbnails
 from .results import FaceObservation, Result, VoiceRecord, smooth_faces
 
 if TYPE_CHECKING:
+    from .speakers import DiarizationStream
     from .transcribe import Transcript, TranscriptStream
 
 ProgressCallback = Callable[[str, float], None]
@@ -97,6 +100,7 @@ class _FaceStage:
         self._following = FollowingDetector(self.detector, options.face_redetect)
         # The report's key frames and the face thumbnails are cut from the frames of this pass, never decoded again.
         self.thumbnails = FaceThumbnails() if options.report or options.face_thumbnails else None
+        self.mouths = MouthMotion() if options.speakers != 1 else None  # which face speaks, when voices are told apart
         self.observations: list[FaceObservation] = []
         self.frames_analysed = 0
         self.detect_seconds = 0.0
@@ -115,7 +119,10 @@ class _FaceStage:
             if not faces and fallback_whole_image:
                 height, width = frame.image.shape[:2]
                 faces = [FaceBox(0.0, 0.0, float(width), float(height), None)]
-            for face, face_id in zip(faces, self._tracker.assign(frame.t, faces)):
+            face_ids = self._tracker.assign(frame.t, faces)
+            if self.mouths is not None:
+                self.mouths.add(frame.t, frame.image, [TrackedFace(i, face) for i, face in zip(face_ids, faces)])
+            for face, face_id in zip(faces, face_ids):
                 pending.append((frame, face, face_id))
                 crops.append(aligned_crop(frame.image, face))
         self.frames_analysed += len(frames)
@@ -180,9 +187,6 @@ class _VoiceStage:
     def _keep(self, windows: Iterable) -> None:
         self.records += [VoiceRecord.build(w.start, w.end, w.probabilities, w.speech_share) for w in windows]
 
-    def segments(self) -> list[VoiceSegment]:
-        return [VoiceSegment(r.start, r.end, r.vector()) for r in self.records if r.speech]
-
 
 def _transcript(listener: TranscriptStream, options: AnalysisOptions, faces: _FaceStage | None,
                 voice: _VoiceStage | None) -> Transcript:  # fmt: skip
@@ -198,11 +202,13 @@ def _transcript(listener: TranscriptStream, options: AnalysisOptions, faces: _Fa
 
 
 def _listen(source: media.MediaSource, voice: _VoiceStage | None, transcript: TranscriptStream | None,
-            progress: ProgressCallback, timer: _Timer) -> None:  # fmt: skip
-    """The sound decoded once, chunk by chunk, and each chunk handed to the voice analysis and the transcript."""
+            speakers: DiarizationStream | None, progress: ProgressCallback, timer: _Timer) -> None:  # fmt: skip
+    """The sound decoded once, chunk by chunk, and each chunk handed to the voice analysis, the transcript and the
+    diarization."""
     duration = source.info.duration
     stage, end = ("voice" if voice else "transcribing"), (97.0 if transcript else 95.0)
-    listeners = [(name, listener) for name, listener in (("voice", voice), ("transcribe", transcript)) if listener]
+    listeners = [(name, listener) for name, listener in (("voice", voice), ("transcribe", transcript),
+                                                         ("speakers", speakers)) if listener]  # fmt: skip
     for chunk in source.sound(SOUND_RATE, SOUND_CHUNK_SECONDS):
         for name, listener in listeners:
             with timer(name):
@@ -215,7 +221,7 @@ def _listen(source: media.MediaSource, voice: _VoiceStage | None, transcript: Tr
 
 
 def _fuse(info: media.MediaInfo, options: AnalysisOptions, settings: Settings, observations: list[FaceObservation],
-          voice: _VoiceStage | None) -> tuple[list, dict]:  # fmt: skip
+          voice: _VoiceStage | None, voices: Voices) -> tuple[list, dict]:  # fmt: skip
     """The fused windows and the combiner's record. Without the voice, the windows are cut as the voice's would
     be (a still image: its one instant), and every fused value is the face's own."""
     from .fusion.combiner import get_fusion_model
@@ -224,7 +230,16 @@ def _fuse(info: media.MediaInfo, options: AnalysisOptions, settings: Settings, o
 
     model = get_fusion_model(settings)
     bounds = [] if voice else window_bounds(info.duration, options.voice_window, options.voice_hop) or [(0.0, 0.0)]
-    return fuse(observations, voice.records if voice else [], model, bounds), model.info.to_dict()
+    return fuse(observations, voice.records if voice else [], model, bounds, voices.face_of), model.info.to_dict()
+
+
+def _diarizer(options: AnalysisOptions) -> DiarizationStream | None:
+    """The diarization of the sound where the voices are to be told apart (``speakers`` other than 1)."""
+    from .speakers import DiarizationStream
+
+    if options.speakers == 1:
+        return None
+    return DiarizationStream(None if options.speakers == "auto" else int(options.speakers))
 
 
 def _started(build: Callable[[], _T]) -> Future[_T]:
@@ -317,6 +332,7 @@ def _analysed(source: media.MediaSource, options: AnalysisOptions, settings: Set
     if voice_loading is not None:
         with timer("load_models"):
             voice = voice_loading.result()  # its errors (model_unavailable) surface here
+    diarizer = _diarizer(options) if voice is not None else None
     transcribing = options.transcribe or options.transcribe_focus
     listener = None
     if transcribing and info.has_audio:
@@ -326,7 +342,7 @@ def _analysed(source: media.MediaSource, options: AnalysisOptions, settings: Set
             listener = TranscriptStream(get_transcriber(options.asr_model, settings), options.language)
     if voice is not None or listener is not None:
         progress("voice" if voice else "transcribing", 70.0)
-        _listen(source, voice, listener, progress, timer)
+        _listen(source, voice, listener, diarizer, progress, timer)
     if voice is not None:
         models += [m.to_dict() for m in (voice.model.info, *voice.model.components)]
         if voice.records and not any(r.speech for r in voice.records):
@@ -344,12 +360,17 @@ def _analysed(source: media.MediaSource, options: AnalysisOptions, settings: Set
 
     observations = faces.observations if faces else []
     smooth_faces(observations, options.face_smoothing)
-    segments = voice.segments() if voice else []
+    with timer("speakers"):
+        voices = who_speaks(voice.records if voice else [], diarizer.finish() if diarizer else None,
+                            faces.mouths.signals() if faces and faces.mouths else [],
+                            sorted({o.face_id for o in observations}))  # fmt: skip
+    label_speakers(transcript.segments if transcript else [], voices.turns)
+    segments = voice_segments(voice.records) if voice else []
     checked = options.double_check and faces is not None and voice is not None
     fused = None
     if options.fuse or (options.fuse is None and faces and voice):
         with timer("fuse"):
-            fused, fusion_info = _fuse(info, options, settings, observations, voice)
+            fused, fusion_info = _fuse(info, options, settings, observations, voice, voices)
         models.append(fusion_info)
     result = Result(
         input=info.to_dict() | ({"path": input_name} if input_name else {}),
@@ -358,9 +379,10 @@ def _analysed(source: media.MediaSource, options: AnalysisOptions, settings: Set
         faces=observations,
         frames_analysed=faces.frames_analysed if faces else 0,
         voice=voice.records if voice else [],
-        double_check=double_check(observations, segments, fused or ()) if checked else None,
+        double_check=double_check(observations, segments, fused or (), voices.face_of) if checked else None,
         echo_mean=echo_mean(observations, segments, fused=fused) if options.echo_mean else None,
         fused=fused,
+        people=assemble_people(observations, voice.records if voice else [], fused, voices),
         transcript=transcript.segments if transcript else None,
         transcript_language=transcript.language_record() if transcript else None,
         timings=timer.timings,

@@ -18,7 +18,7 @@ import numpy as np
 from .emotions import EMOTIONS
 from .intervals import SpanIndex, weighted_mean
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 SCHEMA_PATH = Path(__file__).with_name("result_schema.json")
 
 
@@ -95,6 +95,7 @@ class VoiceRecord:
     label: str | None
     confidence: float | None
     speech_share: float | None = None  # share of the window's frames that are speech-like (None: not measured)
+    speaker_id: str | None = None  # the speaker with the most speech in the window (backend.people); None: none
 
     @classmethod
     def build(cls, start: float, end: float, probabilities: np.ndarray | None,
@@ -123,9 +124,25 @@ class FusedWindow:
     weights: dict[str, float]  # share of the fused evidence each modality carried (sums to 1)
     face_size: float | None  # the face's median short side in the window, px
     speech_share: float | None  # share of the window that is speech
+    speaker_id: str | None = None  # whose voice it holds; None where it holds none
 
     def vector(self) -> np.ndarray:
         return np.array([self.probabilities[name] for name in EMOTIONS])
+
+
+@dataclass
+class Person:
+    """Someone in the file: their face track(s) and their voice (a speaker), how long each was seen and heard, and
+    per modality the mean emotion over their own evidence alone, as the file's echo mean is over all of it."""
+
+    person_id: str
+    face_ids: list[int]
+    speaker_id: str | None  # None: a face never heard
+    on_screen_seconds: float
+    speech_seconds: float
+    face: dict | None
+    voice: dict | None
+    fused: dict | None
 
 
 @dataclass
@@ -155,6 +172,7 @@ class Result:
     transcript: list | None = None  # backend.transcribe.Segment list when asked (transcribe), else None
     transcript_language: dict | None = None  # {"code", "probability", "detected"} beside the transcript
     fused: list[FusedWindow] | None = None  # fused per window (backend.fusion.fused_windows); None when not asked
+    people: list[Person] = field(default_factory=list)  # backend.people.assemble
     timeline: list[TimelineEntry] = field(default_factory=list)
     artifacts: list[dict] = field(default_factory=list)  # files written beside result.json (name, type, size, sha256)
     summary: dict = field(default_factory=dict)

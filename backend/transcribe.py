@@ -74,6 +74,7 @@ class Segment:
     words: list[Word] = field(default_factory=list)
     voice_emotion: dict | None = None
     face_emotion: dict | None = None
+    speaker_id: str | None = None  # the speaker with the most speech in it (backend.people); None: none
 
 
 @dataclass

@@ -62,7 +62,8 @@ def _option_field(item, defaults: AnalysisOptions) -> ma.fields.Field:
         metadata["exclusiveMinimum"] = True  # OpenAPI 3.0 spells the open bound so; apispec omits it
     field = _FIELDS.get(kind, ma.fields.String)
     if meta["words"]:
-        number = {"type": "integer" if kind is int else "number", "minimum": meta["minimum"], "maximum": meta["maximum"]}
+        number = {"type": "integer" if kind is int else "number", "minimum": meta["minimum"],
+                  "maximum": meta["maximum"]}  # fmt: skip
         metadata["anyOf"] = [number, {"type": "string", "enum": list(meta["words"])}]
         return _NumberOrWord(field(validate=validators), meta["words"], allow_none=nullable, metadata=metadata)
     return field(allow_none=nullable, validate=validators, metadata=metadata)
