@@ -333,6 +333,7 @@ def _analysed(source: media.MediaSource, options: AnalysisOptions, settings: Set
         with timer("load_models"):
             voice = voice_loading.result()  # its errors (model_unavailable) surface here
     diarizer = _diarizer(options) if voice is not None else None
+    models += diarizer.models if diarizer else []
     transcribing = options.transcribe or options.transcribe_focus
     listener = None
     if transcribing and info.has_audio:

@@ -156,7 +156,8 @@ def test_unknown_option_name_is_refused(client, data_dir, clip):
 
 BAD_VALUES = [("sample_fps", "fast"), ("sample_fps", "500"), ("make_graph", "maybe"), ("face_model", "gpt"),
               ("face_model", "/tmp/model.pt"), ("voice_model", "legacy:/etc/passwd"), ("voice_model", "/tmp/model"),
-              ("voice_model", "../../../tmp/model"), ("voice_model", "models/x")]  # fmt: skip
+              ("voice_model", "../../../tmp/model"), ("voice_model", "models/x"), ("speakers", "0"), ("speakers", "11"),
+              ("speakers", "x"), ("speakers", "2.5"), ("speakers", "")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "value"), BAD_VALUES)

@@ -14,6 +14,7 @@ from media_factory import video_from_image
 
 from backend.__main__ import main
 from backend.config import get_settings
+from backend.options import AnalysisOptions
 from callback import create_app
 from callback.config import load_config
 from callback.options import parse_options
@@ -140,3 +141,13 @@ def test_the_api_and_the_cli_give_the_same_result_under_the_same_environment(two
     by_api = response.get_json()
     assert by_cli["options"]["sample_fps"] == 2 and by_cli["frames_analysed"] == 2
     assert comparable(by_api) == comparable(by_cli)
+
+
+@pytest.mark.parametrize(("given", "taken"), [("1", 1), (10, 10), ("auto", "auto"), ("AUTO", "auto")])
+def test_speakers_takes_a_whole_number_from_1_to_10_or_auto(given, taken):
+    assert parse_options({"speakers": given}, AnalysisOptions()).speakers == taken
+
+
+def test_the_openapi_document_gives_speakers_as_a_number_or_auto(app):
+    schema = option_schemas(app)["speakers"]
+    assert schema["anyOf"] == [{"type": "integer", "minimum": 1, "maximum": 10}, {"type": "string", "enum": ["auto"]}]

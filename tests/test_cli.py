@@ -39,7 +39,7 @@ def test_a_face_summary_names_the_figure_its_emotion_was_chosen_by(tmp_path):
 
 def test_json_flag_prints_the_result(capsys, tmp_path, face_video):
     code, out, _ = run(capsys, str(face_video), "--json", "-q", "-o", str(tmp_path / "out"))
-    assert code == 0 and json.loads(out)["schema_version"] == "1.3"
+    assert code == 0 and json.loads(out)["schema_version"] == "1.4"
 
 
 def test_progress_is_plain_lines_when_not_on_a_terminal(capsys, tmp_path, face_video):

@@ -191,7 +191,7 @@ def test_upload_analyse_and_download_in_a_browser(page, servers, clip, screensho
     saved = tmp_path / "downloaded.json"
     download_info.value.save_as(saved)
     result = json.loads(saved.read_text())
-    assert result["schema_version"] == "1.3" and result["input"]["kind"] == "video"
+    assert result["schema_version"] == "1.4" and result["input"]["kind"] == "video"
 
     page.get_by_text("Downloads", exact=True).wait_for()
     page.mouse.move(0, 0)  # no hover toolbar in the screenshot

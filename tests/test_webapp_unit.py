@@ -217,6 +217,30 @@ def test_the_summary_names_the_figure_each_dominant_emotion_was_chosen_by():
     assert "1 face found: face 0 **angry** (highest mean probability, 59%)" in results.summary_sentence(result)
 
 
+def _result_page_of(result: dict) -> None:
+    """The web app's result page of a finished job whose result is ``result`` (no artifacts: nothing to fetch)."""
+    from webui import results
+
+    results.show(None, {"id": "job-1", "filename": "mixed.mp4"}, result, [])
+
+
+def _without(value, *names: str):
+    """``value`` (a result's JSON) with every key in ``names`` taken out, at any depth."""
+    if isinstance(value, dict):
+        return {key: _without(item, *names) for key, item in value.items() if key not in names}
+    return [_without(item, *names) for item in value] if isinstance(value, list) else value
+
+
+def test_a_result_of_the_previous_schema_version_is_still_shown():
+    """Schema 1.3 had no people and no speaker ids."""
+    current = json.loads(angry_on_average_neutral_in_most_frames().to_json())
+    older = _without(current, "people", "speaker_id") | {"schema_version": "1.3"}
+    at = AppTest.from_function(_result_page_of, args=(older,), default_timeout=60)
+    at.run()
+    assert not at.exception and not at.error
+    assert "face 0 **angry**" in _texts(at)
+
+
 def _result_page(monkeypatch, api_url: str, path, **options) -> AppTest:
     """The web app showing the finished analysis of ``path`` (run through the real API with ``options``)."""
     client = EmoClient(api_url)

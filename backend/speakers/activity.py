@@ -9,15 +9,29 @@ thread count to 1 for the whole process.
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from importlib.metadata import distribution
+from pathlib import Path
 
 import numpy as np
+
+from backend.model_info import ModelInfo
 
 SAMPLE_RATE = 16_000
 FRAME = 512  # samples per probability: 32 ms
 FRAME_SECONDS = FRAME / SAMPLE_RATE
 CONTEXT = 64  # samples of the previous frame the model sees before each frame
 MODEL_FILE = "silero_vad/data/silero_vad_16k_sequence.onnx"
+
+
+@cache
+def model_info() -> ModelInfo:
+    """How a result names the speech activity model: the wheel's version and the ONNX file's hash."""
+    package = distribution("silero-vad")
+    weights = Path(str(package.locate_file(MODEL_FILE)))
+    return ModelInfo(role="speech_activity", name="silero-vad", version=package.version, source=f"silero-vad wheel, "
+                     f"{MODEL_FILE}", sha256=hashlib.sha256(weights.read_bytes()).hexdigest())  # fmt: skip
 
 
 class SpeechActivity:

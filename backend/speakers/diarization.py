@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backend.speakers.activity import FRAME, FRAME_SECONDS, SAMPLE_RATE, SpeechActivity, SpeechFrames
+from backend.speakers.activity import FRAME, FRAME_SECONDS, SAMPLE_RATE, SpeechActivity, SpeechFrames, model_info
 from backend.speakers.clustering import MAX_SPEAKERS, centroids, cluster
 from backend.speakers.embeddings import SpeakerEmbedder, default_embedder
 from backend.speakers.turns import SpeakerTurn
@@ -108,7 +108,10 @@ class DiarizationStream:
 
     def __init__(self, speakers: int | None = None, embedder: SpeakerEmbedder | None = None):
         self.speakers = validate_speakers(speakers)
-        self._windows = _WindowStream(embedder or default_embedder())
+        embedder = embedder or default_embedder()
+        self._windows = _WindowStream(embedder)
+        info = getattr(embedder, "info", None)  # an embedder standing in for the default may not name itself
+        self.models = [model_info().to_dict(), *([info.to_dict()] if info else [])]  # as a result lists them
 
     def feed(self, block: np.ndarray) -> None:
         """The next 16 kHz mono float32 samples."""

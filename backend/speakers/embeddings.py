@@ -7,14 +7,19 @@ Whisper encoder frames the voice model already computes are a candidate not yet 
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from importlib.metadata import distribution
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from backend.model_info import ModelInfo
 from backend.speakers.activity import SAMPLE_RATE
 
 TARGET_DBFS = -30.0  # Resemblyzer's training level; every window is brought to it, so loudness says nothing
+WEIGHTS_FILE = "resemblyzer/pretrained.pt"
 
 
 class SpeakerEmbedder(Protocol):
@@ -34,6 +39,11 @@ class GE2EEmbedder:
         from resemblyzer.voice_encoder import VoiceEncoder
 
         self._encoder = VoiceEncoder(device="cpu", verbose=False).eval()
+        package = distribution("resemblyzer")
+        weights = Path(str(package.locate_file(WEIGHTS_FILE)))
+        self.info = ModelInfo(role="speaker_encoder", name="resemblyzer-ge2e", version=package.version,
+                              source=f"resemblyzer wheel, {WEIGHTS_FILE}",
+                              sha256=hashlib.sha256(weights.read_bytes()).hexdigest())  # fmt: skip
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         import librosa
