@@ -366,6 +366,9 @@ def _analysed(source: media.MediaSource, options: AnalysisOptions, settings: Set
                             faces.mouths.signals() if faces and faces.mouths else [],
                             sorted({o.face_id for o in observations}))  # fmt: skip
     label_speakers(transcript.segments if transcript else [], voices.turns)
+    if diarizer is not None and observations and voices.turns and not voices.face_of:
+        warnings.append("no face was linked to a voice (no face's lips followed a speaker's turns): each face and "
+                        "each voice is a person of its own")  # fmt: skip
     segments = voice_segments(voice.records) if voice else []
     checked = options.double_check and faces is not None and voice is not None
     fused = None

@@ -204,6 +204,34 @@ def test_the_double_check_compares_each_speakers_face_with_their_voice(two_peopl
     assert windows and all(w["speaker_id"] == speaker_of[w["face_id"]] for w in windows)
 
 
+@pytest.fixture(scope="module")
+def narrated(shared_data, tmp_path_factory):
+    """Someone on screen listening to a narrator who is only heard."""
+    from two_person import make_talking_heads, person
+
+    clips = shared_data / "video"
+    listener = person("listener", [clips / "grid_bbaf2n.mpg"])
+    narrator = person("narrator", sorted(clips.glob("1001_DFA_*_XX.mp4")), on_screen=False)
+    path = tmp_path_factory.mktemp("people") / "narrated.mp4"
+    return analyse(
+        make_talking_heads(path, [listener, narrator], script=[1, 1, 1, 1]).path, AnalysisOptions(speakers=2)
+    )
+
+
+@pytest.mark.shared_data
+def test_a_face_that_never_speaks_is_a_person_never_heard_with_face_evidence_only(narrated):
+    (listener,) = [p for p in narrated.people if p.face_ids]
+    assert (listener.speaker_id, listener.voice, listener.speech_seconds) == (None, None, 0.0)
+    assert listener.face is not None and all(w.modalities == ["face"] for w in narrated.fused if w.face_id is not None)
+
+
+@pytest.mark.shared_data
+def test_a_voice_off_screen_is_a_person_never_seen_and_the_result_says_no_face_was_linked(narrated):
+    heard = [p for p in narrated.people if p.speaker_id]
+    assert heard and all(p.face_ids == [] and p.face is None and p.voice is not None for p in heard)
+    assert any("no face was linked to a voice" in warning for warning in narrated.warnings)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Odd cases
 
