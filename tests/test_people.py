@@ -5,6 +5,7 @@ linked to the face that speaks it, and a face is fused and compared only with it
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from pathlib import Path
 
@@ -21,8 +22,10 @@ from backend.fusion.fused_windows import fuse
 from backend.options import AnalysisOptions
 from backend.people.assemble import label_speakers
 from backend.pipeline import analyse
-from backend.results import FaceObservation, VoiceRecord
+from backend.render.csv_export import write_transcript_csv
+from backend.results import FaceObservation, Result, VoiceRecord
 from backend.speakers.turns import SpeakerTurn
+from backend.transcribe import Segment
 
 SINGLE_TALKING_HEAD = "video/1001_DFA_ANG_XX.mp4"  # CREMA-D: one face, one angry sentence
 
@@ -58,6 +61,13 @@ def test_a_window_where_nobody_speaks_has_no_speaker():
     window = speech_window("S1", 5.0, 7.0)
     label_speakers([window], [SpeakerTurn(0.0, 2.0, "S1")])
     assert window.speaker_id is None
+
+
+def test_the_transcript_csv_names_who_says_each_segment(tmp_path):
+    said = [Segment(0.0, 1.0, "hello", speaker_id="S1"), Segment(1.0, 2.0, "hi", speaker_id="S2"), Segment(3, 4, "")]
+    result = Result(input={"kind": "audio"}, options={}, models=[], faces=[], frames_analysed=0, transcript=said)
+    with write_transcript_csv(result, tmp_path / "transcript.csv").open(encoding="utf-8") as handle:
+        assert [row["speaker_id"] for row in csv.DictReader(handle)] == ["S1", "S2", ""]
 
 
 def test_a_listeners_face_keeps_its_own_value_beside_the_speakers_voice():

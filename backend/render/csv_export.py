@@ -22,12 +22,13 @@ def write_timeline_csv(result: Result, path: Path) -> Path:
     return path
 
 
-TRANSCRIPT_COLUMNS = ["start", "end", "text", "voice_emotion", "voice_confidence", "face_emotion", "face_confidence"]
+TRANSCRIPT_COLUMNS = ["start", "end", "text", "voice_emotion", "voice_confidence", "face_emotion", "face_confidence",
+                      "speaker_id"]  # fmt: skip
 
 
 def write_transcript_csv(result: Result, path: Path) -> Path:
     """The transcript, one row per segment; the emotion columns are empty without transcribe_focus or when no
-    speech window (no face) overlaps the segment."""
+    speech window (no face) overlaps the segment, the speaker's where nobody speaks in it (``backend.people``)."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(TRANSCRIPT_COLUMNS)
@@ -35,12 +36,13 @@ def write_transcript_csv(result: Result, path: Path) -> Path:
             voice, face = _as_dict(s, "voice_emotion"), _as_dict(s, "face_emotion")
             writer.writerow([_get(s, "start"), _get(s, "end"), _get(s, "text"), voice.get("label", ""),
                              voice.get("confidence", ""), face.get("label", ""),
-                             face.get("confidence", "")])  # fmt: skip
+                             face.get("confidence", ""), _get(s, "speaker_id") or ""])  # fmt: skip
     return path
 
 
 def _get(item: object, name: str) -> object:
-    return item[name] if isinstance(item, dict) else getattr(item, name)
+    """A segment's field, from a dataclass or a result's JSON (one older than the field gives None)."""
+    return item.get(name) if isinstance(item, dict) else getattr(item, name)
 
 
 def _as_dict(item: object, name: str) -> dict:
