@@ -4,9 +4,27 @@
 from __future__ import annotations
 
 
-def fused_lane_name(face_id: int | None) -> str:
-    """How the graph and the web app name a fused lane."""
-    return "fused: voice alone (no face in view)" if face_id is None else f"fused: face {face_id} + voice"
+def fused_lane_name(face_id: int | None, speaker_id: str | None = None) -> str:
+    """How the graph and the web app name a fused lane; ``speaker_id`` where the result has several voices."""
+    if face_id is not None:
+        return f"fused: face {face_id} + voice"
+    return f"fused: {voice_lane_name(speaker_id)} alone (no face in view)"
+
+
+def voice_lane_name(speaker_id: str | None = None) -> str:
+    """How the graph and the web app name a voice lane; ``speaker_id`` where the result has several voices."""
+    return f"voice {speaker_id}" if speaker_id else "voice"
+
+
+def several_voices(entries: list) -> bool:
+    """Whether a timeline's voice lanes (``TimelineEntry`` objects or their JSON) are of more than one speaker: only
+    then do the lanes name their speakers."""
+    speakers = {_field(e, "speaker_id") for e in entries if _field(e, "source") == "voice"}
+    return len(speakers) > 1
+
+
+def _field(entry, name: str):
+    return entry.get(name) if isinstance(entry, dict) else getattr(entry, name)
 
 
 def by_mean(summary: dict, bold: bool = False) -> str:

@@ -157,6 +157,7 @@ class TimelineEntry:
     confidence: float
     probabilities: dict[str, float]
     n: int  # observations averaged
+    speaker_id: str | None = None  # a voice lane's speaker, and a fused lane's of the voice alone (backend.people)
 
 
 @dataclass
@@ -183,9 +184,10 @@ class Result:
 
     def finalise(self, window: float = 1.0) -> Result:
         """Derive the timeline and the summary from the observations."""
-        lanes = face_timeline(self.faces, window) + voice_timeline(self.voice, window)
+        lanes = face_timeline(self.faces, window) + voice_timeline(self.voice, window, by_speaker=True)
         lanes += fused_timeline(self.fused or [], window)
-        self.timeline = sorted(lanes, key=lambda e: (e.start, e.source, -1 if e.face_id is None else e.face_id))
+        self.timeline = sorted(lanes, key=lambda e: (e.start, e.source, -1 if e.face_id is None else e.face_id,
+                                                     e.speaker_id or ""))  # fmt: skip
         self.summary = summarise(self.faces, self.frames_analysed)
         self.summary["voice"] = summarise_voice(self.voice)
         self.summary["fused"] = summarise_fused(self.fused or [])
@@ -202,7 +204,7 @@ class Result:
 
 
 def _mean_entry(records: list, start: float, end: float, face_id: int | None, source: str = "face",
-                weights: np.ndarray | None = None) -> TimelineEntry:  # fmt: skip
+                weights: np.ndarray | None = None, speaker_id: str | None = None) -> TimelineEntry:  # fmt: skip
     mean = weighted_mean([r.vector() for r in records], np.ones(len(records)) if weights is None else weights)
     best = int(np.argmax(mean))
     return TimelineEntry(
@@ -214,6 +216,7 @@ def _mean_entry(records: list, start: float, end: float, face_id: int | None, so
         confidence=round(float(mean[best]), 4),
         probabilities=probabilities_dict(mean),
         n=len(records),
+        speaker_id=speaker_id,
     )
 
 
@@ -226,7 +229,8 @@ def face_timeline(observations: list[FaceObservation], window: float = 1.0) -> l
     return sorted(entries, key=lambda e: (e.start, e.face_id))
 
 
-def _overlap_timeline(records: list, window: float, source: str, face_id: int | None) -> list[TimelineEntry]:
+def _overlap_timeline(records: list, window: float, source: str, face_id: int | None,
+                      speaker_id: str | None = None) -> list[TimelineEntry]:  # fmt: skip
     """Per window of ``window`` seconds, the mean of the records (start, end, vector) in it, each by the time it
     shares with the window (:mod:`backend.intervals`)."""
     if not records:
@@ -238,22 +242,31 @@ def _overlap_timeline(records: list, window: float, source: str, face_id: int | 
         start, end = k * window, (k + 1) * window
         positions, weights = index.overlap(start, end)
         if len(positions):
-            entries.append(_mean_entry([records[i] for i in positions], start, end, face_id, source, weights))
+            entries.append(_mean_entry([records[i] for i in positions], start, end, face_id, source, weights,
+                                       speaker_id))  # fmt: skip
     return entries
 
 
-def voice_timeline(records: list[VoiceRecord], window: float = 1.0) -> list[TimelineEntry]:
+def voice_timeline(records: list[VoiceRecord], window: float = 1.0, by_speaker: bool = False) -> list[TimelineEntry]:
     """The speech windows overlapping each second (windows without speech omitted), so voice lines up second by
-    second with the faces although its windows are longer and overlap."""
-    return _overlap_timeline([r for r in records if r.speech], window, "voice", None)
+    second with the faces although its windows are longer and overlap; ``by_speaker``: a lane per speaker."""
+    speech = [r for r in records if r.speech]
+    if not by_speaker:
+        return _overlap_timeline(speech, window, "voice", None)
+    speakers = dict.fromkeys(r.speaker_id for r in speech)
+    return [entry for speaker in speakers
+            for entry in _overlap_timeline([r for r in speech if r.speaker_id == speaker], window, "voice", None,
+                                           speaker)]  # fmt: skip
 
 
 def fused_timeline(fused: list[FusedWindow], window: float = 1.0) -> list[TimelineEntry]:
-    """Per face (and for the stretches with the voice alone), the fused windows overlapping each second."""
-    by_face: dict[int | None, list[FusedWindow]] = defaultdict(list)
+    """Per face (and per speaker for the stretches with their voice alone), the fused windows overlapping each
+    second."""
+    lanes: dict[tuple[int | None, str | None], list[FusedWindow]] = defaultdict(list)
     for w in fused:
-        by_face[w.face_id].append(w)
-    return [entry for face_id, own in by_face.items() for entry in _overlap_timeline(own, window, "fused", face_id)]
+        lanes[(w.face_id, w.speaker_id if w.face_id is None else None)].append(w)
+    return [entry for (face_id, speaker), own in lanes.items()
+            for entry in _overlap_timeline(own, window, "fused", face_id, speaker)]  # fmt: skip
 
 
 def label_shares(labels: list[str]) -> dict[str, float]:

@@ -159,6 +159,21 @@ def test_the_speech_windows_of_a_conversation_carry_both_speakers(conversation):
 
 
 @pytest.mark.shared_data
+def test_the_timeline_has_a_voice_lane_per_speaker_in_the_csv_the_graph_and_the_web_app(conversation, tmp_path):
+    import json
+
+    from backend.render.csv_export import write_timeline_csv
+    from backend.render.graph import timeline_lanes
+    from webui.charts import timeline_frame
+
+    with write_timeline_csv(conversation, tmp_path / "timeline.csv").open(encoding="utf-8") as handle:
+        assert {row["speaker_id"] for row in csv.DictReader(handle) if row["source"] == "voice"} == {"S1", "S2"}
+    graph_lanes = [name for name, _ in timeline_lanes(conversation, 1.0)]
+    assert graph_lanes == ["voice S1 (blank: no speech)", "voice S2 (blank: no speech)"]
+    assert set(timeline_frame(json.loads(conversation.to_json()))["lane"]) == {"voice S1", "voice S2"}
+
+
+@pytest.mark.shared_data
 def test_the_summary_gives_a_line_per_person(conversation):
     lines = _summary_lines(conversation, Path("out"))
     assert [line.split(":")[0] for line in lines if line.startswith("  person ")] == ["  person P1", "  person P2"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from backend.captions import fused_lane_name
+from backend.captions import fused_lane_name, several_voices, voice_lane_name
 from backend.emotions import EMOTION_COLOURS, EMOTIONS
 
 COLOUR_SCALE = alt.Scale(domain=list(EMOTIONS), range=[EMOTION_COLOURS[name] for name in EMOTIONS])
@@ -13,23 +13,26 @@ LANE_HEIGHT = 90
 CHART_WIDTH = 620  # a faceted chart cannot stretch to its container; this fits a laptop screen
 
 
-def lane_name(entry: dict) -> str:
-    """The lane of a timeline entry, named as the PNG graph names it."""
+def lane_name(entry: dict, named: bool = False) -> str:
+    """The lane of a timeline entry, named as the PNG graph names it; ``named``: the result has several voices, and
+    a voice's lanes are named by its speaker (an older result has no ``speaker_id``)."""
+    speaker = entry.get("speaker_id") if named else None
     if entry["source"] == "fused":
-        return fused_lane_name(entry["face_id"])
-    return "voice" if entry["source"] == "voice" else f"face {entry['face_id']}"
+        return fused_lane_name(entry["face_id"], speaker)
+    return voice_lane_name(speaker) if entry["source"] == "voice" else f"face {entry['face_id']}"
 
 
 def timeline_frame(result: dict) -> pd.DataFrame:
     """One row per timeline entry and emotion, with the stacked bottom/top of its probability band."""
     rows = []
+    named = several_voices(result.get("timeline", []))
     for entry in result.get("timeline", []):
         bottom = 0.0
         for name in EMOTIONS:
             share = float(entry["probabilities"][name])
             rows.append(
                 {
-                    "lane": lane_name(entry),
+                    "lane": lane_name(entry, named),
                     "start": entry["start"],
                     "end": entry["end"],
                     "emotion": name,

@@ -8,7 +8,7 @@ from pathlib import Path
 from backend.emotions import EMOTIONS
 from backend.results import Result
 
-COLUMNS = ["start", "end", "source", "face_id", "label", "confidence", *EMOTIONS, "n"]
+COLUMNS = ["start", "end", "source", "face_id", "label", "confidence", *EMOTIONS, "n", "speaker_id"]
 
 
 def write_timeline_csv(result: Result, path: Path) -> Path:
@@ -18,7 +18,8 @@ def write_timeline_csv(result: Result, path: Path) -> Path:
         for e in result.timeline:
             face_id = "" if e.face_id is None else e.face_id
             probabilities = [e.probabilities[name] for name in EMOTIONS]
-            writer.writerow([e.start, e.end, e.source, face_id, e.label, e.confidence, *probabilities, e.n])
+            writer.writerow([e.start, e.end, e.source, face_id, e.label, e.confidence, *probabilities, e.n,
+                             e.speaker_id or ""])  # fmt: skip
     return path
 
 

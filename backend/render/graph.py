@@ -1,6 +1,6 @@
-"""Timeline graph: the fused view first (a lane per face, and one for the voice alone where no face is in view),
-then a lane per face and one for the voice, stacked emotion probabilities over time, a
-dominant-emotion ribbon on top, and the double check's disagreement windows hatched across all lanes.
+"""Timeline graph: the fused view first (a lane per face, and one for each voice alone where no face is in view),
+then a lane per face and one per voice (per speaker where they were told apart), stacked emotion probabilities over
+time, a dominant-emotion ribbon on top, and the double check's disagreement windows hatched across all lanes.
 
 Windows widen with the file's length (at most ~600 per lane) so a 10 s clip and a 1 h file are equally legible.
 """
@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from backend.captions import fused_lane_name  # noqa: E402
+from backend.captions import fused_lane_name, several_voices, voice_lane_name  # noqa: E402
 from backend.emotions import EMOTION_COLOURS, EMOTIONS  # noqa: E402
 from backend.results import (  # noqa: E402
     Result,
@@ -34,15 +34,23 @@ def graph_window(duration: float) -> float:
     return max(1.0, float(np.ceil(duration / MAX_WINDOWS)))
 
 
-def _lanes(result: Result, window: float) -> list[tuple[str, list[TimelineEntry]]]:
+def timeline_lanes(result: Result, window: float) -> list[tuple[str, list[TimelineEntry]]]:
+    """The fused lanes (per face, then per voice alone), the face lanes and the voice lanes (one per speaker, named
+    by the speaker where there are several)."""
+    voices = voice_timeline(result.voice, window, by_speaker=True)
+    named = several_voices(voices)
     fused = fused_timeline(result.fused or [], window)
-    fused_ids = sorted({e.face_id for e in fused}, key=lambda face_id: -1 if face_id is None else face_id)
-    lanes = [(fused_lane_name(face_id), [e for e in fused if e.face_id == face_id]) for face_id in fused_ids]
+    keys = sorted({(e.face_id, e.speaker_id) for e in fused}, key=lambda k: (-1 if k[0] is None else k[0], k[1] or ""))
+    lanes = [(fused_lane_name(face_id, speaker if named else None),
+              [e for e in fused if (e.face_id, e.speaker_id) == (face_id, speaker)])
+             for face_id, speaker in keys]  # fmt: skip
     entries = face_timeline(result.faces, window)
     face_ids = sorted({e.face_id for e in entries})
     lanes += [(f"face {face_id}", [e for e in entries if e.face_id == face_id]) for face_id in face_ids]
     if result.voice:
-        lanes.append(("voice (blank: no speech)", voice_timeline(result.voice, window)))
+        speakers = list(dict.fromkeys(e.speaker_id for e in voices)) or [None]
+        lanes += [(f"{voice_lane_name(speaker if named else None)} (blank: no speech)",
+                   [e for e in voices if e.speaker_id == speaker]) for speaker in speakers]  # fmt: skip
     return lanes
 
 
@@ -70,7 +78,7 @@ def draw_timeline(result: Result, path: Path, title: str | None = None, also: tu
     next to the PNG); a result without faces gets an explicit note."""
     duration = result.input.get("duration") or max((o.t for o in result.faces), default=0.0) + 1
     window = graph_window(duration)
-    lanes = _lanes(result, window)
+    lanes = timeline_lanes(result, window)
     fig, axes = plt.subplots(max(1, len(lanes)), 1, figsize=(11, 1.0 + 1.8 * max(1, len(lanes))), sharex=True,
                              squeeze=False)  # fmt: skip
     for ax, (name, entries) in zip(axes[:, 0], lanes):
