@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
-from .captions import by_mean
+from .captions import by_mean, describe_person
 from .config import SettingError, Settings, base_type, field_type, get_settings
 from .errors import EmoClassifyError
 from .options import AnalysisOptions, load_default_options, with_choices
@@ -114,23 +114,13 @@ def _summary_lines(result, output_dir: Path) -> list[str]:
         if mean:
             lines.append(f"echo mean ({modality}): {mean['dominant_emotion']} ({mean['confidence']:.0%})")
     if len(result.people) > 1:
-        lines += [_person_line(person) for person in result.people]
+        lines += [f"  person {person.person_id}: {describe_person(asdict(person))}" for person in result.people]
     if result.transcript is not None:
         lines.append(f"transcript: {len(result.transcript)} segment(s), "
                      f"{sum(len(s.words) for s in result.transcript)} word(s)")  # fmt: skip
     lines += [f"  warning: {w}" for w in result.warnings]
     lines.append(f"results in {output_dir}/")
     return lines
-
-
-def _person_line(person) -> str:
-    """One person in a line: who (face, voice), how long seen and heard, and the mean emotion of each modality."""
-    seen = f"face {', '.join(map(str, person.face_ids))}" if person.face_ids else "no face"
-    heard = f"voice {person.speaker_id}" if person.speaker_id else "never heard"
-    means = (("face", person.face), ("voice", person.voice), ("fused", person.fused))
-    emotions = [f"{name} {mean['dominant_emotion']} ({mean['confidence']:.0%})" for name, mean in means if mean]
-    return (f"  person {person.person_id}: {seen}, {heard}; on screen {person.on_screen_seconds:.1f} s, speaking "
-            f"{person.speech_seconds:.1f} s" + (f"; {', '.join(emotions)}" if emotions else ""))  # fmt: skip
 
 
 def _analyze(args: argparse.Namespace, settings: Settings, defaults: AnalysisOptions) -> int:

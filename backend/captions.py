@@ -27,6 +27,17 @@ def _field(entry, name: str):
     return entry.get(name) if isinstance(entry, dict) else getattr(entry, name)
 
 
+def describe_person(person: dict) -> str:
+    """A person of a result (an entry of its ``people``) in a line: who (face, voice), how long seen and heard, and
+    the dominant emotion of each modality with its mean probability."""
+    seen = f"face {', '.join(map(str, person['face_ids']))}" if person["face_ids"] else "no face"
+    heard = f"voice {person['speaker_id']}" if person["speaker_id"] else "never heard"
+    means = [f"{name} {person[name]['dominant_emotion']} ({person[name]['confidence']:.0%})"
+             for name in ("face", "voice", "fused") if person.get(name)]  # fmt: skip
+    return (f"{seen}, {heard}; on screen {person['on_screen_seconds']:.1f} s, speaking "
+            f"{person['speech_seconds']:.1f} s" + (f"; {', '.join(means)}" if means else ""))  # fmt: skip
+
+
 def by_mean(summary: dict, bold: bool = False) -> str:
     """A summary's dominant emotion with the figure it was chosen by: the highest mean probability, which is not the
     share of frames or windows where it won (a face can be angry on average and neutral in most frames)."""

@@ -98,6 +98,13 @@ def test_an_older_servers_document_without_choices_or_range_leaves_those_options
 
     assert form._face_model_select({"type": "string", "default": "cnn"}, None, False) is None
     assert form._sampling_slider({"type": "number", "default": 5.0}, False) is None
+    assert form._speakers_select(None, False) is None  # a server from before people
+
+
+def test_the_people_speaking_choice_offers_the_servers_numbers_and_auto(monkeypatch, api_url):
+    choice = _app(monkeypatch, api_url).run().selectbox(key="opt_speakers")
+    assert choice.options == ["1 (one voice)", *map(str, range(2, 11)), "find out (experimental)"]
+    assert choice.value == load_default_options().speakers
 
 
 def test_finished_job_in_the_query_shows_the_summary(monkeypatch, api_url, finished_audio_job):
@@ -229,6 +236,22 @@ def _without(value, *names: str):
     if isinstance(value, dict):
         return {key: _without(item, *names) for key, item in value.items() if key not in names}
     return [_without(item, *names) for item in value] if isinstance(value, list) else value
+
+
+def test_two_people_get_a_card_each():
+    result = json.loads(angry_on_average_neutral_in_most_frames().to_json())
+    heard = {"dominant_emotion": "sad", "confidence": 0.5, "probabilities": {}, "seconds": 2.0}
+    result["people"] = [
+        {"person_id": "P1", "face_ids": [0], "speaker_id": "S2", "on_screen_seconds": 1.4, "speech_seconds": 0.0,
+         "face": None, "voice": None, "fused": None},
+        {"person_id": "P2", "face_ids": [], "speaker_id": "S1", "on_screen_seconds": 0.0, "speech_seconds": 2.0,
+         "face": None, "voice": heard, "fused": None},
+    ]  # fmt: skip
+    at = AppTest.from_function(_result_page_of, args=(result,), default_timeout=60)
+    at.run()
+    assert not at.exception and not at.error
+    text = _texts(at)
+    assert "People" in text and "face 0, voice S2" in text and "no face, voice S1" in text and "voice sad (50%)" in text
 
 
 def test_a_result_of_the_previous_schema_version_is_still_shown():

@@ -98,6 +98,7 @@ def upload_form(face_models: dict[str, str] | None = None, schemas: dict[str, di
         )
         sample_fps = _sampling_slider(schema.get("sample_fps"), disabled=kind == "audio")
         model = _face_model_select(schema.get("face_model"), face_models, disabled=kind == "audio")
+        speakers = _speakers_select(schema.get("speakers"), disabled=kind == "image")
 
     # The click is kept, never lost: a click that lands in the rerun before the upload is registered (the file
     # already shows in the box) waits for it, and so does a click made before any file was chosen.
@@ -119,6 +120,8 @@ def upload_form(face_models: dict[str, str] | None = None, schemas: dict[str, di
         options |= {"report": True, "report_format": report_format}
     if transcript and kind != "image":
         options["transcribe_focus"] = True
+    if speakers is not None and kind != "image":
+        options["speakers"] = speakers
     return Request(name=upload.name, data=upload.getvalue(), kind=kind, options=options)
 
 
@@ -140,6 +143,23 @@ def _face_model_select(schema: dict | None, states: dict[str, str] | None, disab
     names = list(schema["enum"])
     return st.selectbox("Face model", names, index=names.index(schema["default"]), key="opt_model",
                         format_func=lambda name: _model_label(name, states), disabled=disabled)  # fmt: skip
+
+
+def _speakers_select(schema: dict | None, disabled: bool) -> int | str | None:
+    """How many people speak, among the server's numbers and words (``auto``), starting at its default; None (the
+    server's default) where its document does not say."""
+    parts = (schema or {}).get("anyOf", [])
+    choices = [value for part in parts for value in (part.get("enum") or range(part["minimum"], part["maximum"] + 1))]
+    if not choices or schema.get("default") not in choices:
+        return None  # an older server: no speakers option
+    return st.selectbox("People speaking", choices, index=choices.index(schema["default"]), key="opt_speakers",
+                        format_func=_speakers_label, disabled=disabled,
+                        help="More than one: their voices are told apart and each linked to the face that speaks, "
+                        "so each person gets their own emotions.")  # fmt: skip
+
+
+def _speakers_label(value: int | str) -> str:
+    return {1: "1 (one voice)", "auto": "find out (experimental)"}.get(value, str(value))
 
 
 def _model_label(name: str, states: dict[str, str] | None) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from backend.captions import by_mean, describe_language
+from backend.captions import by_mean, describe_language, describe_person
 from backend.emotions import EMOTION_COLOURS
 
 from . import charts
@@ -211,6 +211,23 @@ def face_thumbnails(client: EmoClient, job_id: str, result: dict, artifacts: lis
         column.image(image, caption=f"face {face['face_id']}: {by_mean(face)}", width=120)
 
 
+def people_cards(client: EmoClient, job_id: str, result: dict, artifacts: list[dict]) -> None:
+    """Who is who where there is more than one person: a card each, with their face's picture where the analysis
+    kept one (the ``face-<id>.png`` artifacts). A result older than people has none."""
+    people = result.get("people") or []
+    if len(people) < 2:
+        return
+    st.subheader("People", anchor=False)
+    names = {a["name"] for a in artifacts}
+    for row in range(0, len(people), CARDS_PER_ROW):
+        for column, person in zip(st.columns(CARDS_PER_ROW), people[row : row + CARDS_PER_ROW]):
+            picture = next((f"face-{i}.png" for i in person["face_ids"] if f"face-{i}.png" in names), None)
+            if picture is not None:
+                column.image(_cached_artifact(client, client.base_url, job_id, picture), width=120)
+            column.markdown(f"**{person['person_id']}**")
+            column.caption(describe_person(person))
+
+
 def video_view(client: EmoClient, job_id: str, result: dict, artifacts: list[dict], original: bytes | None) -> None:
     face_thumbnails(client, job_id, result, artifacts)
     check = result.get("double_check")
@@ -360,6 +377,7 @@ def show(client: EmoClient, job: dict, result: dict, artifacts: list[dict], orig
     if kind == "image":
         image_view(result, original)
     else:
+        people_cards(client, job["id"], result, artifacts)
         timeline(result)
         if kind == "audio":
             audio_view(result, original, _mime(job.get("filename", "")))
