@@ -174,6 +174,18 @@ def test_the_timeline_has_a_voice_lane_per_speaker_in_the_csv_the_graph_and_the_
 
 
 @pytest.mark.shared_data
+def test_the_report_has_a_row_per_person(conversation, tmp_path):
+    from backend.render.report import write_report
+    from backend.render.report_blocks import Heading, layout
+    from backend.render.report_model import build_report
+
+    content = build_report(conversation)
+    assert [row[:3] for row in content.people] == [["P1", "-", "S1"], ["P2", "-", "S2"]]
+    assert Heading("People", level=2) in layout(content)
+    assert write_report(conversation, None, tmp_path / "report.pdf").stat().st_size > 0
+
+
+@pytest.mark.shared_data
 def test_the_summary_gives_a_line_per_person(conversation):
     lines = _summary_lines(conversation, Path("out"))
     assert [line.split(":")[0] for line in lines if line.startswith("  person ")] == ["  person P1", "  person P2"]

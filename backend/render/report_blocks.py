@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.emotions import EMOTION_COLOURS, EMOTIONS
-from backend.render.report_model import CHECK_HEADER, ECHO_HEADER, FACE_HEADER, ReportContent
+from backend.render.report_model import CHECK_HEADER, ECHO_HEADER, FACE_HEADER, PEOPLE_HEADER, ReportContent
 
 # ---------------------------------------------------------------------------------------------------------------
 # Blocks
@@ -117,6 +117,12 @@ def layout(content: ReportContent) -> list[Block]:
                             [[m.role, m.name, m.version, m.accuracy] for m in content.models],
                             widths=[1.1, 1.3, 1.5, 3.0]))  # fmt: skip
     blocks.append(Heading("Summary"))
+    if content.people:
+        blocks.append(Heading("People", level=2))
+        blocks.append(Paragraph("Each face and each voice told apart, a face and a voice together where the lips "
+                                "moved with that voice; each person's emotions over their own face and voice "
+                                "alone.", small=True))  # fmt: skip
+        blocks.append(Table(PEOPLE_HEADER, content.people, widths=[0.7, 0.6, 0.6, 0.9, 0.9, 1.2, 1.2, 1.2]))
     if content.fused_summary is not None:
         blocks.append(Heading("Face and voice fused", level=2))
         blocks.append(Paragraph("Per voice window, the face and the voice combined by a learned, calibrated rule; "
@@ -144,7 +150,7 @@ def layout(content: ReportContent) -> list[Block]:
     if content.graph_png is not None:
         blocks.append(Heading("Timeline"))
         blocks.append(Picture(content.graph_png, "Emotion probabilities over time: the fused view, then a lane "
-                                                 "per face and one for the voice; hatched: face and voice "
+                                                 "per face and one per voice; hatched: face and voice "
                                                  "disagree."))  # fmt: skip
     if content.key_frames:
         blocks.append(Heading("Key frames"))

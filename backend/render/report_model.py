@@ -72,12 +72,14 @@ class ReportContent:
     transcript: list[TranscriptLine] | None = None  # None: not transcribed
     more_transcript: int = 0  # segments left out
     transcript_language: str | None = None  # e.g. "pl (detected, probability 0.98)"
+    people: list[list[str]] = field(default_factory=list)  # rows of PEOPLE_HEADER, where there is more than one
 
 
 # The dominant emotion is the one of highest mean probability, listed first; "most frames" is the one that won the
 # most frames, which can be another (angry on average, neutral in most frames): both are shown, each with its figure.
 FACE_HEADER = ["face", "seen (s)", "observations", "mean probability (top 3)", "most frames", "low conf."]
 ECHO_HEADER = ["source", "mean emotion", "confidence", "seconds"]
+PEOPLE_HEADER = ["person", "face", "voice", "on screen (s)", "speaking (s)", "face says", "voice says", "fused says"]
 CHECK_HEADER = ["window (s)", "face", "face says", "voice says", "score", "trusted", "fused says"]
 
 
@@ -210,6 +212,16 @@ def _echo_rows(result: Result) -> list[list[str]]:
         else:
             rows.append([source, "-", "-", "0"])
     return rows
+
+
+def _people_rows(result: Result) -> list[list[str]]:
+    """A row per person where there is more than one (one person's emotions are the file's own)."""
+    if len(result.people) < 2:
+        return []
+    return [[p.person_id, ", ".join(map(str, p.face_ids)) or "-", p.speaker_id or "-", f"{p.on_screen_seconds:.1f}",
+             f"{p.speech_seconds:.1f}",
+             *(f"{mean['dominant_emotion']} {_pct(mean['confidence'])}" if mean else "-"
+               for mean in (p.face, p.voice, p.fused))] for p in result.people]  # fmt: skip
 
 
 def _double_check(result: Result) -> tuple[str | None, list[list[str]], int]:
@@ -349,4 +361,5 @@ def build_report(result: Result, source: Path | None = None, graph_png: Path | N
         transcript=transcript,
         more_transcript=more_transcript,
         transcript_language=describe_language(result.transcript_language),
+        people=_people_rows(result),
     )
