@@ -18,7 +18,7 @@ from backend.emotions import colour_rgb
 from backend.options import AnalysisOptions
 from backend.pipeline import analyse
 from backend.render.annotate import FaceLookup, carry_gap, write_annotated_video
-from backend.results import FaceObservation, Result, VoiceRecord
+from backend.results import FaceObservation, Person, Result, VoiceRecord
 
 HAPPY = np.array([0.02, 0.02, 0.02, 0.8, 0.1, 0.02, 0.02])
 BOX = [40, 40, 120, 150]  # x1, y1, x2, y2
@@ -106,6 +106,25 @@ def test_no_box_where_the_face_was_not_seen(gray_clip, tmp_path):
 def test_the_voice_strip_shows_the_voice_emotion_at_the_bottom(annotated):
     strip = frames_of(annotated)[5][-10:, 150:]  # the stacked bar of the voice probabilities
     assert closest_distance(strip, colour_rgb("angry")) < 40
+
+
+def test_where_two_people_are_seen_the_one_speaking_is_framed_in_white(gray_clip, tmp_path):
+    boxes = {0: [20, 60, 100, 160], 1: [200, 60, 280, 160]}
+    faces = [FaceObservation.build(t, round(t * 10), face_id, box, 0.99, HAPPY, False)
+             for t in (0.0, 0.4, 0.8) for face_id, box in boxes.items()]  # fmt: skip
+    said = VoiceRecord.build(0.0, 1.0, HAPPY)
+    said.speaker_id = "S2"
+    result = Result(input={"kind": "video", "fps": 10.0, "duration": 1.0}, options={"sample_fps": 2.5}, models=[],
+                    faces=faces, frames_analysed=3, voice=[said]).finalise()  # fmt: skip
+    result.people = [Person("P1", [0], "S1", 1.2, 0.0, None, None, None),
+                     Person("P2", [1], "S2", 1.2, 1.0, None, None, None)]  # fmt: skip
+    frame = frames_of(write_annotated_video(gray_clip, result, tmp_path / "two.mp4"))[5]
+
+    def left_of(box: list[int]) -> float:
+        """The brightness just left of the box, where the white frame is drawn."""
+        return float(frame[box[1] + 20 : box[3] - 20, box[0] - 3].mean())
+
+    assert left_of(boxes[1]) > 200 and left_of(boxes[0]) < 160
 
 
 def test_audio_that_is_not_aac_is_reencoded_to_aac(tmp_path):

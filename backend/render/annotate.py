@@ -1,6 +1,7 @@
 """Annotated video: the original video at its own size and frame rate, every frame, each face boxed in its
 emotion's colour with its id, label and confidence and a small probability-bar panel, a voice-emotion strip at the
-bottom when the voice was analysed, and the original audio kept.
+bottom when the voice was analysed, and the original audio kept. Where the result has several people, the face of
+whoever speaks is marked "speaking" (framed in white) and the strip shows that speaker's voice.
 
 Faces are only observed in sampled frames; in between, each face's box is interpolated between its two nearest
 observations and its label is the nearest one's, as long as an observation lies within a small gap of the frame
@@ -24,7 +25,9 @@ import cv2
 import numpy as np
 
 from backend import media
+from backend.captions import several_voices, voice_lane_name
 from backend.emotions import EMOTIONS, colour_rgb
+from backend.intervals import SpanIndex
 from backend.results import FaceObservation, Result, TimelineEntry, voice_timeline
 
 ProgressCallback = Callable[[float], None]  # percent of the video written
@@ -91,14 +94,34 @@ def carry_gap(result: Result) -> float:
 
 
 class VoiceLookup:
-    """The voice emotion per second (the same per-second means as the timeline and the graph)."""
+    """The voice emotion per second (the same per-second means as the timeline and the graph): of the one voice, or
+    where the voices were told apart, of whoever speaks then (the speaker of the speech window centred nearest)."""
 
     def __init__(self, result: Result):
         self.analysed = bool(result.voice)
-        self._by_second: dict[int, TimelineEntry] = {round(e.start): e for e in voice_timeline(result.voice, 1.0)}
+        lanes = voice_timeline(result.voice, 1.0, by_speaker=True)
+        self.named = several_voices(lanes)
+        entries = lanes if self.named else voice_timeline(result.voice, 1.0)
+        self._by_second = {(round(e.start), e.speaker_id if self.named else None): e for e in entries}
+        self._speech = [r for r in result.voice if r.speech]
+        self._index = SpanIndex([r.start for r in self._speech], [r.end for r in self._speech])
+
+    def speaker_at(self, t: float) -> str | None:
+        positions, _ = self._index.overlap(t, t)
+        windows = [self._speech[i] for i in positions]
+        nearest = min(windows, key=lambda r: abs((r.start + r.end) / 2 - t), default=None)
+        return None if nearest is None else nearest.speaker_id
 
     def at(self, t: float) -> TimelineEntry | None:
-        return self._by_second.get(math.floor(t))
+        return self._by_second.get((math.floor(t), self.speaker_at(t) if self.named else None))
+
+
+def speaking_faces(result: Result) -> dict[str, int]:
+    """Each speaker's face, where the result has more than one person (with one, there is nobody else to tell the
+    speaker from)."""
+    if len(result.people) < 2:
+        return {}
+    return {p.speaker_id: p.face_ids[0] for p in result.people if p.speaker_id and p.face_ids}
 
 
 class Painter:
@@ -136,12 +159,16 @@ class Painter:
                 cv2.rectangle(image, (x + label_w, top), (x + label_w + length, top + self.bar - 1), colour_rgb(name),
                               cv2.FILLED)  # fmt: skip
 
-    def face(self, image: np.ndarray, face: FaceAt) -> None:
+    def face(self, image: np.ndarray, face: FaceAt, speaking: bool = False) -> None:
         obs = face.observation
         colour = colour_rgb(obs.label)
         x1, y1, x2, y2 = face.box
+        if speaking:  # a white frame around the emotion's box
+            gap = self.box_line
+            cv2.rectangle(image, (x1 - gap, y1 - gap), (x2 + gap, y2 + gap), _WHITE, self.box_line)
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, self.box_line)
         caption = f"#{face.face_id} {obs.label} {obs.confidence:.0%}" + (" ?" if obs.low_confidence else "")
+        caption += " speaking" if speaking else ""
         (tw, th), base = cv2.getTextSize(caption, _FONT, self.font, max(1, self.thick - 1))
         top = y1 - th - base - 4 if y1 - th - base - 4 >= 0 else y2
         cv2.rectangle(image, (x1, top), (x1 + tw + 6, top + th + base + 4), colour, cv2.FILLED)
@@ -159,7 +186,7 @@ class Painter:
         if entry is None:
             self._text(image, "voice: no speech", 6, self.height - 8)
             return
-        caption = f"voice: {entry.label} {entry.confidence:.0%}"
+        caption = f"{voice_lane_name(entry.speaker_id)}: {entry.label} {entry.confidence:.0%}"
         self._text(image, caption, 6, self.height - 8, colour=colour_rgb(entry.label))
         (tw, _), _ = cv2.getTextSize(caption, _FONT, self.font, max(1, self.thick - 1))
         x, width = 12 + tw + 6, self.width - (12 + tw + 6) - 6
@@ -285,13 +312,15 @@ def write_annotated_video(source: Path, result: Result, target: Path,
     """Write ``source`` annotated with ``result`` to ``target`` (mp4); returns ``target``."""
     faces = FaceLookup(result.faces, carry_gap(result))
     voice = VoiceLookup(result)
+    face_of = speaking_faces(result)
     painter: list[Painter] = []
 
     def draw(image: np.ndarray, t: float) -> None:
         if not painter:
             painter.append(Painter(image.shape[1], image.shape[0]))
+        speaking = face_of.get(voice.speaker_at(t)) if face_of else None  # type: ignore[arg-type]
         for face in faces.at(t):
-            painter[0].face(image, face)
+            painter[0].face(image, face, speaking=face.face_id == speaking)
         if voice.analysed:
             painter[0].voice(image, voice.at(t))
 
