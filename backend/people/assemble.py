@@ -17,16 +17,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from backend.faces.mouth import MouthSignal
 from backend.fusion.double_check import voice_segments
 from backend.fusion.echo_mean import echo_mean
 from backend.intervals import SpanIndex, sampling_interval
 from backend.results import FaceObservation, FusedWindow, Person, VoiceRecord
-from backend.speakers.diarization import Diarization
 from backend.speakers.turns import SpeakerTurn
 
-from .active_speaker import find_active_speakers
+if TYPE_CHECKING:
+    from backend.faces.mouth import MouthSignal
+    from backend.speakers.diarization import Diarization
 
 ONE_VOICE = "S1"  # the speaker of every speech window when the voices are not told apart
 
@@ -72,6 +73,8 @@ def who_speaks(records: Sequence[VoiceRecord], diarization: Diarization | None, 
         turns = one_voice_turns(records)
         face_of = None if len(face_ids) > 1 else {ONE_VOICE: face_ids[0]} if turns and face_ids else {}
     else:
+        from .active_speaker import find_active_speakers  # scipy.optimize: a second of import, paid only here
+
         turns = list(diarization.turns)
         links = find_active_speakers(signals, turns).links if turns else ()
         face_of = {link.speaker_id: link.face_id for link in links}
