@@ -9,8 +9,10 @@ import torch
 import torch.nn.functional as F
 
 
-def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random flip, rotation (±12°), scale (0.88-1.12), shift (±8 %), brightness/contrast and random erasing.
+def augment(x: torch.Tensor, generator: torch.Generator | None = None, degrees: float = 12.0, zoom: float = 0.12,
+            shift: float = 0.16) -> torch.Tensor:  # fmt: skip
+    """Random flip, rotation (±12°), scale (0.88-1.12), shift (±8 % of the side: 0.16 of the grid's [-1, 1]),
+    brightness/contrast and random erasing; the pose ranges are wider for faces from films (``films``).
 
     ``x`` is (N, 1, H, W) in [0, 1]; the output has the same shape and range.
     """
@@ -19,8 +21,8 @@ def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.
     def uniform(low: float, high: float) -> torch.Tensor:
         return torch.empty(n).uniform_(low, high, generator=generator)
 
-    angle = uniform(-12, 12) * math.pi / 180
-    scale = uniform(0.88, 1.12)
+    angle = uniform(-degrees, degrees) * math.pi / 180
+    scale = uniform(1 - zoom, 1 + zoom)
     flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.zeros(n, 2, 3)
@@ -28,8 +30,8 @@ def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.
     theta[:, 0, 1] = -sin
     theta[:, 1, 0] = sin * flip
     theta[:, 1, 1] = cos
-    theta[:, 0, 2] = uniform(-0.16, 0.16)
-    theta[:, 1, 2] = uniform(-0.16, 0.16)
+    theta[:, 0, 2] = uniform(-shift, shift)
+    theta[:, 1, 2] = uniform(-shift, shift)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 

@@ -34,6 +34,7 @@ from backend.faces.cnn_network import predict_logits
 
 from .augment import augment
 from .data import FaceSet, fer_dir, load_folder
+from .films import augment_mixed, film_folds, film_of
 from .video_views import FACE_SIZES, VIEW_OFFSETS, as_classified
 
 
@@ -56,6 +57,12 @@ class TrainConfig:
     bf16: bool = False  # bfloat16 autocast: 2-3x faster a step on a CPU with AVX-512 BF16; weights stay float32
     init: str | None = None  # a trained model (one network of these widths) whose weights the run starts from
     video_views: float = 0.0  # probability per face of seeing it as a video delivers it (video_views.seen_at)
+    films: str | None = None  # a folder of faces from films (SFEW: <emotion>/<film>_<timestamp>_<frame>.png) mixed in
+    film_repeats: int = 4  # times each film face is seen an epoch (with the heavier augmentation of ``films``)
+    film_folds: int = 0  # with ``films``: the films dealt into this many folds (``films.film_folds``) ...
+    film_fold_out: int = -1  # ... and the faces of this fold left out (cross-validation); -1: every film trains
+    fer_per_epoch: int = 0  # FER2013 faces drawn afresh each epoch (0: all of them): a fine-tune's epochs stay short
+    keep_last: bool = False  # keep the last epoch rather than the best on the holdout (an epoch count fixed before)
 
 
 DISTILL_TEMPERATURE = 2.0
@@ -129,7 +136,8 @@ def cutmix(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, t
     return mixed, partner, 1 - bh * bw / (h * w)
 
 
-def train(config: TrainConfig, log=print) -> Path:
+def train(config: TrainConfig, log=print, root: Path | None = None) -> Path:
+    """Train and write the kept epoch's model into ``root`` (default: face_model/models); returns its folder."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     train_set: FaceSet = load_folder(fer_dir("train"))
@@ -138,6 +146,9 @@ def train(config: TrainConfig, log=print) -> Path:
         train_set, select_set, selected_on = _subset(train_set, ~aside), _subset(train_set, aside), "holdout"
     else:
         select_set, selected_on = load_folder(fer_dir("val")), "val"
+    fer_count = len(train_set.labels)
+    if config.films:
+        train_set = _with_films(train_set, config, log)
     log(f"train {len(train_set.labels)} images {train_set.counts()}; epochs selected on {selected_on} "
         f"({len(select_set.labels)} images)")  # fmt: skip
 
@@ -154,7 +165,8 @@ def train(config: TrainConfig, log=print) -> Path:
         model.parameters(), lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay
     )
     weights = class_weights(train_set.labels, config.class_weight_power)
-    steps_per_epoch = math.ceil(len(train_set.labels) / config.batch_size)
+    epoch_faces = _epoch_order(fer_count, len(train_set.labels), config, torch.Generator())
+    steps_per_epoch = math.ceil(len(epoch_faces) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     run_dir = _run_dir(config.name)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +189,7 @@ def train(config: TrainConfig, log=print) -> Path:
         generator.manual_seed(config.seed * 1000 + epoch)
         model.train()
         started, running = time.time(), 0.0
-        order = torch.randperm(len(labels), generator=generator)
+        order = _epoch_order(fer_count, len(labels), config, generator)
         for i in range(steps_per_epoch):
             for group in optimiser.param_groups:
                 group["lr"] = _lr_at(epoch * steps_per_epoch + i, total_steps, steps_per_epoch, config.lr)
@@ -186,7 +198,8 @@ def train(config: TrainConfig, log=print) -> Path:
                 faces = to_tensor(video_view_batch(train_set.images[idx.numpy()], config.video_views, generator))
             else:
                 faces = images[idx]
-            x, y = augment(faces, generator), labels[idx]
+            x = augment_mixed(faces, idx >= fer_count, generator) if config.films else augment(faces, generator)
+            y = labels[idx]
             mixed = bool(config.cutmix) and float(torch.rand(1, generator=generator)) < config.cutmix
             if mixed:
                 x, partner, own = cutmix(x, generator)
@@ -215,7 +228,7 @@ def train(config: TrainConfig, log=print) -> Path:
         history.append(record)
         log(json.dumps(record))
         score = (scores["accuracy"] + scores["macro_f1"]) / 2
-        if score > best_score:
+        if score > best_score or config.keep_last:
             best_score = score
             meta.notes = {
                 "selected_epoch": epoch + 1,
@@ -238,9 +251,31 @@ def train(config: TrainConfig, log=print) -> Path:
             json.dumps({"config": {k: v for k, v in vars(config).items()}, "history": history}, indent=2) + "\n"
         )
     best, best_meta = store.load(config.name, root=run_dir)
-    folder = store.save(best, best_meta)  # into face_model/models: what gets committed
+    folder = store.save(best, best_meta, root)  # by default into face_model/models: what gets committed
     shutil.copy(run_dir / "training.json", folder / "training.json")
     return folder
+
+
+def _with_films(fer: FaceSet, config: TrainConfig, log) -> FaceSet:
+    """FER2013's training faces followed by the film faces that train (those outside the fold left out)."""
+    films = load_folder(Path(config.films))
+    if config.film_fold_out >= 0:
+        films = _subset(films, film_folds(films.files, config.film_folds) != config.film_fold_out)
+    log(f"films: {len(films.labels)} faces of {len({film_of(f) for f in films.files})} films, each seen "
+        f"{config.film_repeats} times an epoch")  # fmt: skip
+    return FaceSet(np.concatenate([fer.images, films.images]), np.concatenate([fer.labels, films.labels]),
+                   fer.files + films.files)  # fmt: skip
+
+
+def _epoch_order(fer_count: int, total: int, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:
+    """The faces of one epoch, shuffled: FER2013's (all, or ``fer_per_epoch`` drawn afresh), then each face after
+    them (from films) ``film_repeats`` times."""
+    fer = torch.randperm(fer_count, generator=generator)
+    if config.fer_per_epoch:
+        fer = fer[: config.fer_per_epoch]
+    films = torch.arange(fer_count, total).repeat(config.film_repeats if config.films else 1)
+    chosen = torch.cat([fer, films])
+    return chosen[torch.randperm(len(chosen), generator=generator)]
 
 
 def video_view_batch(faces: np.ndarray, share: float, generator: torch.Generator) -> np.ndarray:

@@ -46,11 +46,6 @@ class CnnClassifier(FaceClassifier):
                                                          cnn_small_face_model=""))  # fmt: skip
             self.components = (replace(self._small.info, role="face_classifier_small_faces"),)
 
-    def _to_input(self, face: np.ndarray) -> np.ndarray:
-        gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY) if face.ndim == 3 else face
-        size = self._meta.input_size
-        return cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
-
     def predict(self, faces: list[np.ndarray], sizes: Sequence[float] | None = None) -> np.ndarray:
         """A face of known size under ``small_face_model_below_px`` is read by the small-face model, any other
         (an image classified as it is has no size) by this one."""
@@ -66,9 +61,15 @@ class CnnClassifier(FaceClassifier):
     def _predict(self, faces: list[np.ndarray], sizes: Sequence[float] | None = None) -> np.ndarray:
         if not faces:
             return np.zeros((0, len(self._meta.labels)), dtype=np.float32)
-        logits = self._logits(pixels(np.stack([self._to_input(face) for face in faces])))
+        logits = self._logits(pixels(np.stack([network_input(face, self._meta.input_size) for face in faces])))
         temperature = self._meta.temperature * size_scale(self._meta.size_temperatures, sizes, len(faces))
         return softmax(logits.astype(np.float64), temperature[:, None]).astype(np.float32)
+
+
+def network_input(face: np.ndarray, side: int) -> np.ndarray:
+    """An aligned face crop (RGB or gray) as the network reads it: gray, ``side`` px square, uint8."""
+    gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY) if face.ndim == 3 else face
+    return cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA)
 
 
 def size_scale(table: dict[str, float], sizes: Sequence[float] | None, n: int) -> np.ndarray:
