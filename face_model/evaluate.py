@@ -213,8 +213,9 @@ def _training(meta: store.ModelMeta, training: dict) -> str:
     lines = []
     for run, record in runs.items():
         history = record["history"]
-        on = "holdout" if "holdout_accuracy" in history[0] else "val"  # where the epoch was selected
-        best = max(history, key=lambda h: (h[f"{on}_accuracy"] + h[f"{on}_macro_f1"]) / 2)
+        on = "holdout" if "holdout_accuracy" in history[-1] else "val"  # where the epoch was selected
+        scored = [h for h in history if f"{on}_accuracy" in h]  # a run that keeps its last epoch scores only that
+        best = max(scored, key=lambda h: (h[f"{on}_accuracy"] + h[f"{on}_macro_f1"]) / 2)
         minutes = sum(h["seconds"] for h in history) / 60
         lines.append(
             f"- `{run}`: {len(history)} epochs, best epoch {best['epoch']} ({on} accuracy "

@@ -216,27 +216,21 @@ def train(config: TrainConfig, log=print, root: Path | None = None) -> Path:
             loss.backward()
             optimiser.step()
             running += loss.item()
-        logits = predict_logits_batched(model, select_set.images)
-        scores = metrics.summary(select_set.labels, logits.argmax(1), EMOTIONS)
-        record = {
-            "epoch": epoch + 1,
-            "loss": round(running / steps_per_epoch, 4),
-            f"{selected_on}_accuracy": scores["accuracy"],
-            f"{selected_on}_macro_f1": scores["macro_f1"],
-            "seconds": round(time.time() - started, 1),
-        }
+        record = {"epoch": epoch + 1, "loss": round(running / steps_per_epoch, 4)}
+        if not config.keep_last or epoch + 1 == config.epochs:  # with keep_last no earlier epoch is chosen
+            scores = metrics.summary(select_set.labels, predict_logits_batched(model, select_set.images).argmax(1),
+                                     EMOTIONS)  # fmt: skip
+            record |= {f"{selected_on}_accuracy": scores["accuracy"], f"{selected_on}_macro_f1": scores["macro_f1"]}
+            score = (scores["accuracy"] + scores["macro_f1"]) / 2
+            if score > best_score or config.keep_last:
+                best_score = score
+                meta.notes = {"selected_epoch": epoch + 1, "selected_on": selected_on,
+                              f"{selected_on}_accuracy": scores["accuracy"],
+                              f"{selected_on}_macro_f1": scores["macro_f1"]}  # fmt: skip
+                store.save(model, meta, root=run_dir)  # the best so far, kept with the run (outside the checkout)
+        record["seconds"] = round(time.time() - started, 1)
         history.append(record)
         log(json.dumps(record))
-        score = (scores["accuracy"] + scores["macro_f1"]) / 2
-        if score > best_score or config.keep_last:
-            best_score = score
-            meta.notes = {
-                "selected_epoch": epoch + 1,
-                "selected_on": selected_on,
-                f"{selected_on}_accuracy": scores["accuracy"],
-                f"{selected_on}_macro_f1": scores["macro_f1"],
-            }
-            store.save(model, meta, root=run_dir)  # the best so far, kept with the run (outside the checkout)
         torch.save(
             {
                 "model": model.state_dict(),
