@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from backend.config import DEFAULT_CNN_MODEL, get_settings
+
 from .quantize import RANGES
 from .train import TrainConfig, train
 
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--name", default=TrainConfig.name)
     s.add_argument("--holdout", type=float, required=True, help="the share of train the model held aside")
     e = commands.add_parser("evaluate", help="score a model on FER2013 val (writes its card) or on --data DIR")
-    e.add_argument("--name", default=TrainConfig.name)
+    e.add_argument("--name", default=DEFAULT_CNN_MODEL, help="the model scored (default: the runtime's default)")
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
     e.add_argument("--holdout", type=float, help="score the share of train held aside by `train --holdout` (one line)")
     e.add_argument("--int8", action="store_true", help="with --holdout: score the int8 graph, not the float weights")
@@ -76,8 +78,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"card written to {write_card(args.name) / 'card.md'}")
     elif args.command == "mtcnn":
-        from backend.config import get_settings
-
         from .mtcnn_export import export_mtcnn
 
         for stage, digest in export_mtcnn(get_settings().detector_model_dir).items():
