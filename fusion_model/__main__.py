@@ -32,38 +32,58 @@ from backend.fusion.combiner import COMBINER_FILE
 from .combiner import Combiner, write_graph
 from .evidence import FOLDS, face_evidence, voice_evidence
 from .fit import MARGIN, RECIPES, fit, fused_probabilities, product_probabilities, scores
+from .out_of_domain import out_of_domain_pairs
 from .pairs import Pairs, concatenate, make_pairs
 
+LAB_ONLY = "constant+bias, lab pairs only"  # fusion-v5's recipe fitted as it was, for comparison on the other pairs
 
-def _crossval(settings) -> tuple[dict, list[Pairs]]:
+
+def _scored(held_out: Pairs) -> dict:
+    return {"face": scores(held_out.face, held_out), "voice": scores(held_out.voice, held_out),
+            "product": scores(product_probabilities(held_out), held_out)}  # fmt: skip
+
+
+def _crossval(settings, out_of_domain: bool) -> tuple[dict, list[Pairs]]:
+    """Each fold scored by combiners fitted on the other folds: of the lab pairs and, with ``out_of_domain``, of the
+    out-of-domain pairs too (both sets' held-out figures reported apart). Returns the report and every pair."""
     voice, faces = voice_evidence(settings), face_evidence(settings)
-    folds = [make_pairs(voice, faces, k) for k in range(FOLDS)]
-    report: dict = {"folds": []}
-    out_of_fold: dict[str, list[np.ndarray]] = {recipe: [] for recipe in RECIPES}
-    for k, held_out in enumerate(folds):
-        train = concatenate([pairs for j, pairs in enumerate(folds) if j != k])
-        fold = {"fit_windows": len(train.label), "held_out": {
-            "face": scores(held_out.face, held_out), "voice": scores(held_out.voice, held_out),
-            "product": scores(product_probabilities(held_out), held_out)}}  # fmt: skip
-        for recipe, parts in RECIPES.items():
-            probabilities, face_share = fused_probabilities(fit(train, *parts), held_out)
-            out_of_fold[recipe].append(probabilities)
-            fold["held_out"][recipe] = scores(probabilities, held_out) | {
-                "mean_face_share": round(float(face_share.mean()), 4)
-            }
-        report["folds"].append(fold)
-        print(json.dumps({"fold": k, **fold["held_out"]}), file=sys.stderr, flush=True)
-    every = concatenate(folds)
-    report["pooled"] = {"face": scores(every.face, every), "voice": scores(every.voice, every),
-                        "product": scores(product_probabilities(every), every)} | {
-        recipe: scores(np.concatenate(parts), every) for recipe, parts in out_of_fold.items()}  # fmt: skip
-    mean_nll = {recipe: float(np.mean([f["held_out"][recipe]["balanced_nll"] for f in report["folds"]]))
-                for recipe in RECIPES}  # fmt: skip
+    sets = {"lab": [make_pairs(voice, faces, k) for k in range(FOLDS)]}
+    if out_of_domain:
+        sets["out_of_domain"] = out_of_domain_pairs(settings)
+    reports: dict[str, dict] = {name: {"folds": []} for name in sets}
+    out_of_fold: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in sets}
+    for k in range(FOLDS):
+        train = concatenate([pairs for folds in sets.values() for j, pairs in enumerate(folds) if j != k])
+        combiners = {recipe: fit(train, *parts) for recipe, parts in RECIPES.items()}
+        if out_of_domain:
+            combiners[LAB_ONLY] = fit(
+                concatenate([p for j, p in enumerate(sets["lab"]) if j != k]), *RECIPES["constant+bias"]
+            )
+        for name, folds in sets.items():
+            held_out = folds[k]
+            fold = {"fit_windows": len(train.label), "held_out": _scored(held_out)}
+            for recipe, combiner in combiners.items():
+                probabilities, face_share = fused_probabilities(combiner, held_out)
+                out_of_fold[name].setdefault(recipe, []).append(probabilities)
+                fold["held_out"][recipe] = scores(probabilities, held_out) | {
+                    "mean_face_share": round(float(face_share.mean()), 4)
+                }
+            reports[name]["folds"].append(fold)
+            print(json.dumps({"pairs": name, "fold": k, **fold["held_out"]}), file=sys.stderr, flush=True)
+    for name, folds in sets.items():
+        every = concatenate(folds)
+        reports[name]["pooled"] = _scored(every) | {
+            recipe: scores(np.concatenate(parts), every) for recipe, parts in out_of_fold[name].items()
+        }
+    mean_nll = {recipe: float(np.mean([f["held_out"][recipe]["balanced_nll"] for r in reports.values()
+                                       for f in r["folds"]])) for recipe in RECIPES}  # fmt: skip
+    report = reports["lab"] | ({"out_of_domain": reports["out_of_domain"]} if out_of_domain else {})
     report["mean_balanced_nll"] = {recipe: round(value, 4) for recipe, value in mean_nll.items()}
     report["chosen"] = _chosen(mean_nll)
     report["rule"] = (f"from constant, add class biases, then reliability gates, each only if it lowers the mean "
-                      f"held-out balanced NLL by >= {MARGIN} nats")  # fmt: skip
-    return report, folds
+                      f"held-out balanced NLL (over the folds{' of both pair sets' if out_of_domain else ''}) by "
+                      f">= {MARGIN} nats")  # fmt: skip
+    return report, [pairs for folds in sets.values() for pairs in folds]
 
 
 def _chosen(mean_nll: dict[str, float]) -> str:
@@ -86,13 +106,18 @@ def main(argv: list[str] | None = None) -> int:
         command = commands.add_parser(name, help=text)
         command.add_argument("--name", default=DEFAULT_FUSION_MODEL)
         if name == "fit":
+            command.add_argument(
+                "--lab-only",
+                action="store_true",
+                help="fit on the lab pairs alone, as fusion-v5 and earlier were (without the out-of-domain pairs)",
+            )
             command.add_argument("--recipe", choices=RECIPES, help="refit this recipe, as a rule fixed it before the "
                                  "run, instead of the one this rule keeps (every recipe is still scored)")  # fmt: skip
     args = parser.parse_args(argv)
     settings = get_settings().replace(fusion_model_name=args.name)  # the card scores this combiner, not the default
     folder = settings.fusion_model_dir / args.name
     if args.command == "fit":
-        report, folds = _crossval(settings)
+        report, folds = _crossval(settings, not args.lab_only)
         if args.recipe:
             report["given"] = args.recipe
         combiner = fit(concatenate(folds), *RECIPES[report.get("given", report["chosen"])])

@@ -50,7 +50,7 @@ class FaceEvidence:
     fold: np.ndarray  # (I,) by a hash of the file name
 
 
-def _cached(settings: Settings, name: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def cached(settings: Settings, name: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The arrays saved under the cache's fusion folder as ``name``, computed and saved the first time."""
     path = settings.cache_dir / "fusion" / name
     if not path.exists():
@@ -65,7 +65,7 @@ def _cached(settings: Settings, name: str, compute: Callable[[], dict[str, np.nd
 def voice_evidence(settings: Settings) -> VoiceEvidence:
     model = get_voice_model("default", settings)
     name = f"voice-{model.info.sha256[:12]}-folds{FOLDS}.npz"
-    return VoiceEvidence(**_cached(settings, name, lambda: _compute_voice(model)))
+    return VoiceEvidence(**cached(settings, name, lambda: _compute_voice(model)))
 
 
 def _compute_voice(model) -> dict[str, np.ndarray]:
@@ -97,7 +97,7 @@ def face_evidence(settings: Settings) -> FaceEvidence:
     routing = f"below {settings.small_face_model_below_px}" if classifier.components else ""
     key = hashlib.sha256(weights.encode() + metas + routing.encode()).hexdigest()[:12]
     name = f"faces-{key}-jpeg{CODEC_QUALITY}-folds{FOLDS}.npz"
-    return FaceEvidence(**_cached(settings, name, lambda: _compute_faces(classifier)))
+    return FaceEvidence(**cached(settings, name, lambda: _compute_faces(classifier)))
 
 
 def _compute_faces(classifier) -> dict[str, np.ndarray]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from face_model.video_views import FACE_SIZES, VIEW_OFFSETS
+from face_model.video_views import FACE_SIZES
 
 from .evidence import FaceEvidence, VoiceEvidence
 
@@ -39,7 +39,11 @@ class Pairs:
         return Pairs(*(getattr(self, name)[keep] for name in self.__dataclass_fields__))
 
 
-def make_pairs(voice: VoiceEvidence, faces: FaceEvidence, fold: int, seed: int = 0) -> Pairs:
+def make_pairs(voice: VoiceEvidence, faces: FaceEvidence, fold: int, seed: int = 0,
+               sizes: tuple[int, ...] = FACE_SIZES, size_share: tuple[float, ...] = SIZE_SHARE,
+               frames: int = FRAMES_PER_WINDOW) -> Pairs:  # fmt: skip
+    """Fold ``fold``'s clips; ``faces`` holds each face at each of ``sizes`` (a clip draws one by ``size_share``) in
+    views of which each window averages ``frames``."""
     rng = np.random.default_rng(seed + 1000 * fold)
     face_ids = {label: np.flatnonzero((faces.label == label) & (faces.fold == fold)) for label in range(7)}
     in_fold = voice.fold == fold
@@ -48,13 +52,15 @@ def make_pairs(voice: VoiceEvidence, faces: FaceEvidence, fold: int, seed: int =
     for utterance in np.unique(voice.utterance[in_fold]):
         windows = np.flatnonzero(in_fold & (voice.utterance == utterance))
         label = int(voice.label[windows[0]])
+        if not len(face_ids[label]):
+            continue  # no face of this label in the fold (a few films' worth of faces need not hold every label)
         for _ in range(PAIRINGS):
             image = rng.choice(face_ids[label])
-            size = rng.choice(len(FACE_SIZES), p=SIZE_SHARE)
+            size = rng.choice(len(sizes), p=size_share)
             for window in windows:
-                views = rng.choice(len(VIEW_OFFSETS), FRAMES_PER_WINDOW, replace=False)
+                views = rng.choice(faces.probabilities.shape[2], frames, replace=False)
                 face = faces.probabilities[image, size, views].mean(axis=0)
-                for name, value in (("face", face), ("face_size", FACE_SIZES[size]),
+                for name, value in (("face", face), ("face_size", sizes[size]),
                                     ("voice", voice.probabilities[window]),
                                     ("speech_share", voice.speech_share[window]), ("label", label), ("clip", clip),
                                     ("corpus", voice.corpus[window])):  # fmt: skip
