@@ -31,11 +31,9 @@ from backend.fusion.combiner import COMBINER_FILE
 
 from .combiner import Combiner, write_graph
 from .evidence import FOLDS, face_evidence, voice_evidence
-from .fit import MARGIN, RECIPES, fit, fused_probabilities, product_probabilities, scores
+from .fit import LAB_ONLY, MARGIN, RECIPES, fit, fused_probabilities, product_probabilities, scores
 from .out_of_domain import out_of_domain_pairs
 from .pairs import Pairs, concatenate, make_pairs
-
-LAB_ONLY = "constant+bias, lab pairs only"  # fusion-v5's recipe fitted as it was, for comparison on the other pairs
 
 
 def _scored(held_out: Pairs) -> dict:

@@ -16,6 +16,7 @@ L2 = 1e-3  # on the gate coefficients and class biases (those fitted): a mild pu
 # name -> (reliability-gated weights, class biases); "constant" is one weight per modality and nothing else
 RECIPES = {"constant": (False, False), "constant+bias": (False, True),
            "gated": (True, False), "gated+bias": (True, True)}  # fmt: skip
+LAB_ONLY = "constant+bias, lab pairs only"  # fusion-v5's recipe fitted as it was: scored beside on other pairs
 MARGIN = 0.01  # nats of held-out NLL that a part (biases, gates) must gain to be kept (fusion_model.__main__)
 
 
