@@ -59,6 +59,8 @@ def _crossval(settings, out_of_domain: bool) -> tuple[dict, list[Pairs]]:
             )
         for name, folds in sets.items():
             held_out = folds[k]
+            if not len(held_out.label):
+                continue  # no speaker of this set in the fold
             fold = {"fit_windows": len(train.label), "held_out": _scored(held_out)}
             for recipe, combiner in combiners.items():
                 probabilities, face_share = fused_probabilities(combiner, held_out)

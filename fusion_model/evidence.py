@@ -70,8 +70,13 @@ def voice_evidence(settings: Settings) -> VoiceEvidence:
 
 def _compute_voice(model) -> dict[str, np.ndarray]:
     utterances = read_manifest()
-    test = split_speakers(utterances)["test"]
-    fold_of = {speaker: k for k, group in enumerate(speaker_folds(utterances, test, FOLDS)) for speaker in group}
+    return speech_windows(model, utterances, split_speakers(utterances)["test"])
+
+
+def speech_windows(model, utterances: list, speakers: list[str]) -> dict[str, np.ndarray]:
+    """:class:`VoiceEvidence`'s columns for every speech window of ``speakers``' utterances, as the runtime hears
+    them, the speakers dealt into :data:`FOLDS` folds."""
+    fold_of = {speaker: k for k, group in enumerate(speaker_folds(utterances, speakers, FOLDS)) for speaker in group}
     chosen = [u for u in utterances if u.speaker in fold_of]
     columns: dict[str, list] = {"probabilities": [], "speech_share": [], "label": [], "utterance": [], "corpus": [],
                                 "fold": []}  # fmt: skip

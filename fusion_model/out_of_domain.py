@@ -5,14 +5,15 @@ in its own domain. A combiner fitted on them alone learns how far to trust each 
 much on a recording unlike its corpora (issue #35: a crying man read as angry, the voice carrying half the weight).
 Here each modality is out of its domain:
 
-- the voice: every train + validation utterance as the shipped voice recipe's leave-one-corpus-out run heard it
-  (``python -m voice_model crossval --by-corpus``), a network that never heard that corpus;
+- the voice: every utterance of a corpus the default voice model never heard (:data:`UNHEARD_CORPUS`), window by
+  window as the runtime hears it;
 - the face: SFEW faces from films (in the wild), by the runtime's face classifier, at full size.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,62 +21,54 @@ import numpy as np
 from backend.config import Settings
 from backend.faces.classifiers import get_classifier
 from backend.faces.cnn_store import INPUT_SIZE
+from backend.voice.models import get_voice_model
+from backend.voice.store import model_dir as voice_model_dir
 from face_model.data import load_folder
-from voice_model.data import read_manifest, speaker_folds
+from face_model.films import film_folds
+from voice_model.data import read_manifest
 
-from .evidence import FOLDS, FaceEvidence, VoiceEvidence, cached
+from .evidence import FOLDS, FaceEvidence, VoiceEvidence, cached, speech_windows
 from .pairs import Pairs, make_pairs
 
-# The shipped voice recipe's leave-one-corpus-out run (docs/research/voice.md, A-lev on five corpora).
-VOICE_CROSSVAL_RUN = "cv-level5"
+# A corpus the default voice model never heard: SAVEE (English) joined the manifest after voice-whisper-v1 was trained.
+UNHEARD_CORPUS = "savee"
 
 
 def film_faces_dir(settings: Settings) -> Path:
     return settings.data_dir / "faces" / "sfew" / "train"
 
 
-def film_of(file_name: str) -> str:
-    """SFEW names a face ``<film>_<timestamp>_<frame>.png``: the film is what precedes the first timestamp."""
-    return Path(file_name).name.split("_")[0]
-
-
-def unheard_corpus_voice(settings: Settings, run: str = VOICE_CROSSVAL_RUN) -> VoiceEvidence:
-    """One window per utterance (its windows' mean, all speech): the probabilities ``crossval --by-corpus`` saved."""
-    path = settings.cache_dir / "voice_runs" / run / "crossval-corpus.npz"
-    if not path.exists():
-        command = (
-            f"python -m voice_model crossval --architecture encoder --blocks 2,3,4 --level -20 --by-corpus --name {run}"
-        )
-        raise FileNotFoundError(f"no leave-one-corpus-out run at {path}: run `{command}`")
-    with np.load(path) as saved:
-        paths, probabilities = saved["paths"].tolist(), saved["probabilities"]
-    by_path = {str(u.path): u for u in read_manifest()}
-    heard = [by_path[p] for p in paths]
-    speakers = sorted({u.speaker for u in heard})
-    fold_of = {s: k for k, group in enumerate(speaker_folds(heard, speakers, FOLDS)) for s in group}
-    return VoiceEvidence(probabilities=probabilities.astype(np.float64), speech_share=np.ones(len(heard)),
-                         label=np.array([u.label for u in heard]), utterance=np.arange(len(heard)),
-                         corpus=np.array([u.corpus for u in heard]),
-                         fold=np.array([fold_of[u.speaker] for u in heard]))  # fmt: skip
+def unheard_corpus_voice(settings: Settings, corpus: str = UNHEARD_CORPUS) -> VoiceEvidence:
+    """Every speech window of ``corpus``'s utterances through the runtime's voice model, its speakers dealt into the
+    folds (three SAVEE speakers: the fourth fold has none)."""
+    model = get_voice_model(settings.voice_model_name, settings)
+    heard_on = json.loads((voice_model_dir(settings.voice_model_name) / "training.json").read_text())["split"]
+    utterances = read_manifest()
+    speakers = sorted({u.speaker for u in utterances if u.corpus == corpus})
+    if any(s in group for group in heard_on.values() for s in speakers):
+        raise ValueError(f"{settings.voice_model_name} was trained or tuned on {corpus}: it is not an unheard corpus")
+    name = f"unheard-{corpus}-{model.info.sha256[:12]}-folds{FOLDS}.npz"
+    return VoiceEvidence(**cached(settings, name, lambda: speech_windows(model, utterances, speakers)))
 
 
 def film_face_evidence(settings: Settings) -> FaceEvidence:
-    """Each SFEW face once, at full size (``FaceEvidence`` with one size and one view); folds by film."""
+    """Each SFEW face once, at full size (``FaceEvidence`` with one size and one view), as the runtime reads a film
+    face (``face_model.data.load_folder``); folds by film (``face_model.films.film_folds``)."""
     classifier = get_classifier("cnn", settings)
     faces = load_folder(film_faces_dir(settings))
     key = hashlib.sha256("".join(info.sha256 for info in (classifier.info, *classifier.components)).encode())
-    name = f"films-{key.hexdigest()[:12]}-{len(faces.labels)}-folds{FOLDS}.npz"
+    name = f"films-{key.hexdigest()[:12]}-{len(faces.labels)}-runtime-crop-folds{FOLDS}.npz"
 
     def compute() -> dict[str, np.ndarray]:
         probabilities = classifier.predict(list(faces.images), [INPUT_SIZE] * len(faces.images))
-        fold = [int(hashlib.sha1(film_of(f).encode()).hexdigest(), 16) % FOLDS for f in faces.files]
-        return {"probabilities": probabilities[:, None, None], "label": faces.labels, "fold": np.array(fold)}
+        fold = film_folds(list(faces.files), FOLDS)
+        return {"probabilities": probabilities[:, None, None], "label": faces.labels, "fold": fold}
 
     return FaceEvidence(**cached(settings, name, compute))
 
 
 def out_of_domain_pairs(settings: Settings, seed: int = 0) -> list[Pairs]:
     """Per fold, each utterance of a corpus the voice never heard with a film face of its label (full size, one
-    view): fold k pairs fold-k speakers with fold-k films only."""
+    view): fold k pairs fold-k speakers with fold-k films only (an empty fold where it has no speaker)."""
     voice, faces = unheard_corpus_voice(settings), film_face_evidence(settings)
     return [make_pairs(voice, faces, k, seed, sizes=(INPUT_SIZE,), size_share=(1.0,), frames=1) for k in range(FOLDS)]

@@ -70,7 +70,8 @@ def make_pairs(voice: VoiceEvidence, faces: FaceEvidence, fold: int, seed: int =
 
 
 def concatenate(parts: list[Pairs]) -> Pairs:
-    """The folds together, clip indices kept apart."""
+    """The folds together, clip indices kept apart (an empty fold left out)."""
+    parts = [p for p in parts if len(p.label)]
     offsets = np.cumsum([0] + [int(p.clip.max()) + 1 for p in parts[:-1]])
     fields = {name: np.concatenate([getattr(p, name) for p in parts]) for name in Pairs.__dataclass_fields__}
     fields["clip"] = np.concatenate([p.clip + offset for p, offset in zip(parts, offsets)])
