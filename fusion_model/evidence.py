@@ -9,6 +9,7 @@ the crop the runtime would give it), so the combiner learns from the distributio
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from backend.faces.classifiers import get_classifier
 from backend.faces.cnn_store import model_dir
 from backend.voice.analysis import analyse_signal
 from backend.voice.models import get_voice_model
+from backend.voice.store import model_dir as voice_model_dir
 from face_model.data import IMAGE_SUFFIXES, fer_dir
 from face_model.video_views import CODEC_QUALITY, FACE_SIZES, VIEW_OFFSETS, seen_at
 from voice_model.data import read_audio, read_manifest, speaker_folds, split_speakers
@@ -62,15 +64,26 @@ def cached(settings: Settings, name: str, compute: Callable[[], dict[str, np.nda
         return {key: saved[key] for key in saved.files}
 
 
+def heard_corpora(settings: Settings) -> set[str]:
+    """The corpora of the default voice model's speaker split (training record): those it was trained on."""
+    split = json.loads((voice_model_dir(settings.voice_model_name) / "training.json").read_text())["split"]
+    corpus_of = {u.speaker: u.corpus for u in read_manifest()}
+    return {corpus_of[s] for group in split.values() for s in group if s in corpus_of}
+
+
 def voice_evidence(settings: Settings) -> VoiceEvidence:
-    model = get_voice_model("default", settings)
-    name = f"voice-{model.info.sha256[:12]}-folds{FOLDS}.npz"
-    return VoiceEvidence(**cached(settings, name, lambda: _compute_voice(model)))
+    model = get_voice_model(settings.voice_model_name, settings)
+    name = f"voice-{model.info.sha256[:12]}-heard-corpora-folds{FOLDS}.npz"
+    return VoiceEvidence(**cached(settings, name, lambda: _compute_voice(model, heard_corpora(settings))))
 
 
-def _compute_voice(model) -> dict[str, np.ndarray]:
+def _compute_voice(model, trained_on: set[str]) -> dict[str, np.ndarray]:
+    """The test speakers of the corpora in ``trained_on`` (a corpus the model never heard is out-of-domain evidence,
+    :mod:`fusion_model.out_of_domain`)."""
     utterances = read_manifest()
-    return speech_windows(model, utterances, split_speakers(utterances)["test"])
+    corpus_of = {u.speaker: u.corpus for u in utterances}
+    test = [s for s in split_speakers(utterances)["test"] if corpus_of[s] in trained_on]
+    return speech_windows(model, utterances, test)
 
 
 def speech_windows(model, utterances: list, speakers: list[str]) -> dict[str, np.ndarray]:

@@ -13,7 +13,6 @@ Here each modality is out of its domain:
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +21,11 @@ from backend.config import Settings
 from backend.faces.classifiers import get_classifier
 from backend.faces.cnn_store import INPUT_SIZE
 from backend.voice.models import get_voice_model
-from backend.voice.store import model_dir as voice_model_dir
 from face_model.data import load_folder
 from face_model.films import film_folds
 from voice_model.data import read_manifest
 
-from .evidence import FOLDS, FaceEvidence, VoiceEvidence, cached, speech_windows
+from .evidence import FOLDS, FaceEvidence, VoiceEvidence, cached, heard_corpora, speech_windows
 from .pairs import Pairs, make_pairs
 
 # A corpus the default voice model never heard: SAVEE (English) joined the manifest after voice-whisper-v1 was trained.
@@ -41,12 +39,11 @@ def film_faces_dir(settings: Settings) -> Path:
 def unheard_corpus_voice(settings: Settings, corpus: str = UNHEARD_CORPUS) -> VoiceEvidence:
     """Every speech window of ``corpus``'s utterances through the runtime's voice model, its speakers dealt into the
     folds (three SAVEE speakers: the fourth fold has none)."""
+    if corpus in heard_corpora(settings):
+        raise ValueError(f"{settings.voice_model_name} was trained or tuned on {corpus}: it is not an unheard corpus")
     model = get_voice_model(settings.voice_model_name, settings)
-    heard_on = json.loads((voice_model_dir(settings.voice_model_name) / "training.json").read_text())["split"]
     utterances = read_manifest()
     speakers = sorted({u.speaker for u in utterances if u.corpus == corpus})
-    if any(s in group for group in heard_on.values() for s in speakers):
-        raise ValueError(f"{settings.voice_model_name} was trained or tuned on {corpus}: it is not an unheard corpus")
     name = f"unheard-{corpus}-{model.info.sha256[:12]}-folds{FOLDS}.npz"
     return VoiceEvidence(**cached(settings, name, lambda: speech_windows(model, utterances, speakers)))
 
