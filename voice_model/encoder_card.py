@@ -82,8 +82,9 @@ def _crossval_table(runs: list[dict]) -> str:
     for run in runs:
         cells = [f"{run['uar'][c]:.3f}" if c in run["uar"] else "—" for c in corpora]
         f1 = "—" if run.get("ravdess_macro_f1_6") is None else f"{run['ravdess_macro_f1_6']:.3f}"
+        minutes = "—" if run.get("minutes") is None else f"{run['minutes']:.0f}"
         lines.append(f"| {run['run']} | {run['held_out']} | " + " | ".join(cells) +
-                     f" | {run['mean_uar']:.3f} | {f1} | {run['minutes']:.0f} |")  # fmt: skip
+                     f" | {run['mean_uar']:.3f} | {f1} | {minutes} |")  # fmt: skip
     return "\n".join(lines)
 
 
