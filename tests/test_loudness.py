@@ -17,6 +17,7 @@ from backend.voice.models import get_voice_model
 
 SR = 16_000
 SPEECH = "speech/ravdess/Actor_07/03-01-05-02-01-01-07.flac"  # a held-out actor, angry, strong intensity
+LEVEL_PROOF_MODEL = "voice-whisper-v2"
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +46,28 @@ def test_a_near_silent_window_is_raised_by_at_most_the_gain_limit():
     assert speech_level_db(levelled(hum, -20.0)) == pytest.approx(-100.0 + MAX_GAIN_DB, abs=0.01)
 
 
-def test_a_clear_angry_recording_30_db_quieter_is_still_heard_as_angry(shared_data, tmp_path):
-    """The whole analysis, on the file as a quiet microphone would have stored it: 16-bit PCM, 30 dB down."""
+def test_the_level_proof_voice_model_hears_a_clear_angry_recording_as_angry_30_db_quieter(shared_data, tmp_path):
+    """The whole analysis (speech detection included), on the file as a quiet microphone would have stored it: 16-bit
+    PCM, 30 dB down. voice-whisper-v2 levels each window (issue #35); the default, voice-whisper-v1, does not."""
     import soundfile as sf
 
     signal, rate = sf.read(str(shared_data / SPEECH), dtype="float32")
     quiet = tmp_path / "quiet.wav"
     sf.write(quiet, signal * 10 ** (-30 / 20), rate, subtype="PCM_16")
-    heard = [analyse(path, AnalysisOptions()).summary["voice"]["dominant_emotion"]
-             for path in (shared_data / SPEECH, quiet)]  # fmt: skip
+    options = AnalysisOptions(voice_model=LEVEL_PROOF_MODEL)
+    heard = [analyse(path, options).summary["voice"]["dominant_emotion"] for path in (shared_data / SPEECH, quiet)]
     assert heard == ["angry", "angry"]
+
+
+def test_speech_30_db_quieter_is_still_found(shared_data):
+    """Speech detection's absolute gate lies under a quiet microphone's speech (RAVDESS's angry clip at -30 dB)."""
+    import soundfile as sf
+
+    from backend.voice.speech_detection import speech_mask
+
+    signal, rate = sf.read(str(shared_data / SPEECH), dtype="float32")
+    quiet = np.round(signal * 10 ** (-30 / 20) * 32768) / 32768
+    assert speech_mask(quiet, rate).tolist() == speech_mask(signal, rate).tolist()
 
 
 def test_a_model_with_an_input_level_hears_a_quiet_and_a_loud_recording_alike(speech, tmp_path):
