@@ -319,14 +319,19 @@ def real_recordings_section(f: dict) -> Section:
             spread = round(max(values) - min(values), 4)
             summary.append([f"voice by recording level ({levels[0]['gain_db']:+g} to {levels[-1]['gain_db']:+g} dB): "
                             f"{what} spread", spread, "≤ 0.02", verdict(spread <= 0.02)])  # fmt: skip
-    lines += ["", "Recorded beside the models by their cross-validations (their cards say how to reproduce them):", ""]
+    lines += [
+        "",
+        "Faces from films (measured) and the voice on corpora it never heard (recorded by the voice model's "
+        "cross-validation; its card says how to reproduce it):",
+        "",
+    ]
     rows = [[f"voice, held-out corpus {', '.join(run['uar'])} ({run['run']})", f"mean UAR {run['mean_uar']:.3f}"]
             for run in f["unheard_corpora"]]  # fmt: skip
     films = f["films"]
     if films:
         rows.append([f"faces from films never trained on ({f['face_model']}, {films['what']})",
                      f"accuracy {films['accuracy']:.3f}, macro-F1 {films['macro_f1']:.3f}"])  # fmt: skip
-        summary.append(["faces from films never trained on, accuracy (cross-validated, recorded)",
+        summary.append([f"faces from films never trained on, accuracy ({f['face_model']})",
                         films["accuracy"], "≥ 0.50", verdict(films["accuracy"] >= 0.50)])  # fmt: skip
     for run in f["unheard_corpora"]:
         summary.append([f"voice on unheard corpora, mean UAR (recorded; held out: {', '.join(run['uar'])})",
