@@ -70,7 +70,7 @@ def main() -> int:
     gains, every = (GAINS_DB[::3], 25) if args.quick else (GAINS_DB, 1)
     levels = by_level(voice, gains, every) if manifest.exists() else []  # the test speakers are in ../shared
     runs = recorded(voice_model_dir(voice) / "crossval.json") or []
-    corpora = [run for run in runs if run["held_out"].startswith("corpus")]
+    corpora = [run for run in runs if not run["held_out"].startswith("speakers")]  # the held-out-corpus runs
     films = on_films(settings.cnn_model_name, settings.data_dir / "faces" / "sfew" / "train")
     emit({"benchmark": "real_recordings", "voice_model": voice, "face_model": settings.cnn_model_name,
           "quick": args.quick, "levels": levels, "unheard_corpora": corpora, "films": films})  # fmt: skip
