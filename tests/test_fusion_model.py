@@ -9,8 +9,8 @@ from backend.config import get_settings
 from backend.emotions import EMOTIONS
 from face_model.video_views import FACE_SIZES, VIEW_OFFSETS
 from fusion_model.evidence import FOLDS, FaceEvidence, VoiceEvidence
-from fusion_model.fit import RECIPES
-from fusion_model.pairs import PAIRINGS
+from fusion_model.fit import LAB_ONLY, RECIPES
+from fusion_model.pairs import PAIRINGS, Pairs, make_pairs
 
 UTTERANCES_PER_FOLD, WINDOWS_PER_UTTERANCE, FACES_PER_LABEL_AND_FOLD = 14, 3, 2
 
@@ -22,10 +22,8 @@ def leaning_towards(labels: np.ndarray, strength: float, rng: np.random.Generato
     return p / p.sum(axis=-1, keepdims=True)
 
 
-@pytest.fixture(scope="module")
-def crossval():
-    """``_crossval``'s report and folds on made-up evidence: four folds of 14 utterances and 14 faces each."""
-    rng = np.random.default_rng(0)
+def made_up_evidence(rng: np.random.Generator) -> tuple[VoiceEvidence, FaceEvidence]:
+    """Four folds of 14 utterances and 14 faces each, both models right more often than not."""
     utterance = np.repeat(np.arange(FOLDS * UTTERANCES_PER_FOLD), WINDOWS_PER_UTTERANCE)
     label = utterance % len(EMOTIONS)
     voice = VoiceEvidence(probabilities=leaning_towards(label, 0.8, rng), speech_share=rng.uniform(0.5, 1, len(label)),
@@ -35,10 +33,32 @@ def crossval():
     views = np.broadcast_to(face_label[:, None, None], (len(face_label), len(FACE_SIZES), len(VIEW_OFFSETS)))
     faces = FaceEvidence(probabilities=leaning_towards(views, 0.5, rng), label=face_label,
                          fold=np.arange(len(face_label)) // (len(face_label) // FOLDS))  # fmt: skip
+    return voice, faces
+
+
+def out_of_domain_folds(rng: np.random.Generator) -> list[Pairs]:
+    """Made-up out-of-domain pairs, one view of each face at full size, the last fold without a speaker (as SAVEE's
+    three speakers leave it)."""
+    voice, faces = made_up_evidence(rng)
+    one_view = FaceEvidence(faces.probabilities[:, :1, :1], faces.label, faces.fold)
+    in_three = VoiceEvidence(**{**voice.__dict__, "fold": np.minimum(voice.fold, FOLDS - 1) % (FOLDS - 1)})
+    return [make_pairs(in_three, one_view, k, sizes=(48,), size_share=(1.0,), frames=1) for k in range(FOLDS)]
+
+
+def crossval_on(out_of_domain: bool):
+    rng = np.random.default_rng(0)
+    voice, faces = made_up_evidence(rng)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fusion_cli, "voice_evidence", lambda settings: voice)
         patch.setattr(fusion_cli, "face_evidence", lambda settings: faces)
-        return fusion_cli._crossval(get_settings())
+        patch.setattr(fusion_cli, "out_of_domain_pairs", lambda settings: out_of_domain_folds(rng))
+        return fusion_cli._crossval(get_settings(), out_of_domain)
+
+
+@pytest.fixture(scope="module")
+def crossval():
+    """``_crossval``'s report and folds on the lab pairs alone."""
+    return crossval_on(out_of_domain=False)
 
 
 def test_each_fold_is_scored_by_a_combiner_fitted_on_all_the_other_folds(crossval):
@@ -56,6 +76,17 @@ def test_the_pooled_figures_score_every_held_out_window_once(crossval):
     assert {report["pooled"][recipe]["windows"] for recipe in (*RECIPES, "face", "voice", "product")} == {total}
     assert report["pooled"]["constant+bias"]["clips"] == FOLDS * UTTERANCES_PER_FOLD * PAIRINGS
     assert report["chosen"] in RECIPES
+
+
+def test_out_of_domain_pairs_are_fitted_on_beside_the_lab_pairs_and_scored_apart():
+    report, every = crossval_on(out_of_domain=True)
+    lab_windows = FOLDS * UTTERANCES_PER_FOLD * WINDOWS_PER_UTTERANCE * PAIRINGS
+    other = report["out_of_domain"]
+    assert len(other["folds"]) == FOLDS - 1  # the fold without a speaker is not scored
+    assert other["pooled"]["constant"]["windows"] == sum(len(p.label) for p in every) - lab_windows
+    lab_fitted = (FOLDS - 1) * lab_windows // FOLDS
+    assert report["folds"][0]["fit_windows"] > lab_fitted  # the other folds' out-of-domain pairs are fitted on too
+    assert LAB_ONLY in other["pooled"] and LAB_ONLY in report["pooled"]
 
 
 def test_the_card_scores_the_combiner_it_is_named_for_not_the_default(monkeypatch):
