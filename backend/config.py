@@ -108,9 +108,12 @@ def limits_text(item: dataclasses.Field) -> str:
 def within_limits(item: dataclasses.Field, value: object) -> bool:
     meta = item.metadata
     if value is None:
-        return True
-    if meta.get("words") and isinstance(value, str):
-        return value in meta["words"]
+        return not meta.get("words")
+    if meta.get("words"):  # a whole number within the limits, or one of the words (never None, a bool or 2.5)
+        if isinstance(value, str):
+            return value in meta["words"]
+        if isinstance(value, bool) or not isinstance(value, int):
+            return False
     if meta.get("choices"):
         return value in meta["choices"]
     low, high = meta.get("minimum"), meta.get("maximum")

@@ -366,6 +366,9 @@ def _analysed(source: media.MediaSource, options: AnalysisOptions, settings: Set
                             faces.mouths.signals() if faces and faces.mouths else [],
                             sorted({o.face_id for o in observations}))  # fmt: skip
     label_speakers(transcript.segments if transcript else [], voices.turns)
+    if diarizer is not None and voice is not None and any(r.speech for r in voice.records) and not voices.turns:
+        warnings.append("the voices could not be told apart (the speaker detector heard no speech): the speech "
+                        "belongs to no person")  # fmt: skip
     if diarizer is not None and observations and voices.turns and not voices.face_of:
         warnings.append("no face was linked to a voice (no face's lips followed a speaker's turns): each face and "
                         "each voice is a person of its own")  # fmt: skip

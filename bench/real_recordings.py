@@ -53,9 +53,10 @@ def on_films(name: str, films: Path) -> dict | None:
     from face_model.evaluate import score_folder
 
     training = recorded(face_model_dir(name) / "training.json") or {}
-    if not films.is_dir() or '"films": "' in json.dumps(training):
+    configs = [training.get("config", {})] + [m.get("config", {}) for m in training.get("members", {}).values()]
+    if not films.is_dir() or any(config.get("films") for config in configs):
         return None
-    figures = dict(part.split("=") for part in score_folder(name, films).split())
+    figures = dict(part.split("=") for part in score_folder(name, films).split() if "=" in part)
     return {"what": f"SFEW train, {figures['n']} faces of films it never trained on",
             "accuracy": float(figures["accuracy"]), "macro_f1": float(figures["macro_f1"])}  # fmt: skip
 

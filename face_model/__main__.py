@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from backend.config import DEFAULT_CNN_MODEL, get_settings
+from backend.config import get_settings
 
 from .quantize import RANGES
 from .train import TrainConfig, train
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--name", default=TrainConfig.name)
     s.add_argument("--holdout", type=float, required=True, help="the share of train the model held aside")
     e = commands.add_parser("evaluate", help="score a model on FER2013 val (writes its card) or on --data DIR")
-    e.add_argument("--name", default=DEFAULT_CNN_MODEL, help="the model scored (default: the runtime's default)")
+    e.add_argument("--name", help="the model scored (default: the runtime's, EMOCLASSIFY_CNN_MODEL)")
     e.add_argument("--data", type=Path, help="a folder laid out as <emotion>/*.png; prints one summary line")
     e.add_argument("--holdout", type=float, help="score the share of train held aside by `train --holdout` (one line)")
     e.add_argument("--int8", action="store_true", help="with --holdout: score the int8 graph, not the float weights")
@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"temperature multipliers by face size (px): {calibrate(args.name, args.holdout)}")
     elif args.command == "evaluate":
         from .evaluate import score_folder, score_holdout, write_card
+
+        args.name = args.name or get_settings().cnn_model_name
 
         if args.holdout:
             print(score_holdout(args.name, args.holdout, int8=args.int8, size=args.size))

@@ -23,6 +23,7 @@ from backend.faces.classifiers import get_classifier
 from backend.faces.cnn_store import model_dir
 from backend.voice.analysis import analyse_signal
 from backend.voice.models import get_voice_model
+from backend.voice.speech_detection import VAD_MIN_DB
 from backend.voice.store import model_dir as voice_model_dir
 from face_model.data import IMAGE_SUFFIXES, fer_dir
 from face_model.video_views import CODEC_QUALITY, FACE_SIZES, VIEW_OFFSETS, seen_at
@@ -73,7 +74,7 @@ def heard_corpora(settings: Settings) -> set[str]:
 
 def voice_evidence(settings: Settings) -> VoiceEvidence:
     model = get_voice_model(settings.voice_model_name, settings)
-    name = f"voice-{model.info.sha256[:12]}-heard-corpora-folds{FOLDS}.npz"
+    name = f"voice-{model.info.sha256[:12]}-heard-corpora-gate{VAD_MIN_DB:g}-folds{FOLDS}.npz"
     return VoiceEvidence(**cached(settings, name, lambda: _compute_voice(model, heard_corpora(settings))))
 
 

@@ -21,6 +21,7 @@ from backend.config import Settings
 from backend.faces.classifiers import get_classifier
 from backend.faces.cnn_store import INPUT_SIZE
 from backend.voice.models import get_voice_model
+from backend.voice.speech_detection import VAD_MIN_DB
 from face_model.data import load_folder
 from face_model.films import film_folds
 from voice_model.data import read_manifest
@@ -44,7 +45,7 @@ def unheard_corpus_voice(settings: Settings, corpus: str = UNHEARD_CORPUS) -> Vo
     model = get_voice_model(settings.voice_model_name, settings)
     utterances = read_manifest()
     speakers = sorted({u.speaker for u in utterances if u.corpus == corpus})
-    name = f"unheard-{corpus}-{model.info.sha256[:12]}-folds{FOLDS}.npz"
+    name = f"unheard-{corpus}-{model.info.sha256[:12]}-gate{VAD_MIN_DB:g}-folds{FOLDS}.npz"
     return VoiceEvidence(**cached(settings, name, lambda: speech_windows(model, utterances, speakers)))
 
 

@@ -14,6 +14,7 @@ from media_factory import video_from_image
 
 from backend.__main__ import main
 from backend.config import get_settings
+from backend.errors import InputError
 from backend.options import AnalysisOptions
 from callback import create_app
 from callback.config import load_config
@@ -146,6 +147,13 @@ def test_the_api_and_the_cli_give_the_same_result_under_the_same_environment(two
 @pytest.mark.parametrize(("given", "taken"), [("1", 1), (10, 10), ("auto", "auto"), ("AUTO", "auto")])
 def test_speakers_takes_a_whole_number_from_1_to_10_or_auto(given, taken):
     assert parse_options({"speakers": given}, AnalysisOptions()).speakers == taken
+
+
+@pytest.mark.parametrize("given", [None, 2.5, True, 0, 11, "x"])
+def test_speakers_outside_a_whole_number_from_1_to_10_or_auto_is_refused_from_python_too(given):
+    with pytest.raises(InputError) as refused:
+        AnalysisOptions(speakers=given)
+    assert refused.value.code == "invalid_option"
 
 
 def test_the_openapi_document_gives_speakers_as_a_number_or_auto(app):

@@ -57,9 +57,15 @@ def test_a_window_takes_the_speaker_with_the_most_speech_in_it():
     assert window.speaker_id == "S2"
 
 
-def test_a_window_where_nobody_speaks_has_no_speaker():
+def test_speech_no_turn_reaches_goes_to_the_speaker_of_the_nearest_turn():
+    window = speech_window(None, 5.0, 7.0)  # heard as speech, but the speaker detector found none there
+    label_speakers([window], [SpeakerTurn(0.0, 2.0, "S1"), SpeakerTurn(8.0, 9.0, "S2")])
+    assert window.speaker_id == "S2"
+
+
+def test_without_any_turn_speech_has_no_speaker():
     window = speech_window("S1", 5.0, 7.0)
-    label_speakers([window], [SpeakerTurn(0.0, 2.0, "S1")])
+    label_speakers([window], [])
     assert window.speaker_id is None
 
 

@@ -239,6 +239,31 @@ def test_a_photo_gets_the_single_result_view(page, servers, photo, screenshots):
     assert page.get_by_text("Timeline", exact=True).count() == 0  # one moment: no timeline
 
 
+@pytest.mark.shared_data
+def test_a_two_person_video_gets_a_card_per_person(page, servers, shared_data, tmp_path, screenshots):
+    """Two talking heads side by side taking turns (tests/two_person.py), analysed with two people speaking."""
+    from two_person import make_talking_heads, person
+
+    clips = shared_data / "video"
+    cast = [person("left", [clips / "grid_lwbsza.mpg"]), person("right", sorted(clips.glob("1001_DFA_*_XX.mp4")))]
+    video = make_talking_heads(tmp_path / "two-people.mp4", cast, script=[0, 1, 0, 1])
+    _, web_url = servers
+    _open_and_upload(page, web_url, video.path)
+    _wait_idle(page)
+    page.get_by_label("People speaking").click()
+    page.get_by_role("option", name="2", exact=True).click()
+    _wait_idle(page)
+    page.get_by_role("button", name="Analyse", exact=True).click()
+
+    page.get_by_text("Summary", exact=True).wait_for(timeout=RESULT_TIMEOUT_MS)
+    for person_id in ("P1", "P2"):
+        page.get_by_text(person_id, exact=True).first.wait_for(timeout=60_000)
+    page.mouse.move(0, 0)
+    page.set_viewport_size({"width": 1280, "height": _page_height(page)})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(screenshots / "webapp-two-people.png"), full_page=True)
+
+
 def test_progress_and_cancel(page, servers, astronaut, tmp_path, screenshots):
     """A longer analysis shows its progress and stage and can be cancelled from the page."""
     clip = long_video(tmp_path)

@@ -149,6 +149,8 @@ def _speakers_select(schema: dict | None, disabled: bool) -> int | str | None:
     """How many people speak, among the server's numbers and words (``auto``), starting at its default; None (the
     server's default) where its document does not say."""
     parts = (schema or {}).get("anyOf", [])
+    if any(not part.get("enum") and None in (part.get("minimum"), part.get("maximum")) for part in parts):
+        return None  # a server whose document gives no range: its default
     choices = [value for part in parts for value in (part.get("enum") or range(part["minimum"], part["maximum"] + 1))]
     if not choices or schema.get("default") not in choices:
         return None  # an older server: no speakers option

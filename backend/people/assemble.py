@@ -55,14 +55,16 @@ def one_voice_turns(records: Sequence[VoiceRecord]) -> list[SpeakerTurn]:
 def label_speakers(items: Sequence, turns: Sequence[SpeakerTurn]) -> None:
     """Give each item (a speech window, a transcript segment: anything with ``start``, ``end`` and ``speaker_id``)
     the speaker with the most speech in it (by :mod:`backend.intervals`' rule; a tie goes to the one who spoke
-    first), None where nobody speaks, in place."""
+    first), in place. An item no turn reaches (speech the diarization's own detector missed) goes to the speaker
+    of the nearest turn, so that no speech is left without a person; None only where there are no turns."""
     index = SpanIndex([t.start for t in turns], [t.end for t in turns])
     for item in items:
         positions, weights = index.overlap(item.start, item.end)
         spoken: dict[str, float] = defaultdict(float)  # in the order of the turns' starts
         for position, weight in zip(positions, weights):
             spoken[turns[position].speaker_id] += float(weight)
-        item.speaker_id = max(spoken, key=spoken.__getitem__, default=None)
+        nearest = min(turns, key=lambda t: max(t.start - item.end, item.start - t.end), default=None)
+        item.speaker_id = max(spoken, key=spoken.__getitem__) if spoken else nearest and nearest.speaker_id
 
 
 def who_speaks(records: Sequence[VoiceRecord], diarization: Diarization | None, signals: Sequence[MouthSignal],
