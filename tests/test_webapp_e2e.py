@@ -246,11 +246,11 @@ def test_a_two_person_video_gets_a_card_per_person(page, servers, shared_data, t
 
     clips = shared_data / "video"
     cast = [person("left", [clips / "grid_lwbsza.mpg"]), person("right", sorted(clips.glob("1001_DFA_*_XX.mp4")))]
-    video = make_talking_heads(tmp_path / "two-people.mp4", cast, script=[0, 1, 0, 1])
+    video = make_talking_heads(tmp_path / "two-people.mp4", cast, script=[0, 1, 0, 1, 1, 0])
     _, web_url = servers
     _open_and_upload(page, web_url, video.path)
     _wait_idle(page)
-    page.get_by_label("People speaking").click()
+    page.get_by_role("combobox", name="People speaking").click()
     page.get_by_role("option", name="2", exact=True).click()
     _wait_idle(page)
     page.get_by_role("button", name="Analyse", exact=True).click()
@@ -258,9 +258,10 @@ def test_a_two_person_video_gets_a_card_per_person(page, servers, shared_data, t
     page.get_by_text("Summary", exact=True).wait_for(timeout=RESULT_TIMEOUT_MS)
     for person_id in ("P1", "P2"):
         page.get_by_text(person_id, exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text("Downloads", exact=True).wait_for(timeout=60_000)
     page.mouse.move(0, 0)
     page.set_viewport_size({"width": 1280, "height": _page_height(page)})
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(2000)  # let the charts and pictures finish drawing
     page.screenshot(path=str(screenshots / "webapp-two-people.png"), full_page=True)
 
 
