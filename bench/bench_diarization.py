@@ -1,11 +1,12 @@
 """Speaker diarization (issue 36): DER, speaker count and one-speaker splits on mixtures of held-out speakers, and
 the cost of 10 min of two-speaker audio.
 
-Mixtures come from tests/mixtures.py: speakers of one corpus of ../shared's speech manifest, turns of 1-8 s with
-pauses and a little overlap. Speakers at even positions of each corpus's sorted list tuned the diarizer's constants
-(``--part tuning``); the default scores the others, never used to tune. DER with a 0.25 s collar, overlapping speech
-scored (pyannote.metrics). Targets: DER <= 0.12 with two speakers, <= 0.20 with three or four; the count right on
->= 90 % of files; one-speaker files never split; 10 min diarized in <= 30 s.
+Mixtures come from speaker_model/mixtures.py: speakers of one corpus of ../shared's speech manifest, turns of 1-8 s
+with pauses and a little overlap. Speakers at even positions of each corpus's sorted list tuned the diarizer
+(``python -m speaker_model fit``; ``--part tuning`` scores them); the default scores the others, never used to
+tune. DER with a 0.25 s collar, overlapping speech scored (pyannote.metrics). Targets: DER <= 0.12 with two
+speakers, <= 0.20 with three or four; the count right on >= 90 % of files; one-speaker files never split; 10 min
+diarized in <= 30 s.
 
     .venv/bin/python bench/bench_diarization.py [--quick] [--part held_out|tuning] [--files 12]
 """
@@ -18,28 +19,22 @@ import time
 
 import numpy as np
 from benchlib import emit
-from mixtures import diarization_error, make_mixture, pick_speakers
 
 from backend.config import get_settings
 from backend.speakers import diarize
-
-SECONDS = {1: 45.0, 2: 60.0, 3: 90.0, 4: 90.0}  # length of each mixture by its number of speakers
-SEED_BASE = {"tuning": 1000, "held_out": 2000}
+from speaker_model.mixtures import SEED_BASE, benchmark_mixtures, diarization_error, make_mixture, pick_speakers
 
 
 def score(part: str, files: int) -> dict[int, list[tuple[float, int]]]:
     """(DER, speakers found) of each mixture, by its number of speakers."""
     data = get_settings().data_dir
     scores: dict[int, list[tuple[float, int]]] = {}
-    for i in range(files):
-        for count, seconds in SECONDS.items():
-            seed = SEED_BASE[part] + 10 * i + count
-            speakers = pick_speakers(data, part, count, np.random.default_rng(seed))
-            mixture = make_mixture(data, speakers, seconds, seed)
-            found = diarize(mixture.signal)
-            der = diarization_error(mixture.segments, found.turns)
-            scores.setdefault(count, []).append((der, len(found.speakers)))
-            print(f"{count} speakers {','.join(speakers)}: found {len(found.speakers)}, DER {der:.3f}", flush=True)
+    for mixture in benchmark_mixtures(data, part, files):
+        found = diarize(mixture.signal)
+        der = diarization_error(mixture.segments, found.turns)
+        scores.setdefault(len(mixture.speakers), []).append((der, len(found.speakers)))
+        print(f"{len(mixture.speakers)} speakers {','.join(mixture.speakers)}: found {len(found.speakers)}, "
+              f"DER {der:.3f}", flush=True)  # fmt: skip
     return scores
 
 

@@ -288,7 +288,8 @@ def diarization_section(f: dict) -> Section:
     if "skipped" in f:
         return [f"Not measured: {f['skipped']} (the mixtures are made of ../shared's speech corpora).", ""], []
     der = f["der_by_speakers"]
-    lines = [f"`backend.speakers.diarize` on mixtures of {f['part'].replace('_', '-')} speakers (tests/mixtures.py), "
+    lines = [f"`backend.speakers.diarize` on mixtures of {f['part'].replace('_', '-')} speakers "
+             "(speaker_model/mixtures.py), "
              f"{f['files_per_count']} of each of 1-4 speakers; DER, 0.25 s collar, overlap scored.", ""]  # fmt: skip
     lines += table(["DER 1 / 2 / 3 / 4 speakers", "count right", "one-speaker files split", "s per 10 min", "RTF"],
                    [[" / ".join(str(der[k]) for k in sorted(der)), f["speaker_count_accuracy"],

@@ -25,6 +25,7 @@ from benchlib import emit
 from backend.config import get_settings
 from backend.faces.cnn_store import model_dir as face_model_dir
 from backend.voice.store import model_dir as voice_model_dir
+from face_model.data import sfew_dir
 
 GAINS_DB = (-30.0, -20.0, 0.0, 10.0)
 SPREAD_TARGET = 0.02
@@ -50,13 +51,13 @@ def recorded(path: Path) -> list | dict | None:
 def on_films(name: str, films: Path) -> dict | None:
     """Accuracy and macro-F1 of face model ``name`` on the film faces, or None where it trained on films (its
     training record names them) or there are none."""
-    from face_model.evaluate import score_folder
+    from face_model.evaluate import folder_scores
 
     training = recorded(face_model_dir(name) / "training.json") or {}
     configs = [training.get("config", {})] + [m.get("config", {}) for m in training.get("members", {}).values()]
     if not films.is_dir() or any(config.get("films") for config in configs):
         return None
-    figures = dict(part.split("=") for part in score_folder(name, films).split() if "=" in part)
+    figures = folder_scores(name, films)
     return {"what": f"SFEW train, {figures['n']} faces of films it never trained on",
             "accuracy": float(figures["accuracy"]), "macro_f1": float(figures["macro_f1"])}  # fmt: skip
 
@@ -72,7 +73,7 @@ def main() -> int:
     levels = by_level(voice, gains, every) if manifest.exists() else []  # the test speakers are in ../shared
     runs = recorded(voice_model_dir(voice) / "crossval.json") or []
     corpora = [run for run in runs if not run["held_out"].startswith("speakers")]  # the held-out-corpus runs
-    films = on_films(settings.cnn_model_name, settings.data_dir / "faces" / "sfew" / "train")
+    films = on_films(settings.cnn_model_name, sfew_dir(settings))
     emit({"benchmark": "real_recordings", "voice_model": voice, "face_model": settings.cnn_model_name,
           "quick": args.quick, "levels": levels, "unheard_corpora": corpora, "films": films})  # fmt: skip
     return 0

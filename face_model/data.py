@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from backend.config import get_settings
+from backend.config import Settings, get_settings
 from backend.emotions import EMOTIONS
 from backend.faces.align import aligned_crop
 from backend.faces.classifiers.cnn import network_input
@@ -43,6 +43,11 @@ class FaceSet:
 
 def fer_dir(split: str) -> Path:
     return get_settings().data_dir / "faces" / "fer2013" / split
+
+
+def sfew_dir(settings: Settings | None = None) -> Path:
+    """SFEW's film faces (its train part: the validation films are held out of ../shared)."""
+    return (settings or get_settings()).data_dir / "faces" / "sfew" / "train"
 
 
 def _list_files(root: Path) -> list[tuple[Path, int]]:

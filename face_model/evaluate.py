@@ -277,22 +277,30 @@ def score_holdout(name: str, fraction: float, int8: bool = False, size: int | No
     """One line of scores on the part of ``train`` held aside (``train --holdout``), for the float weights
     (flip-averaged), as training scored its epochs, or for the shipped int8 graph: the figure a round's rule
     compares, ``val`` left untouched."""
-    return "holdout " + _one_line(name, held_aside_faces(fraction), int8, size)
+    return "holdout " + _one_line(_scores(name, held_aside_faces(fraction), int8, size), size)
 
 
 def score_folder(name: str, data_dir: Path, size: int | None = None) -> str:
     """One line of scores on ``data_dir``, for the model as the runtime runs it (int8 where shipped)."""
-    return _one_line(name, load_folder(data_dir), bool(store.read_meta(name).int8), size)
+    return _one_line(folder_scores(name, data_dir, size), size)
 
 
-def _one_line(name: str, faces: FaceSet, int8: bool, size: int | None) -> str:
+def folder_scores(name: str, data_dir: Path, size: int | None = None) -> dict:
+    """Accuracy, macro-F1 and count (``metrics.summary``) on ``data_dir``, the model run as the runtime runs it."""
+    return _scores(name, load_folder(data_dir), bool(store.read_meta(name).int8), size)
+
+
+def _scores(name: str, faces: FaceSet, int8: bool, size: int | None) -> dict:
     """With ``size``, each face is first seen as a video delivers a face of that short side (``video_views``, the
     central offset)."""
     images = faces.images
     if size is not None:
         images = np.stack([as_classified(face, size, CENTRAL_OFFSET) for face in images])
     logits = (_int8_logits(name) if int8 else _float_logits(name))(images)
-    scores = metrics.summary(faces.labels, logits.argmax(1), EMOTIONS)
+    return metrics.summary(faces.labels, logits.argmax(1), EMOTIONS)
+
+
+def _one_line(scores: dict, size: int | None) -> str:
     return (f"{'' if size is None else f'at {size} px '}accuracy={scores['accuracy']:.4f} "
             f"macro_f1={scores['macro_f1']:.4f} score={(scores['accuracy'] + scores['macro_f1']) / 2:.4f} "
             f"n={scores['n']}")  # fmt: skip

@@ -13,7 +13,6 @@ Here each modality is out of its domain:
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from backend.faces.classifiers import get_classifier
 from backend.faces.cnn_store import INPUT_SIZE
 from backend.voice.models import get_voice_model
 from backend.voice.speech_detection import VAD_MIN_DB
-from face_model.data import load_folder
+from face_model.data import load_folder, sfew_dir
 from face_model.films import film_folds
 from voice_model.data import read_manifest
 
@@ -31,10 +30,6 @@ from .pairs import Pairs, make_pairs
 
 # A corpus the default voice model never heard: SAVEE (English) joined the manifest after voice-whisper-v1 was trained.
 UNHEARD_CORPUS = "savee"
-
-
-def film_faces_dir(settings: Settings) -> Path:
-    return settings.data_dir / "faces" / "sfew" / "train"
 
 
 def unheard_corpus_voice(settings: Settings, corpus: str = UNHEARD_CORPUS) -> VoiceEvidence:
@@ -53,7 +48,7 @@ def film_face_evidence(settings: Settings) -> FaceEvidence:
     """Each SFEW face once, at full size (``FaceEvidence`` with one size and one view), as the runtime reads a film
     face (``face_model.data.load_folder``); folds by film (``face_model.films.film_folds``)."""
     classifier = get_classifier("cnn", settings)
-    faces = load_folder(film_faces_dir(settings))
+    faces = load_folder(sfew_dir(settings))
     key = hashlib.sha256("".join(info.sha256 for info in (classifier.info, *classifier.components)).encode())
     name = f"films-{key.hexdigest()[:12]}-{len(faces.labels)}-runtime-crop-folds{FOLDS}.npz"
 

@@ -144,7 +144,8 @@ def test_with_one_voice_every_speech_window_is_its(talking_head):
 @pytest.fixture(scope="module")
 def conversation(shared_data, tmp_path_factory):
     import soundfile as sf
-    from mixtures import SAMPLE_RATE, make_mixture, pick_speakers
+
+    from speaker_model.mixtures import SAMPLE_RATE, make_mixture, pick_speakers
 
     speakers = pick_speakers(shared_data, "tuning", 2, np.random.default_rng(3))
     mixture = make_mixture(shared_data, speakers, seconds=30.0, seed=3)

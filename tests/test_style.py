@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("backend", "callback", "webui", "face_model", "voice_model", "fusion_model")
-TRAINING_PACKAGES = {"face_model", "voice_model", "fusion_model"}
+PACKAGES = ("backend", "callback", "webui", "face_model", "voice_model", "fusion_model", "speaker_model")
+TRAINING_PACKAGES = {"face_model", "voice_model", "fusion_model", "speaker_model"}
 WEB_FRONT_END = [ROOT / "webapp.py", *sorted((ROOT / "webui").glob("*.py"))]
 WEB_REQUIREMENTS = ROOT / "requirements" / "webapp.in"
 

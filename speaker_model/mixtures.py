@@ -6,13 +6,13 @@ level. The labels are the speech segments as they were placed (each clip trimmed
 exact by construction. Everything follows from the seed: the same seed gives the same samples and labels.
 
 Speakers are split in two halves per corpus (every other one in sorted order): ``tuning`` speakers choose the
-diarizer's settings, ``held_out`` speakers judge it (bench/bench_diarization.py).
+diarizer's settings (``python -m speaker_model fit``), ``held_out`` speakers judge it (bench/bench_diarization.py).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,6 +28,8 @@ CLIP_GAP_SECONDS = (0.05, 0.25)  # between two clips of one turn
 SPEAKER_LEVEL_DB = (-28.0, -18.0)  # RMS of each speaker's speech, dBFS
 TURN_LEVEL_JITTER_DB = 2.0
 NOISE_DB = -60.0
+MIXTURE_SECONDS = {1: 45.0, 2: 60.0, 3: 90.0, 4: 90.0}  # a benchmark mixture's length by its number of speakers
+SEED_BASE = {"tuning": 1000, "held_out": 2000}
 TRIM_TOP_DB = 35.0  # a clip's leading and trailing silence: this far below its peak
 
 
@@ -146,6 +148,16 @@ def make_mixture(data_dir: Path, speakers: Sequence[str], seconds: float, seed: 
     for offset, samples in placed:
         signal[offset : offset + len(samples)] += samples
     return Mixture(np.clip(signal, -1, 1), sorted(segments, key=lambda s: s.start), list(speakers))
+
+
+def benchmark_mixtures(data_dir: Path, part: str, files: int) -> Iterator[Mixture]:
+    """``files`` mixtures of each of 1-4 speakers of the ``part``, always the same ones: what the split test is
+    fitted on (``tuning``) and what the benchmark scores (``held_out``)."""
+    for i in range(files):
+        for count, seconds in MIXTURE_SECONDS.items():
+            seed = SEED_BASE[part] + 10 * i + count
+            speakers = pick_speakers(data_dir, part, count, np.random.default_rng(seed))
+            yield make_mixture(data_dir, speakers, seconds, seed)
 
 
 def diarization_error(segments: Sequence[Segment], turns: Sequence, collar: float = 0.25) -> float:
