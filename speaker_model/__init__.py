@@ -1,2 +1,2 @@
-"""Training side of diarization: the conversations it is tuned and judged on (``mixtures``) and the fit of its
-learned split test (``fit``). The runtime (``backend.speakers``) reads only what the fit writes."""
+"""Training side of diarization: the conversations of 1-4 speakers it is tuned and judged on (``mixtures``), which
+the tests and ``bench/bench_diarization.py`` build too. The runtime (``backend.speakers``) never imports it."""

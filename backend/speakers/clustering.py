@@ -3,9 +3,10 @@
 Spectral clustering of a pruned cosine affinity (each window keeps only its nearest PRUNE_SHARE of the others,
 which leaves the graph of one voice's windows dense and the links between voices few), as in Park et al. (2019,
 "Auto-tuning spectral clustering for speaker diarization"), with the number of speakers from the largest gap
-between the graph Laplacian's eigenvalues. The eigengap cannot say "one": the learned test of
-:mod:`backend.speakers.split_test` says whether the best split in two is two voices at all. PRUNE_SHARE and
-MIN_GROUP were tuned on the tuning speakers of speaker_model/mixtures.py.
+between the graph Laplacian's eigenvalues. The eigengap cannot say "one": a test of the best split in two
+(:func:`two_voices`) says whether there is more than one voice at all. Constants tuned on the tuning
+speakers of speaker_model/mixtures.py (bench/bench_diarization.py --part tuning); a learned test in place of
+the two thresholds was tried and not shipped (docs/research/speakers.md).
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ import warnings
 
 import numpy as np
 
-from backend.speakers.split_test import SplitTest, shipped_split_test, split_features
-
 MAX_SPEAKERS = 10
 PRUNE_SHARE = 0.2  # each window's affinity keeps its nearest this share of the windows
-MIN_GROUP = 10  # windows (4 s of speech): fewer are one voice, never split further
+MIN_MARGIN = 0.08  # see two_voices
+CONSISTENCY = 0.97  # see two_voices
+MIN_GROUP = 10  # windows (4 s of speech): fewer are one voice
+
+
+def centroids(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The unit mean vector of each label 0..max."""
+    means = np.stack([embeddings[labels == label].mean(axis=0) for label in range(labels.max() + 1)])
+    return means / np.linalg.norm(means, axis=1, keepdims=True)
 
 
 def pruned_affinity(embeddings: np.ndarray, share: float = PRUNE_SHARE) -> np.ndarray:
@@ -35,6 +42,23 @@ def _relabel_by_first_appearance(labels: np.ndarray) -> np.ndarray:
     return np.array([order[label] for label in labels.tolist()], dtype=int)
 
 
+def margin(embeddings: np.ndarray, labels: np.ndarray) -> float:
+    """How much closer, on average, each window is to its own group's centre than to the other group's (two
+    groups, labels 0 and 1)."""
+    similarity = embeddings @ centroids(embeddings, labels).T
+    rows = np.arange(len(labels))
+    return float(np.mean(similarity[rows, labels] - similarity[rows, 1 - labels]))
+
+
+def two_voices(raw: np.ndarray, smoothed: np.ndarray, halves: np.ndarray) -> bool:
+    """Whether a split in two is two voices. Two tests: the halves stand apart (MIN_MARGIN), and the split holds
+    over time: averaging each window with its neighbours widens a split between voices, since neighbours are
+    mostly the same voice, but narrows one within a voice (tone, emotion, loudness), which comes and goes faster
+    than the speaker does (CONSISTENCY: the smoothed margin over the raw one)."""
+    separation = margin(smoothed, halves)
+    return separation >= MIN_MARGIN and separation >= CONSISTENCY * margin(raw, halves)
+
+
 def spectral(affinity: np.ndarray, count: int) -> np.ndarray:
     """``count`` groups of the affinity graph. A graph in disconnected pieces is the clearest case of groups, not a
     fault, so scikit-learn's warning about it is not passed on."""
@@ -47,14 +71,6 @@ def spectral(affinity: np.ndarray, count: int) -> np.ndarray:
         return SpectralClustering(count, affinity="precomputed", random_state=0).fit_predict(affinity)
 
 
-def best_split(raw: np.ndarray, smoothed: np.ndarray, affinity: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """The spectral split of a group in two, and its :func:`split_features` (None where a half is empty)."""
-    halves = spectral(affinity, 2)
-    if halves.min() == halves.max():
-        return halves, None
-    return halves, split_features(raw, smoothed, halves)
-
-
 def eigengap_count(affinity: np.ndarray, most: int = MAX_SPEAKERS) -> int:
     """The number of groups (2 at least) the affinity graph falls into: where its normalised Laplacian's
     eigenvalues, in ascending order, jump the most."""
@@ -64,15 +80,9 @@ def eigengap_count(affinity: np.ndarray, most: int = MAX_SPEAKERS) -> int:
     return int(np.argmax(np.diff(values)[1:])) + 2
 
 
-def count_voices(raw: np.ndarray, smoothed: np.ndarray, affinity: np.ndarray, test: SplitTest | None = None) -> int:
-    """One voice unless the best split in two leaves MIN_GROUP windows on each side and ``test`` (the shipped one
-    by default) says it is two voices; then as many as the eigengap says."""
-    halves, features = best_split(raw, smoothed, affinity)
-    if (
-        features is None
-        or min(np.bincount(halves)) < MIN_GROUP
-        or not (test or shipped_split_test()).two_voices(features)
-    ):
+def count_voices(raw: np.ndarray, smoothed: np.ndarray, affinity: np.ndarray) -> int:
+    """One voice unless the best split in two passes :func:`two_voices`; then as many as the eigengap says."""
+    if len(raw) < MIN_GROUP or not two_voices(raw, smoothed, spectral(affinity, 2)):
         return 1
     return eigengap_count(affinity, min(MAX_SPEAKERS, len(raw) - 2))
 
@@ -80,7 +90,9 @@ def count_voices(raw: np.ndarray, smoothed: np.ndarray, affinity: np.ndarray, te
 def cluster(raw: np.ndarray, smoothed: np.ndarray, speakers: int | None = None) -> np.ndarray:
     """A speaker label per window (rows in time order), 0..k-1 in order of first appearance: ``speakers`` of them
     when given, otherwise as many as :func:`count_voices` finds. ``raw``: the windows' own vectors; ``smoothed``:
-    each averaged with its neighbours', which the groups are made from."""
+    each averaged with its neighbours', which the groups are made from. A single window is one speaker."""
+    if len(raw) < 2:
+        return np.zeros(len(raw), dtype=int)
     affinity = pruned_affinity(smoothed)
     count = speakers or count_voices(raw, smoothed, affinity)
     return _relabel_by_first_appearance(spectral(affinity, count))

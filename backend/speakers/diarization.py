@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backend.speakers.activity import FRAME, FRAME_SECONDS, SAMPLE_RATE, SpeechActivity, SpeechFrames, model_info
-from backend.speakers.clustering import MAX_SPEAKERS, cluster
+from backend.speakers.clustering import MAX_SPEAKERS, centroids, cluster
 from backend.speakers.embeddings import SpeakerEmbedder, default_embedder
-from backend.speakers.split_test import centroids
 from backend.speakers.turns import SpeakerTurn
 
 HOP = 6400  # samples between window starts: 0.4 s, a multiple of the VAD frame
@@ -205,29 +204,17 @@ def turns_of(windows: SpeechWindows, width: int, first: np.ndarray, second: np.n
     return Diarization(turns, list(names.values()), overlaps)
 
 
-def _blocks(audio: np.ndarray | Iterable[np.ndarray]) -> Iterable[np.ndarray]:
-    if isinstance(audio, np.ndarray):
-        return (audio[i : i + CHUNK * HOP] for i in range(0, len(audio), CHUNK * HOP))
-    return audio
-
-
-def embedded_windows(
-    audio: np.ndarray | Iterable[np.ndarray], embedder: SpeakerEmbedder | None = None
-) -> tuple[SpeechWindows, int]:
-    """What diarization clusters, for those who fit its tests (``speaker_model``): the speech frames and embedded
-    windows of ``audio`` (as :func:`diarize` takes it), and the window's width in samples."""
-    stream = _WindowStream(embedder or default_embedder())
-    for block in _blocks(audio):
-        stream.feed(block)
-    return stream.finish(), stream.width
-
-
 def diarize(
     audio: np.ndarray | Iterable[np.ndarray], speakers: int | None = None, embedder: SpeakerEmbedder | None = None
 ) -> Diarization:
     """The speaker turns of 16 kHz mono float32 ``audio``, a whole signal or its blocks in order (the stream is
     never held whole); ``speakers`` as :class:`DiarizationStream` takes it."""
     stream = DiarizationStream(speakers, embedder)
-    for block in _blocks(audio):
+    blocks = (
+        (audio[i : i + CHUNK * HOP] for i in range(0, len(audio), CHUNK * HOP))
+        if isinstance(audio, np.ndarray)
+        else audio
+    )
+    for block in blocks:
         stream.feed(block)
     return stream.finish()
