@@ -340,6 +340,19 @@ def real_recordings_section(f: dict) -> Section:
     return lines + table(["what", "figure"], rows), summary
 
 
+def people_emotions_section(f: dict) -> Section:
+    if "skipped" in f:
+        return [f"Not measured: {f['skipped']} (the conversations are made of ../shared's speech corpora).", ""], []
+    lines = [f"`{f['voice_model']}`'s test speakers, two of one corpus each speaking one emotion: 60 s of conversation "
+             "analysed with `speakers=2`, and each speaker's clips of that emotion alone (30 s) with one voice. Right: "
+             "the person's dominant voice emotion is the speaker's.", ""]  # fmt: skip
+    alone, together = f["right_alone"], f["right_in_conversation"]
+    lines += table(["speakers", "right alone", "right in conversation"], [[f["speakers"], alone, together]])
+    floor = round(alone - f["target_points"], 4)
+    return lines, [["voice emotion per person in conversation (share right)", together,
+                    f"≥ {floor} (alone {alone} − {f['target_points']:g})", verdict(together >= floor)]]  # fmt: skip
+
+
 BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "video_throughput": ("Video: real-time factor and peak RSS by resolution and length", video_section),
     "voice_throughput": ("Voice: real-time factor", voice_section),
@@ -354,6 +367,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[dict], Section]]] = {
     "active_speaker": ("Active speaker: which face speaks", active_speaker_section),
     "bench_diarization": ("Speaker diarization: DER, speaker count, cost", diarization_section),
     "real_recordings": ("Real recordings: level, unheard corpora, films", real_recordings_section),
+    "people_emotions": ("Voice emotion per person in a conversation", people_emotions_section),
 }
 
 

@@ -12,7 +12,7 @@ diarizer's settings (``python -m speaker_model fit``), ``held_out`` speakers jud
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -63,12 +63,21 @@ class Mixture:
 @cache
 def speaker_clips(data_dir: Path) -> dict[str, list[Path]]:
     """Every speaker of ``speech/manifest.csv`` with their clips, by speaker name (``corpus_id``)."""
-    folder = data_dir / "speech"
     clips: dict[str, list[Path]] = {}
+    for (speaker, _), paths in emotion_clips(data_dir).items():
+        clips.setdefault(speaker, []).extend(paths)
+    return {speaker: sorted(paths) for speaker, paths in sorted(clips.items())}
+
+
+@cache
+def emotion_clips(data_dir: Path) -> dict[tuple[str, str], list[Path]]:
+    """Every speaker's clips by their labelled emotion, keyed by (speaker, emotion)."""
+    folder = data_dir / "speech"
+    clips: dict[tuple[str, str], list[Path]] = {}
     with open(folder / "manifest.csv", newline="") as handle:
         for row in csv.DictReader(handle):
-            clips.setdefault(row["speaker"], []).append(folder / row["path"])
-    return {speaker: sorted(paths) for speaker, paths in sorted(clips.items())}
+            clips.setdefault((row["speaker"], row["emotion"]), []).append(folder / row["path"])
+    return {key: sorted(paths) for key, paths in sorted(clips.items())}
 
 
 def corpus_of(speaker: str) -> str:
@@ -92,7 +101,7 @@ def pick_speakers(data_dir: Path, part: str, count: int, rng: np.random.Generato
     return [str(name) for name in rng.choice(corpora[corpus], size=count, replace=False)]
 
 
-def _speech_of(path: Path) -> np.ndarray:
+def speech_of(path: Path) -> np.ndarray:
     """A clip without its leading and trailing silence, at unit RMS."""
     import librosa
     import soundfile as sf
@@ -116,7 +125,7 @@ def _turn(clips: list[Path], level: float, rng: np.random.Generator) -> tuple[np
             gap = rng.uniform(*CLIP_GAP_SECONDS)
             parts.append(np.zeros(int(gap * SAMPLE_RATE), dtype=np.float32))
             length += gap
-        speech = _speech_of(clips[rng.integers(len(clips))])
+        speech = speech_of(clips[rng.integers(len(clips))])
         speech = speech[: int((TURN_SECONDS[1] - length) * SAMPLE_RATE)]
         parts.append(speech * level * 10 ** (rng.uniform(-1, 1) * TURN_LEVEL_JITTER_DB / 20))
         stretches.append((length, length + len(speech) / SAMPLE_RATE))
@@ -124,11 +133,14 @@ def _turn(clips: list[Path], level: float, rng: np.random.Generator) -> tuple[np
     return np.concatenate(parts).astype(np.float32), stretches
 
 
-def make_mixture(data_dir: Path, speakers: Sequence[str], seconds: float, seed: int) -> Mixture:
+def make_mixture(data_dir: Path, speakers: Sequence[str], seconds: float, seed: int,
+                 emotions: Mapping[str, str] | None = None) -> Mixture:  # fmt: skip
     """About ``seconds`` of conversation among ``speakers`` (names from :func:`speaker_clips`): turns pass to another
-    speaker each time (the same one, for a single speaker), after a pause or with a little overlap."""
+    speaker each time (the same one, for a single speaker), after a pause or with a little overlap. With
+    ``emotions``, each speaker speaks only their clips labelled with their emotion there."""
     rng = np.random.default_rng(seed)
-    clips = speaker_clips(data_dir)
+    clips = speaker_clips(data_dir) if emotions is None else {name: emotion_clips(data_dir)[name, emotions[name]]
+                                                              for name in speakers}  # fmt: skip
     levels = {name: 10 ** (rng.uniform(*SPEAKER_LEVEL_DB) / 20) for name in speakers}
     placed: list[tuple[int, np.ndarray]] = []
     segments: list[Segment] = []

@@ -24,10 +24,11 @@ SECTIONS = (
     "Every option on",
     "Active speaker: which face speaks",
     "Real recordings: level, unheard corpora, films",
+    "Voice emotion per person in a conversation",
 )
 TARGETS = ("video peak RSS", "voice, 10 min", "face classifier", "API status latency", "worker scaling",
            "original pipeline", "whole processes", "CLI start to end", "file opens per analysis",
-           "time added to the face pass", "voice by recording level")  # fmt: skip
+           "time added to the face pass", "voice by recording level", "voice emotion per person")  # fmt: skip
 NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
