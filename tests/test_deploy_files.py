@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILES = sorted((ROOT / "Docker").glob("*.Dockerfile"))
@@ -134,11 +135,6 @@ def test_images_install_only_hashed_lock_files(dockerfile):
 LOCKS = sorted(ROOT.glob("requirements*.txt"))
 
 
-def canonical(name: str) -> str:
-    """A package's name as an index compares it (PEP 503): case, '-', '_' and '.' do not count."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 @pytest.mark.parametrize("lock", LOCKS, ids=lambda path: path.name)
 def test_every_locked_package_is_pinned_by_version_and_hash_and_no_url(lock):
     text = lock.read_text()
@@ -153,9 +149,9 @@ def test_every_direct_pin_is_in_a_lock_at_its_version(source):
     """A direct requirement edited without `make lock` would install something else than it says."""
     locked = {}
     for lock in LOCKS:
-        locked |= {canonical(n): v for n, v in re.findall(r"^(\S+)==(\S+) \\", lock.read_text(), re.M)}
+        locked |= {canonicalize_name(n): v for n, v in re.findall(r"^(\S+)==(\S+) \\", lock.read_text(), re.M)}
     for name, version in re.findall(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==(\S+)", source.read_text(), re.MULTILINE):
-        assert locked.get(canonical(name)) == version, name
+        assert locked.get(canonicalize_name(name)) == version, name
 
 
 def test_the_web_image_carries_every_module_the_web_app_imports_and_no_torch():
