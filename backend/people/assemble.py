@@ -63,8 +63,11 @@ def label_speakers(items: Sequence, turns: Sequence[SpeakerTurn]) -> None:
         spoken: dict[str, float] = defaultdict(float)  # in the order of the turns' starts
         for position, weight in zip(positions, weights):
             spoken[turns[position].speaker_id] += float(weight)
-        nearest = min(turns, key=lambda t: max(t.start - item.end, item.start - t.end), default=None)
-        item.speaker_id = max(spoken, key=spoken.__getitem__) if spoken else nearest and nearest.speaker_id
+        if spoken:
+            item.speaker_id = max(spoken, key=spoken.__getitem__)
+        else:  # the nearest turn is looked for only where no turn reaches the item
+            nearest = min(turns, key=lambda t: max(t.start - item.end, item.start - t.end), default=None)
+            item.speaker_id = nearest and nearest.speaker_id
 
 
 def who_speaks(records: Sequence[VoiceRecord], diarization: Diarization | None, signals: Sequence[MouthSignal],
